@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the build needs, builds visionbench in build/ and runs every
+# test with CTest. Extra arguments go to ctest (for example -R coco).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${VB_BUILD_DIR:-$root/build}
+jobs=$(nproc)
+
+"$root/scripts/install-deps.sh"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${VB_CMAKE_ARGS:-}
+cmake --build "$build" -j"$jobs"
+cd "$build"
+ctest --output-on-failure -j"$jobs" "$@"
