@@ -62,6 +62,11 @@ typedef struct VbOpDef {
     vb_status (*run)(const void *params, const vb_tensor *const *in, int n_in,
                      vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err);
     void (*release)(void *params);
+    /* Optional: called once at load, after infer, with the same inputs, when
+     * some inputs are constants (in[i]->data non-NULL): lets an op repack
+     * weights into a kernel-friendly layout stored in params (owned by
+     * params, freed by release). NULL: nothing to pack. */
+    vb_status (*pack)(void *params, const vb_tensor *const *in, int n_in, vb_error *err);
     /* Optional: fuse an activation into this node's epilogue. Returns 1 and
      * updates params when it can, 0 when it cannot. NULL: never fuses. */
     int (*fuse_activation)(void *params, VbActivation act, float alpha, float beta);
