@@ -41,6 +41,22 @@ void vbWarningsClear(VbWarnings *w)
     w->dropped = 0;
 }
 
+const VbDatasetImage *vbDatasetFindImage(const VbDataset *dataset, int64_t id)
+{
+    for (size_t i = 0; i < dataset->image_count; i++)
+        if (dataset->images[i].id == id)
+            return &dataset->images[i];
+    return NULL;
+}
+
+const VbCategory *vbDatasetFindCategory(const VbDataset *dataset, int64_t id)
+{
+    for (size_t i = 0; i < dataset->category_count; i++)
+        if (dataset->categories[i].id == id)
+            return &dataset->categories[i];
+    return NULL;
+}
+
 void vbDatasetFree(VbDataset *dataset)
 {
     if (dataset == NULL)
@@ -53,6 +69,12 @@ void vbDatasetFree(VbDataset *dataset)
     free(dataset->annotations);
     free(dataset->categories);
     free(dataset->source_format);
+    for (size_t i = 0; i < dataset->missing_image_count; i++)
+        free(dataset->missing_images[i]);
+    free(dataset->missing_images);
+    for (size_t i = 0; i < dataset->unreadable_image_count; i++)
+        free(dataset->unreadable_images[i]);
+    free(dataset->unreadable_images);
     vbWarningsClear(&dataset->warnings);
     free(dataset);
 }

@@ -57,7 +57,76 @@ typedef struct VbDataset {
     size_t category_count;
     char *source_format;      /* "csv", "coco", "yolo" or "voc" */
     VbWarnings warnings;
+    /* Image names the ground truth refers to that the image folder lacks;
+     * they are not in images and their boxes are dropped. */
+    char **missing_images;
+    size_t missing_image_count;
+    /* Files in the image folder whose header could not be read, each as
+     * "name: reason"; they are not in images. */
+    char **unreadable_images;
+    size_t unreadable_image_count;
 } VbDataset;
+
+/* Options for vbDatasetLoad. Zero-initialise for the defaults. */
+typedef struct VbDatasetOptions {
+    /* YOLO class names file: one name per line, or a data.yaml with a
+     * `names:` list. NULL looks for classes.txt, obj.names or data.yaml in
+     * the label folder and its parent, then falls back to the COCO-80 names. */
+    const char *class_names_file;
+    /* Comma-separated labels a CSV or VOC file is expected to use. Other
+     * labels become new classes with a warning. NULL means the COCO-80 names. */
+    const char *allowed_labels;
+    /* Label for every box of a CSV without a label column. NULL means "car". */
+    const char *default_label;
+} VbDatasetOptions;
+
+/* Caps on what a ground-truth file may hold. */
+#define VB_DATASET_MAX_FILE_BYTES ((size_t)1 << 30) /* COCO JSON, CSV */
+#define VB_DATASET_MAX_LABEL_FILE_BYTES ((size_t)16 << 20) /* one YOLO .txt or VOC .xml */
+#define VB_DATASET_MAX_IMAGES 10000000
+#define VB_DATASET_MAX_ANNOTATIONS 100000000
+#define VB_DATASET_MAX_CATEGORIES 100000
+
+/* Category ids given to labels that are not COCO-80 class names start here. */
+#define VB_DATASET_CUSTOM_CATEGORY_BASE 1000
+
+/* Loads ground truth from path and fills *out with a new dataset (free with
+ * vbDatasetFree). The format is detected: a .csv file, a .json file (COCO),
+ * or a folder of .txt (YOLO) or .xml (Pascal VOC) label files.
+ * images_dir is the image folder. For CSV, YOLO and VOC every image in it
+ * becomes a dataset image (images without boxes are negatives); NULL means
+ * the folder "images" beside a CSV file, or for a label folder the sibling
+ * "images" folder of a "labels" folder, else the label folder itself. For
+ * COCO, NULL leaves the disk alone and trusts the JSON's sizes. options may
+ * be NULL. Accepted-with-a-rule input adds warnings to (*out)->warnings.
+ * docs/datasets.md lists every rule. Errors name the file, line and column
+ * (CSV), annotation id (COCO) or file and line (YOLO). */
+vb_status vbDatasetLoad(const char *path, const char *images_dir, const VbDatasetOptions *options,
+                        VbDataset **out, vb_error *err);
+
+/* The format loaders behind vbDatasetLoad, with the same contract. */
+vb_status vbDatasetLoadCsv(const char *path, const char *images_dir,
+                           const VbDatasetOptions *options, VbDataset **out, vb_error *err);
+vb_status vbDatasetLoadCoco(const char *path, const char *images_dir,
+                            const VbDatasetOptions *options, VbDataset **out, vb_error *err);
+vb_status vbDatasetLoadYolo(const char *label_dir, const char *images_dir,
+                            const VbDatasetOptions *options, VbDataset **out, vb_error *err);
+vb_status vbDatasetLoadVoc(const char *xml_dir, const char *images_dir,
+                           const VbDatasetOptions *options, VbDataset **out, vb_error *err);
+
+/* Parses CSV ground truth from memory with the rules of vbDatasetLoadCsv;
+ * name is used in messages. With images_dir NULL the disk is not read: the
+ * images are the names the rows use, with width and height 0, and boxes are
+ * not clipped. */
+vb_status vbDatasetParseCsv(const char *text, size_t len, const char *name,
+                            const char *images_dir, const VbDatasetOptions *options,
+                            VbDataset **out, vb_error *err);
+
+/* Returns the image with this id, or NULL. Linear search. */
+const VbDatasetImage *vbDatasetFindImage(const VbDataset *dataset, int64_t id);
+
+/* Returns the category with this id, or NULL. */
+const VbCategory *vbDatasetFindCategory(const VbDataset *dataset, int64_t id);
 
 /* Frees a dataset and everything it owns. Accepts NULL. */
 void vbDatasetFree(VbDataset *dataset);
