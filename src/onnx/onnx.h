@@ -161,6 +161,11 @@ void vbOnnxModelFree(VbOnnxModel *model);
  * default domain), or -1 when the model does not import it. */
 int64_t vbOnnxModelOpset(const VbOnnxModel *model, const char *domain);
 
+/* Returns nonzero when tensor's data points into the bytes the model was
+ * decoded from (the file mapping, or the caller's buffer for
+ * vbOnnxModelLoadBuffer) instead of a copy. 0 for NULL arguments. */
+int vbOnnxTensorIsZeroCopy(const VbOnnxModel *model, const VbOnnxTensor *tensor);
+
 /* Decodes a standalone serialized TensorProto (the .pb files of ONNX's test
  * data). *out owns its data; free it with vbOnnxTensorFree. */
 vb_status vbOnnxTensorDecode(const uint8_t *data, size_t size, VbOnnxTensor **out,
