@@ -1,0 +1,273 @@
+/* Load-time graph optimisation: dead-node removal, activation fusion, weight packing, totals. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "engine/engine_impl.h"
+
+static int isOp(const VbNode *node, const char *op_type)
+{
+    const char *domain = node->src->domain;
+    int default_domain = domain == NULL || domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
+    return default_domain && strcmp(node->src->op_type, op_type) == 0;
+}
+
+/* Marks the nodes whose outputs a graph output depends on and counts, for
+ * every value, how many inputs of those nodes read it. */
+static vb_status markLive(vb_engine *engine, vb_error *err)
+{
+    unsigned char *needed = calloc((size_t)engine->value_count + 1, 1);
+    if (needed == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %d values",
+                          engine->value_count);
+
+    /* Walk backwards from the graph outputs. Folded nodes already ran. */
+    for (int i = 0; i < engine->output_count; i++)
+        needed[engine->output_ids[i]] = 1;
+    for (int i = engine->node_count - 1; i >= 0; i--) {
+        VbNode *node = &engine->nodes[engine->order[i]];
+        node->live = 0;
+        if (node->folded)
+            continue;
+        for (int k = 0; k < node->out_count; k++)
+            node->live |= needed[node->out[k]];
+        for (int k = 0; node->live && k < node->in_count; k++) {
+            if (node->in[k] >= 0)
+                needed[node->in[k]] = 1;
+        }
+    }
+    free(needed);
+
+    /* Count the reads of every value by live nodes. */
+    for (int v = 0; v < engine->value_count; v++)
+        engine->values[v].use_count = 0;
+    for (int n = 0; n < engine->node_count; n++) {
+        const VbNode *node = &engine->nodes[n];
+        for (int k = 0; node->live && k < node->in_count; k++) {
+            if (node->in[k] >= 0)
+                engine->values[node->in[k]].use_count++;
+        }
+    }
+    return VB_OK;
+}
+
+/* Reads a scalar float32 constant input of a node into *out. Returns 0 when
+ * the input is present but not a float32 scalar constant. An omitted input
+ * leaves *out unchanged. */
+static int constantScalar(const vb_engine *engine, const VbNode *node, int k, float *out)
+{
+    if (k >= node->in_count || node->in[k] < 0)
+        return 1;
+    const VbValue *v = &engine->values[node->in[k]];
+    if (v->kind != VB_VALUE_CONSTANT || v->t.dtype != VB_DTYPE_FLOAT32 || vbTensorCount(&v->t) != 1)
+        return 0;
+    *out = *(const float *)v->t.data;
+    return 1;
+}
+
+/* Returns the activation a node computes, with its parameters in *alpha and
+ * *beta as VbActivation defines them, or VB_ACT_NONE when the node is no
+ * fusable activation (Clip with bounds known only at run time, say). */
+static VbActivation activationOf(const vb_engine *engine, const VbNode *node, float *alpha,
+                                 float *beta)
+{
+    *alpha = 0.0f;
+    *beta = 0.0f;
+    if (isOp(node, "Relu"))
+        return VB_ACT_RELU;
+    if (isOp(node, "Sigmoid"))
+        return VB_ACT_SIGMOID;
+    if (isOp(node, "HardSwish")) {
+        *alpha = 1.0f / 6.0f;  /* HardSwish is x * HardSigmoid(x) with alpha 1/6, beta 0.5 */
+        *beta = 0.5f;
+        return VB_ACT_HARDSWISH;
+    }
+    if (isOp(node, "LeakyRelu")) {
+        *alpha = vbOnnxAttrFloat(node->src, "alpha", 0.01f, NULL);
+        return VB_ACT_LEAKYRELU;
+    }
+    if (isOp(node, "HardSigmoid")) {
+        *alpha = vbOnnxAttrFloat(node->src, "alpha", 0.2f, NULL);
+        *beta = vbOnnxAttrFloat(node->src, "beta", 0.5f, NULL);
+        return VB_ACT_HARDSIGMOID;
+    }
+    if (isOp(node, "Clip")) {
+        /* Before opset 11 the bounds are attributes; from 11 optional constant inputs. */
+        if (node->opset < 11) {
+            *alpha = vbOnnxAttrFloat(node->src, "min", -FLT_MAX, NULL);
+            *beta = vbOnnxAttrFloat(node->src, "max", FLT_MAX, NULL);
+            return VB_ACT_CLIP;
+        }
+        *alpha = -INFINITY;
+        *beta = INFINITY;
+        if (!constantScalar(engine, node, 1, alpha) || !constantScalar(engine, node, 2, beta))
+            return VB_ACT_NONE;
+        return VB_ACT_CLIP;
+    }
+    return VB_ACT_NONE;
+}
+
+/* Returns the node producing value x if the engine may fuse an activation
+ * of x into it: x is a float32 tensor computed at run time, is no graph
+ * output and has exactly uses reads; the producer runs, has one output, has
+ * no fused activation yet and implements fuse_activation. Otherwise -1. */
+static int fusableProducer(const vb_engine *engine, int x, int uses)
+{
+    if (x < 0)
+        return -1;
+    const VbValue *v = &engine->values[x];
+    if (v->kind != VB_VALUE_COMPUTED || v->is_output || v->use_count != uses ||
+        v->t.dtype != VB_DTYPE_FLOAT32 || v->producer < 0)
+        return -1;
+    const VbNode *p = &engine->nodes[v->producer];
+    if (!p->live || p->folded || p->out_count != 1 || p->fused != NULL ||
+        p->op->fuse_activation == NULL)
+        return -1;
+    return v->producer;
+}
+
+/* Makes producer p write value y (the last node of the fused pattern)
+ * instead of value x, which no longer exists at run time. */
+static void rewireOutput(vb_engine *engine, int p, int x, int y, const char *fused)
+{
+    VbNode *producer = &engine->nodes[p];
+    producer->out[0] = y;
+    producer->out_tensors[0] = &engine->values[y].t;
+    producer->fused = fused;
+    engine->values[y].producer = p;
+    engine->values[x].producer = -1;
+}
+
+/* Removes a node whose work a fused producer took over. */
+static void killNode(vb_engine *engine, VbNode *node)
+{
+    node->live = 0;
+    for (int k = 0; k < node->in_count; k++) {
+        if (node->in[k] >= 0)
+            engine->values[node->in[k]].use_count--;
+    }
+}
+
+/* Fuses a single activation node into its input's producer. */
+static void fuseSingle(vb_engine *engine, VbNode *act_node)
+{
+    float alpha, beta;
+    VbActivation act = activationOf(engine, act_node, &alpha, &beta);
+    if (act == VB_ACT_NONE || act_node->out_count != 1)
+        return;
+    int x = act_node->in[0];
+    int p = fusableProducer(engine, x, 1);
+    if (p < 0 || !engine->nodes[p].op->fuse_activation(engine->nodes[p].params, act, alpha, beta))
+        return;
+    rewireOutput(engine, p, x, act_node->out[0], act_node->src->op_type);
+    killNode(engine, act_node);
+}
+
+/* Fuses the SiLU pattern Mul(X, Sigmoid(X)), in either input order, into
+ * X's producer when X is read by exactly the Sigmoid and the Mul. */
+static void fuseSilu(vb_engine *engine, VbNode *mul)
+{
+    if (mul->in_count != 2 || mul->out_count != 1)
+        return;
+    for (int side = 0; side < 2; side++) {
+        int s = mul->in[side], x = mul->in[1 - side];
+        if (s < 0 || x < 0 || s == x)
+            continue;
+        const VbValue *sv = &engine->values[s];
+        if (sv->producer < 0 || sv->is_output || sv->use_count != 1)
+            continue;
+        VbNode *sigmoid = &engine->nodes[sv->producer];
+        if (!sigmoid->live || !isOp(sigmoid, "Sigmoid") || sigmoid->in[0] != x)
+            continue;
+        int p = fusableProducer(engine, x, 2);
+        if (p < 0 || !engine->nodes[p].op->fuse_activation(engine->nodes[p].params, VB_ACT_SILU,
+                                                           0.0f, 0.0f))
+            continue;
+        rewireOutput(engine, p, x, mul->out[0], "SiLU");
+        killNode(engine, sigmoid);
+        killNode(engine, mul);
+        return;
+    }
+}
+
+/* Calls each live node's pack with its constant inputs. */
+static vb_status packWeights(vb_engine *engine, vb_error *err)
+{
+    for (int i = 0; i < engine->node_count; i++) {
+        int n = engine->order[i];
+        VbNode *node = &engine->nodes[n];
+        if (!node->live || node->op->pack == NULL)
+            continue;
+        vb_status status = node->op->pack(node->params, node->in_tensors, node->in_count, err);
+        if (status != VB_OK) {
+            char label[256];
+            return vbErrorPrefix(err, "%s: ", vbGraphNodeLabel(engine, n, label, sizeof label));
+        }
+    }
+    return VB_OK;
+}
+
+/* Lists the live nodes in run order and adds up FLOPs and weights; frees
+ * folded results that no run reads. */
+static vb_status collectSteps(vb_engine *engine, vb_error *err)
+{
+    engine->steps = calloc((size_t)engine->node_count + 1, sizeof *engine->steps);
+    if (engine->steps == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %d nodes", engine->node_count);
+    engine->step_count = 0;
+    engine->flops = 0;
+    for (int i = 0; i < engine->node_count; i++) {
+        const VbNode *node = &engine->nodes[engine->order[i]];
+        if (!node->live)
+            continue;
+        engine->steps[engine->step_count++] = engine->order[i];
+        engine->flops += node->flops;
+    }
+
+    engine->weight_bytes = 0;
+    engine->parameter_count = 0;
+    for (int i = 0; i < engine->value_count; i++) {
+        VbValue *v = &engine->values[i];
+        if (v->kind != VB_VALUE_CONSTANT)
+            continue;
+        if (v->use_count == 0 && !v->is_output) {
+            free(v->owned);
+            v->owned = NULL;
+            v->t.data = NULL;
+            continue;
+        }
+        size_t count = vbTensorCount(&v->t);
+        engine->weight_bytes += vbTensorBytes(&v->t);
+        if (v->t.dtype == VB_DTYPE_FLOAT32 || v->t.dtype == VB_DTYPE_FLOAT16 ||
+            v->t.dtype == VB_DTYPE_FLOAT64)
+            engine->parameter_count += count;
+    }
+    return VB_OK;
+}
+
+vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
+{
+    vb_status status = markLive(engine, err);
+    if (status != VB_OK)
+        return status;
+
+    /* Fuse in run order; a fused producer takes no second activation. */
+    if (!engine->config.no_fusion) {
+        for (int i = 0; i < engine->node_count; i++) {
+            VbNode *node = &engine->nodes[engine->order[i]];
+            if (!node->live)
+                continue;
+            if (isOp(node, "Mul"))
+                fuseSilu(engine, node);
+            else
+                fuseSingle(engine, node);
+        }
+    }
+
+    status = packWeights(engine, err);
+    if (status != VB_OK)
+        return status;
+    return collectSteps(engine, err);
+}
