@@ -1,4 +1,430 @@
-/* Placeholder table for the Conv op family; the kernels are added with their tests. */
-#include "engine/op.h"
+/* The Conv op (opsets 1 and 11): 1-D and 2-D NCHW float32, groups, depthwise, fused bias and activation. */
+#include <stdlib.h>
+#include <string.h>
 
-const VbOpDef *const vbOpsConv[] = {NULL};
+#include "core/core.h"
+#include "engine/op.h"
+#include "kernels/sgemm.h"
+#include "kernels/window.h"
+
+typedef struct ConvParams {
+    VbWindow window;
+    int64_t group;
+    VbActivation act;
+    float alpha, beta;
+    float *packed;              /* weights packed per group by convPack, or NULL */
+    int64_t packed_dims[4];     /* weight dims packed (M, C/group, kh, kw) */
+} ConvParams;
+
+/* Shapes of one Conv call, resolved from the inputs. */
+typedef struct ConvShape {
+    VbWindowGeometry g;
+    int64_t batch, channels, out_channels;
+    int64_t group_in, group_out;  /* channels per group in input and output */
+    int64_t k;                    /* group_in * kh * kw: GEMM depth */
+    int depthwise;                /* one input and one output channel per group */
+    int pointwise;                /* 1x1 kernel, stride 1, no padding: B is the input itself */
+} ConvShape;
+
+static vb_status convPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    ConvParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "Conv node '%s': out of memory", node->name);
+    vb_status st = vbWindowRead(node, 0, &p->window, err);
+    if (st != VB_OK)
+        goto done;
+    int bad = 0;
+    p->group = vbOnnxAttrInt(node, "group", 1, &bad);
+    if (bad || p->group < 1) {
+        st = vbErrorSet(err, VB_ERR_INVALID_ARGUMENT, "Conv node '%s': group must be an int >= 1",
+                        node->name);
+        goto done;
+    }
+    *params = p;
+    p = NULL;
+done:
+    free(p);
+    return st;
+}
+
+static void convRelease(void *params)
+{
+    ConvParams *p = params;
+    if (p == NULL)
+        return;
+    free(p->packed);
+    free(p);
+}
+
+/* Validates X [N, C, (H,) W], W [M, C/group, (kh,) kw] and B [M] and fills
+ * *s. Errors name the node and the shapes. */
+static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int n_in,
+                           ConvShape *s, vb_error *err)
+{
+    const char *node = p->window.node;
+    if (n_in < 2 || in[0] == NULL || in[1] == NULL)
+        return vbErrorSet(err, VB_ERR_SHAPE, "Conv node '%s': inputs X and W are required", node);
+    const vb_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
+    if (x->dtype != VB_DTYPE_FLOAT32 || w->dtype != VB_DTYPE_FLOAT32 ||
+        (b && b->dtype != VB_DTYPE_FLOAT32))
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Conv node '%s': input type %s is not supported; only float32 is",
+                          node, vb_dtype_to_string(x->dtype != VB_DTYPE_FLOAT32 ? x->dtype : w->dtype));
+    if (x->rank < 3 || x->rank > 4)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "Conv node '%s': input rank %d is not supported; only 1-D (rank 3) and 2-D (rank 4) convolutions are",
+                          node, x->rank);
+    char sx[96], sw[96];
+    if (w->rank != x->rank)
+        return vbErrorSet(err, VB_ERR_SHAPE, "Conv node '%s': weights %s do not match input %s", node,
+                          vbShapeString(w, sw, sizeof sw), vbShapeString(x, sx, sizeof sx));
+
+    s->batch = x->dims[0];
+    s->channels = x->dims[1];
+    s->out_channels = w->dims[0];
+    s->group_in = w->dims[1];
+    if (s->channels != s->group_in * p->group || s->out_channels % p->group != 0)
+        return vbErrorSet(err, VB_ERR_SHAPE,
+                          "Conv node '%s': input %s, weights %s and group %lld do not fit (need C = W.dims[1] * group, M divisible by group)",
+                          node, vbShapeString(x, sx, sizeof sx), vbShapeString(w, sw, sizeof sw),
+                          (long long)p->group);
+    s->group_out = s->out_channels / p->group;
+    if (b && (b->rank != 1 || b->dims[0] != s->out_channels))
+        return vbErrorSet(err, VB_ERR_SHAPE, "Conv node '%s': bias %s must have shape [%lld]", node,
+                          vbShapeString(b, sx, sizeof sx), (long long)s->out_channels);
+
+    int spatial = x->rank - 2;
+    vb_status st = vbWindowResolve(&p->window, spatial, x->dims + 2, w->dims + 2, &s->g, err);
+    if (st != VB_OK)
+        return st;
+    int64_t k = 0;
+    if (vbMulI64(s->group_in, s->g.kernel[0] * s->g.kernel[1], &k) || k > INT32_MAX ||
+        s->g.out[0] * s->g.out[1] > INT32_MAX || s->group_out > INT32_MAX)
+        return vbErrorSet(err, VB_ERR_LIMIT, "Conv node '%s': weights %s or output are too large",
+                          node, vbShapeString(w, sw, sizeof sw));
+    s->k = k;
+    s->depthwise = s->group_in == 1 && s->group_out == 1;
+    s->pointwise = s->g.kernel[0] == 1 && s->g.kernel[1] == 1 && s->g.stride[0] == 1 &&
+                   s->g.stride[1] == 1 && s->g.pad_begin[0] == 0 && s->g.pad_begin[1] == 0 &&
+                   s->g.pad_end[0] == 0 && s->g.pad_end[1] == 0;
+    return VB_OK;
+}
+
+/* Bytes of the weights packed for the GEMM path, all groups. */
+static size_t convPackedBytes(const ConvParams *p, const ConvShape *s)
+{
+    return vbSgemmPackedASize((int)s->group_out, (int)s->k) * (size_t)p->group * sizeof(float);
+}
+
+static int convIsPacked(const ConvParams *p, const vb_tensor *w)
+{
+    if (p->packed == NULL)
+        return 0;
+    for (int i = 0; i < w->rank && i < 4; i++) {
+        if (p->packed_dims[i] != w->dims[i])
+            return 0;
+    }
+    return 1;
+}
+
+static vb_status convInfer(const void *params, const vb_tensor *const *in, int n_in,
+                           vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const ConvParams *p = params;
+    ConvShape s;
+    vb_status st = convShape(p, in, n_in, &s, err);
+    if (st != VB_OK)
+        return st;
+
+    vb_tensor *y = out[0];
+    y->dtype = VB_DTYPE_FLOAT32;
+    y->rank = in[0]->rank;
+    y->dims[0] = s.batch;
+    y->dims[1] = s.out_channels;
+    if (y->rank == 4) {
+        y->dims[2] = s.g.out[0];
+        y->dims[3] = s.g.out[1];
+    } else {
+        y->dims[2] = s.g.out[1];
+    }
+
+    /* Workspace: B tiles for every core, plus packed weights when they were
+     * not packed at load. */
+    info->workspace_bytes = 0;
+    if (!s.depthwise) {
+        size_t bytes = vbSgemmThreadWorkspace((int)(s.g.out[0] * s.g.out[1]), (int)s.k) *
+                       (size_t)vbCpuCount();
+        if (!convIsPacked(p, in[1]))
+            bytes += (convPackedBytes(p, &s) + 63) & ~(size_t)63;
+        info->workspace_bytes = bytes;
+    }
+    info->flops = 2ull * (uint64_t)s.batch * (uint64_t)s.out_channels *
+                  (uint64_t)(s.g.out[0] * s.g.out[1]) * (uint64_t)s.k;
+    return VB_OK;
+}
+
+/* Packs the weights of every group into dst (convPackedBytes long). */
+static void convPackWeights(const ConvParams *p, const ConvShape *s, const float *w, float *dst)
+{
+    size_t group_floats = vbSgemmPackedASize((int)s->group_out, (int)s->k);
+    for (int64_t g = 0; g < p->group; g++) {
+        const float *wg = w + (size_t)g * (size_t)s->group_out * (size_t)s->k;
+        vbSgemmPackA((int)s->group_out, (int)s->k, wg, (size_t)s->k, 1, dst + (size_t)g * group_floats);
+    }
+}
+
+static vb_status convPack(void *params, const vb_tensor *const *in, int n_in, vb_error *err)
+{
+    ConvParams *p = params;
+    if (n_in < 2 || in[1] == NULL || in[1]->data == NULL || in[0] == NULL)
+        return VB_OK;
+    ConvShape s;
+    vb_status st = convShape(p, in, n_in, &s, err);
+    if (st != VB_OK || s.depthwise)
+        return st;
+    float *packed = malloc(convPackedBytes(p, &s));
+    if (packed == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "Conv node '%s': out of memory packing weights",
+                          p->window.node);
+    convPackWeights(p, &s, in[1]->data, packed);
+    free(p->packed);
+    p->packed = packed;
+    memset(p->packed_dims, 0, sizeof p->packed_dims);
+    for (int i = 0; i < in[1]->rank && i < 4; i++)
+        p->packed_dims[i] = in[1]->dims[i];
+    return VB_OK;
+}
+
+static int convFuse(void *params, VbActivation act, float alpha, float beta)
+{
+    ConvParams *p = params;
+    if (p->act != VB_ACT_NONE)
+        return 0;
+    p->act = act;
+    p->alpha = alpha;
+    p->beta = beta;
+    return 1;
+}
+
+/* One image and group seen as the B operand of the GEMM: B[k][n] is the input
+ * pixel that kernel tap k (channel, ky, kx) sees at output position n. */
+typedef struct Im2colSource {
+    const float *x;  /* [group_in][H][W] */
+    const VbWindowGeometry *g;
+} Im2colSource;
+
+/* Packer that gathers B tiles straight from the image, so no im2col matrix
+ * is ever stored. Each output-row run of a panel becomes a strided copy with
+ * zero fill for the padding. */
+static void packIm2col(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
+{
+    const Im2colSource *is = src;
+    const VbWindowGeometry *g = is->g;
+    int64_t h = g->in[0], w = g->in[1], ow = g->out[1];
+    int64_t kh = g->kernel[0], kw = g->kernel[1], sx = g->stride[1];
+    for (int j0 = 0; j0 < nc; j0 += nr) {
+        int width = nc - j0 < nr ? nc - j0 : nr;
+        int64_t first = n0 + j0;
+        for (int p = 0; p < kc; p++) {
+            int64_t k = k0 + p;
+            int64_t c = k / (kh * kw), ky = (k / kw) % kh, kx = k % kw;
+            const float *plane = is->x + (size_t)c * (size_t)(h * w);
+            int64_t dy = ky * g->dilation[0] - g->pad_begin[0];
+            int64_t dx = kx * g->dilation[1] - g->pad_begin[1];
+            int64_t oy = first / ow, ox = first % ow;
+
+            /* dst[0..width): runs of consecutive outputs on one output row. */
+            int j = 0;
+            while (j < width) {
+                int run = (int)(ow - ox < width - j ? ow - ox : width - j);
+                int64_t iy = oy * g->stride[0] + dy;
+                float *d = dst + j;
+                if (iy < 0 || iy >= h) {
+                    memset(d, 0, sizeof(float) * (size_t)run);
+                } else {
+                    const float *row = plane + (size_t)(iy * w);
+                    int64_t lo, hi;
+                    vbWindowValidRange(ox + run, w, sx, dx, &lo, &hi);
+                    lo = lo > ox ? lo - ox : 0;
+                    hi = hi > ox ? hi - ox : 0;
+                    if (hi < lo)
+                        hi = lo;
+                    for (int64_t t = 0; t < lo; t++)
+                        d[t] = 0.0f;
+                    const float *s0 = row + (ox * sx + dx);
+                    if (sx == 1) {
+                        memcpy(d + lo, s0 + lo, sizeof(float) * (size_t)(hi - lo));
+                    } else {
+                        for (int64_t t = lo; t < hi; t++)
+                            d[t] = s0[t * sx];
+                    }
+                    for (int64_t t = hi; t < run; t++)
+                        d[t] = 0.0f;
+                }
+                j += run;
+                ox = 0;
+                oy++;
+            }
+            for (int t = width; t < nr; t++)
+                dst[t] = 0.0f;
+            dst += nr;
+        }
+    }
+}
+
+/* Body of the depthwise kernel for one channel: y[OH][OW] from x[H][W] and
+ * the channel's kh x kw taps. Rows accumulate tap by tap over the output
+ * positions whose input lies inside the image, so padding costs nothing. */
+static inline __attribute__((always_inline)) void depthwiseBody(
+    const float *x, const float *taps, float bias, float *y, const VbWindowGeometry *g,
+    VbActivation act, float alpha, float beta, int use_simd)
+{
+    int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
+    int64_t sy = g->stride[0], sx = g->stride[1];
+    for (int64_t oy = 0; oy < oh; oy++) {
+        float *yrow = y + oy * ow;
+        for (int64_t ox = 0; ox < ow; ox++)
+            yrow[ox] = bias;
+        for (int64_t ky = 0; ky < g->kernel[0]; ky++) {
+            int64_t iy = oy * sy + ky * g->dilation[0] - g->pad_begin[0];
+            if (iy < 0 || iy >= h)
+                continue;
+            const float *xrow = x + iy * w;
+            for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
+                float tap = taps[ky * g->kernel[1] + kx];
+                int64_t off = kx * g->dilation[1] - g->pad_begin[1];
+                int64_t lo, hi;
+                vbWindowValidRange(ow, w, sx, off, &lo, &hi);
+                if (sx == 1) {
+                    const float *src = xrow + off;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        yrow[ox] += tap * src[ox];
+                } else {
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        yrow[ox] += tap * xrow[ox * sx + off];
+                }
+            }
+        }
+        if (act != VB_ACT_NONE)
+            vbActivationApply(yrow, (size_t)ow, 0.0f, act, alpha, beta, use_simd);
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void depthwiseAvx512(
+    const float *x, const float *taps, float bias, float *y, const VbWindowGeometry *g,
+    VbActivation act, float alpha, float beta)
+{
+    depthwiseBody(x, taps, bias, y, g, act, alpha, beta, 1);
+}
+#endif
+
+static void depthwisePortable(const float *x, const float *taps, float bias, float *y,
+                              const VbWindowGeometry *g, VbActivation act, float alpha,
+                              float beta, int use_simd)
+{
+    depthwiseBody(x, taps, bias, y, g, act, alpha, beta, use_simd);
+}
+
+/* Depthwise convolution: every (image, channel) plane is independent. */
+static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
+                          const float *b, float *y, const VbOpRunContext *ctx)
+{
+    const VbWindowGeometry *g = &s->g;
+    int64_t planes = s->batch * s->channels;
+    size_t in_plane = (size_t)(g->in[0] * g->in[1]), out_plane = (size_t)(g->out[0] * g->out[1]);
+    size_t taps = (size_t)(g->kernel[0] * g->kernel[1]);
+    int use_avx512 = 0;
+#if defined(__x86_64__)
+    use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+#endif
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t i = 0; i < planes; i++) {
+        int64_t c = i % s->channels;
+        float bias = b ? b[c] : 0.0f;
+        const float *xi = x + (size_t)i * in_plane;
+        const float *wc = w + (size_t)c * taps;
+        float *yi = y + (size_t)i * out_plane;
+#if defined(__x86_64__)
+        if (use_avx512) {
+            depthwiseAvx512(xi, wc, bias, yi, g, p->act, p->alpha, p->beta);
+            continue;
+        }
+#endif
+        depthwisePortable(xi, wc, bias, yi, g, p->act, p->alpha, p->beta, !ctx->disable_simd);
+    }
+}
+
+static vb_status convRun(const void *params, const vb_tensor *const *in, int n_in,
+                         vb_tensor *const *out, int n_out, const VbOpRunContext *ctx,
+                         vb_error *err)
+{
+    const ConvParams *p = params;
+    ConvShape s;
+    vb_status st = convShape(p, in, n_in, &s, err);
+    if (st != VB_OK)
+        return st;
+    const float *x = in[0]->data, *w = in[1]->data;
+    const float *b = n_in > 2 && in[2] ? in[2]->data : NULL;
+    float *y = out[0]->data;
+    if (s.batch == 0 || s.out_channels == 0 || s.g.out[0] * s.g.out[1] == 0)
+        return VB_OK;
+
+    if (s.depthwise) {
+        convDepthwise(p, &s, x, w, b, y, ctx);
+        return VB_OK;
+    }
+
+    /* Weights: packed at load, or packed now at the end of the workspace. */
+    int n = (int)(s.g.out[0] * s.g.out[1]);
+    size_t thread_bytes = ctx->workspace_bytes;
+    const float *packed = p->packed;
+    if (!convIsPacked(p, in[1])) {
+        size_t need = (convPackedBytes(p, &s) + 63) & ~(size_t)63;
+        if (ctx->workspace == NULL || ctx->workspace_bytes < need + vbSgemmThreadWorkspace(n, (int)s.k))
+            return vbErrorSet(err, VB_ERR_INTERNAL,
+                              "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
+                              p->window.node, ctx->workspace_bytes, need);
+        thread_bytes = ctx->workspace_bytes - need;
+        float *dst = (float *)((char *)ctx->workspace + thread_bytes);
+        convPackWeights(p, &s, w, dst);
+        packed = dst;
+    }
+
+    /* One GEMM per image and group: Y[g] (Mg x OH*OW) = Wg (Mg x K) * B (K x OH*OW). */
+    size_t in_plane = (size_t)(s.g.in[0] * s.g.in[1]);
+    size_t group_floats = vbSgemmPackedASize((int)s.group_out, (int)s.k);
+    VbSgemmEpilogue ep = {NULL, p->act, p->alpha, p->beta};
+    for (int64_t img = 0; img < s.batch; img++) {
+        for (int64_t grp = 0; grp < p->group; grp++) {
+            const float *xg = x + (size_t)(img * s.channels + grp * s.group_in) * in_plane;
+            float *yg = y + (size_t)(img * s.out_channels + grp * s.group_out) * (size_t)n;
+            ep.bias = b ? b + grp * s.group_out : NULL;
+            const float *ag = packed + (size_t)grp * group_floats;
+            if (s.pointwise) {
+                VbSgemmMatrix src = {xg, (size_t)n, 1};
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
+                        &ep, ctx, ctx->workspace, thread_bytes);
+            } else {
+                Im2colSource src = {xg, &s.g};
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, packIm2col, &src, yg, (size_t)n, &ep,
+                        ctx, ctx->workspace, thread_bytes);
+            }
+        }
+    }
+    return VB_OK;
+}
+
+static const VbOpDef convOp = {
+    .op_type = "Conv",
+    .min_opset = 1,
+    .prepare = convPrepare,
+    .infer = convInfer,
+    .run = convRun,
+    .release = convRelease,
+    .pack = convPack,
+    .fuse_activation = convFuse,
+};
+
+const VbOpDef *const vbOpsConv[] = {&convOp, NULL};

@@ -1,0 +1,395 @@
+/* Packed SGEMM: operand packing, AVX-512F / AVX2+FMA / portable micro-kernels, the threaded driver and activation epilogues. */
+#include "kernels/sgemm.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VB_X86 1
+#else
+#define VB_X86 0
+#endif
+
+/* Largest mr * nr of any layout: the portable kernel's accumulator tile. */
+#define MAX_TILE (8 * 32)
+
+/* Computes one mr x nr tile of C from kc steps of packed A (kc x mr) and
+ * packed B (kc x nr). Writes rows < mv and columns < nv of c; accumulate
+ * adds the tile to what c holds instead of overwriting it. */
+typedef void (*MicroKernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
+                            int nv, int accumulate);
+
+static int cpuHasAvx512(void)
+{
+#if VB_X86
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+static int cpuHasAvx2(void)
+{
+#if VB_X86
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+VbSgemmLayout vbSgemmLayout(void)
+{
+    VbSgemmLayout layout = {8, 32};
+    if (!cpuHasAvx512() && cpuHasAvx2()) {
+        layout.mr = 6;
+        layout.nr = 16;
+    }
+    return layout;
+}
+
+size_t vbSgemmPackedASize(int m, int k)
+{
+    int mr = vbSgemmLayout().mr;
+    size_t panels = ((size_t)m + (size_t)mr - 1) / (size_t)mr;
+    return panels * (size_t)mr * (size_t)k;
+}
+
+void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_stride,
+                  float *packed)
+{
+    int mr = vbSgemmLayout().mr;
+    for (int i0 = 0; i0 < m; i0 += mr) {
+        /* packed panel: [k][mr] */
+        for (int p = 0; p < k; p++) {
+            for (int i = 0; i < mr; i++) {
+                int row = i0 + i;
+                *packed++ = row < m ? a[(size_t)row * row_stride + (size_t)p * col_stride] : 0.0f;
+            }
+        }
+    }
+}
+
+void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
+{
+    const VbSgemmMatrix *b = src;
+    for (int j0 = 0; j0 < nc; j0 += nr) {
+        int width = nc - j0 < nr ? nc - j0 : nr;
+        /* dst panel: [kc][nr] */
+        for (int p = 0; p < kc; p++) {
+            const float *row = b->data + (size_t)(k0 + p) * b->row_stride +
+                               (size_t)(n0 + j0) * b->col_stride;
+            if (b->col_stride == 1) {
+                memcpy(dst, row, sizeof(float) * (size_t)width);
+            } else {
+                for (int j = 0; j < width; j++)
+                    dst[j] = row[(size_t)j * b->col_stride];
+            }
+            for (int j = width; j < nr; j++)
+                dst[j] = 0.0f;
+            dst += nr;
+        }
+    }
+}
+
+/* Portable micro-kernel for any layout; used when SIMD is off or missing. */
+static void kernelPortable(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
+                           int nv, int accumulate, int mr, int nr)
+{
+    float acc[MAX_TILE];
+    memset(acc, 0, sizeof(float) * (size_t)(mr * nr));
+    for (int p = 0; p < kc; p++) {
+        for (int i = 0; i < mr; i++) {
+            float ai = a[i];
+            float *row = acc + i * nr;
+            for (int j = 0; j < nr; j++)
+                row[j] += ai * b[j];
+        }
+        a += mr;
+        b += nr;
+    }
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        const float *row = acc + i * nr;
+        for (int j = 0; j < nv; j++)
+            out[j] = accumulate ? out[j] + row[j] : row[j];
+    }
+}
+
+#if VB_X86
+/* 8x32 AVX-512F micro-kernel: 16 zmm accumulators, two B loads and eight A
+ * broadcasts per step of k. */
+__attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float *a,
+                                                            const float *b, float *c, size_t ldc,
+                                                            int mv, int nv, int accumulate)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 av;
+#define VB_ROW(r)                                   \
+    av = _mm512_set1_ps(a[r]);                      \
+    c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);     \
+    c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);
+        VB_ROW(0) VB_ROW(1) VB_ROW(2) VB_ROW(3) VB_ROW(4) VB_ROW(5) VB_ROW(6) VB_ROW(7)
+#undef VB_ROW
+        a += 8;
+        b += 32;
+    }
+
+    /* Store with masks for a partial tile. */
+    __mmask16 m0 = nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1u);
+    __mmask16 m1 = nv >= 32 ? (__mmask16)0xFFFF
+                 : nv > 16  ? (__mmask16)((1u << (nv - 16)) - 1u)
+                            : (__mmask16)0;
+    __m512 rows[16] = {c00, c01, c10, c11, c20, c21, c30, c31,
+                       c40, c41, c50, c51, c60, c61, c70, c71};
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        __m512 lo = rows[2 * i], hi = rows[2 * i + 1];
+        if (accumulate) {
+            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));
+            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, m0, lo);
+        _mm512_mask_storeu_ps(out + 16, m1, hi);
+    }
+}
+
+/* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
+__attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
+                                                          float *c, size_t ldc, int mv, int nv,
+                                                          int accumulate)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 av;
+#define VB_ROW(r)                                   \
+    av = _mm256_broadcast_ss(a + r);                \
+    c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);     \
+    c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+        VB_ROW(0) VB_ROW(1) VB_ROW(2) VB_ROW(3) VB_ROW(4) VB_ROW(5)
+#undef VB_ROW
+        a += 6;
+        b += 16;
+    }
+
+    /* Full tiles store directly; partial ones go through a staging tile. */
+    float tile[6 * 16];
+    __m256 rows[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        if (nv == 16) {
+            __m256 lo = rows[2 * i], hi = rows[2 * i + 1];
+            if (accumulate) {
+                lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));
+                hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, lo);
+            _mm256_storeu_ps(out + 8, hi);
+        } else {
+            _mm256_storeu_ps(tile + i * 16, rows[2 * i]);
+            _mm256_storeu_ps(tile + i * 16 + 8, rows[2 * i + 1]);
+            for (int j = 0; j < nv; j++)
+                out[j] = accumulate ? out[j] + tile[i * 16 + j] : tile[i * 16 + j];
+        }
+    }
+}
+#endif
+
+size_t vbSgemmThreadWorkspace(int n, int k)
+{
+    VbSgemmLayout layout = vbSgemmLayout();
+    size_t kc = k < VB_SGEMM_KC ? (size_t)k : VB_SGEMM_KC;
+    size_t ncols = ((size_t)n + (size_t)layout.nr - 1) / (size_t)layout.nr * (size_t)layout.nr;
+    if (ncols > VB_SGEMM_NC)
+        ncols = VB_SGEMM_NC;
+    size_t bytes = (kc ? kc : 1) * (ncols ? ncols : (size_t)layout.nr) * sizeof(float);
+    return (bytes + 63) & ~(size_t)63;
+}
+
+/* Picks the SIMD micro-kernel for the current layout, or NULL for the
+ * portable one. */
+static MicroKernel pickKernel(VbSgemmLayout layout, int disable_simd)
+{
+#if VB_X86
+    if (disable_simd)
+        return NULL;
+    if (layout.mr == 8 && layout.nr == 32 && cpuHasAvx512())
+        return kernelAvx512;
+    if (layout.mr == 6 && layout.nr == 16 && cpuHasAvx2())
+        return kernelAvx2;
+#endif
+    (void)layout;
+    (void)disable_simd;
+    return NULL;
+}
+
+void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, const void *b_src,
+             float *c, size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+             void *workspace, size_t workspace_bytes)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    VbSgemmLayout layout = vbSgemmLayout();
+    int mr = layout.mr, nr = layout.nr;
+    MicroKernel kernel = pickKernel(layout, ctx->disable_simd);
+    int use_simd = !ctx->disable_simd;
+
+    /* Split the N panels into one tile per thread, at most VB_SGEMM_NC wide. */
+    size_t per_thread = vbSgemmThreadWorkspace(n, k);
+    int max_threads = (int)(workspace_bytes / per_thread);
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+    if (threads > max_threads)
+        threads = max_threads < 1 ? 1 : max_threads;
+    int panels = (n + nr - 1) / nr;
+    int tile_panels = (panels + threads - 1) / threads;
+    if (tile_panels > VB_SGEMM_NC / nr)
+        tile_panels = VB_SGEMM_NC / nr;
+    int tiles = (panels + tile_panels - 1) / tile_panels;
+    if (threads > tiles)
+        threads = tiles;
+
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int t = 0; t < tiles; t++) {
+        float *bp = (float *)((char *)workspace + per_thread * (size_t)omp_get_thread_num());
+        int n0 = t * tile_panels * nr;
+        int nc = n - n0 < tile_panels * nr ? n - n0 : tile_panels * nr;
+
+        /* k == 0: the product is zero. */
+        if (k == 0) {
+            for (int i = 0; i < m; i++)
+                memset(c + (size_t)i * ldc + n0, 0, sizeof(float) * (size_t)nc);
+        }
+
+        /* C[m][n0..n0+nc) += A[m][pc..pc+kc) * Bp[kc][nc], one K block at a time. */
+        for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
+            int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+            pack_b(b_src, pc, kc, n0, nc, nr, bp);
+            for (int jr = 0; jr < nc; jr += nr) {
+                const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
+                int nv = nc - jr < nr ? nc - jr : nr;
+                for (int ic = 0; ic < m; ic += mr) {
+                    const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                                          (size_t)pc * (size_t)mr;
+                    float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
+                    int mv = m - ic < mr ? m - ic : mr;
+                    if (kernel)
+                        kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0);
+                    else
+                        kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, mr, nr);
+                }
+            }
+        }
+
+        /* Bias and activation while the tile is still in cache. */
+        if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+            for (int i = 0; i < m; i++)
+                vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
+                                  ep->act, ep->alpha, ep->beta, use_simd);
+        }
+    }
+}
+
+const char *vbActivationName(VbActivation act)
+{
+    switch (act) {
+    case VB_ACT_NONE: return "none";
+    case VB_ACT_RELU: return "Relu";
+    case VB_ACT_SIGMOID: return "Sigmoid";
+    case VB_ACT_SILU: return "SiLU";
+    case VB_ACT_HARDSWISH: return "HardSwish";
+    case VB_ACT_HARDSIGMOID: return "HardSigmoid";
+    case VB_ACT_LEAKYRELU: return "LeakyRelu";
+    case VB_ACT_CLIP: return "Clip";
+    }
+    return "unknown";
+}
+
+static float activateOne(float v, VbActivation act, float alpha, float beta)
+{
+    switch (act) {
+    case VB_ACT_NONE: return v;
+    case VB_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case VB_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case VB_ACT_SILU: return v / (1.0f + expf(-v));
+    case VB_ACT_HARDSWISH: {
+        float g = v / 6.0f + 0.5f;
+        g = g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
+        return v * g;
+    }
+    case VB_ACT_HARDSIGMOID: {
+        float g = alpha * v + beta;
+        return g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
+    }
+    case VB_ACT_LEAKYRELU: return v >= 0.0f ? v : alpha * v;
+    case VB_ACT_CLIP: return v < alpha ? alpha : v > beta ? beta : v;
+    }
+    return v;
+}
+
+#if VB_X86
+/* exp(x) for 16 floats: x = n*ln2 + r with |r| <= ln2/2, exp(r) from a
+ * degree-7 polynomial (the Cephes expf coefficients), then scaled by 2^n.
+ * Inputs are clamped to [-88, 88.7], so the result never overflows. */
+__attribute__((target("avx512f"))) static __m512 expAvx512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.7f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* The AVX-512 path of vbActivationApply for the activations that need exp;
+ * returns how many leading elements it handled (a multiple of 16). */
+__attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
+                                                                VbActivation act)
+{
+    __m512 vbias = _mm512_set1_ps(bias), one = _mm512_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), vbias);
+        __m512 den = _mm512_add_ps(one, expAvx512(_mm512_sub_ps(_mm512_setzero_ps(), v)));
+        __m512 num = act == VB_ACT_SILU ? v : one;
+        _mm512_storeu_ps(x + i, _mm512_div_ps(num, den));
+    }
+    return i;
+}
+#endif
+
+void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
+                       int use_simd)
+{
+    size_t i = 0;
+#if VB_X86
+    if (use_simd && (act == VB_ACT_SILU || act == VB_ACT_SIGMOID) && cpuHasAvx512())
+        i = activateAvx512(x, n, bias, act);
+#else
+    (void)use_simd;
+#endif
+    for (; i < n; i++)
+        x[i] = activateOne(x[i] + bias, act, alpha, beta);
+}

@@ -1,0 +1,83 @@
+/* Packed single-precision GEMM core and epilogues shared by the Conv, Gemm and MatMul kernels. */
+#ifndef VB_SGEMM_H
+#define VB_SGEMM_H
+
+#include <stddef.h>
+
+#include "engine/op.h"
+
+/* Rows of a packed A panel and columns of a packed B panel for one
+ * micro-kernel. The layout is picked once per process from the CPU: 8x32 for
+ * AVX-512F, 6x16 for AVX2+FMA, and 8x32 when neither is present. */
+typedef struct VbSgemmLayout {
+    int mr;
+    int nr;
+} VbSgemmLayout;
+
+/* Depth of one K block: packed B panels cover this many rows of B. */
+#define VB_SGEMM_KC 256
+/* Largest number of columns of C one thread computes per B tile. */
+#define VB_SGEMM_NC 512
+
+/* Returns the layout packed operands must use on this CPU. */
+VbSgemmLayout vbSgemmLayout(void);
+
+/* Returns the float count of an M x K matrix packed with vbSgemmPackA. */
+size_t vbSgemmPackedASize(int m, int k);
+
+/* Packs the M x K matrix whose element (i, j) is a[i * row_stride + j *
+ * col_stride] into panels of mr rows: panel p holds rows p*mr..p*mr+mr-1 as
+ * K groups of mr floats, rows past M are zero. packed must have room for
+ * vbSgemmPackedASize(m, k) floats. */
+void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_stride,
+                  float *packed);
+
+/* Fills dst with rows k0..k0+kc-1 and columns n0..n0+nc-1 of a virtual K x N
+ * matrix B, as ceil(nc / nr) panels of kc x nr floats (columns past nc are
+ * zero). src is the packer's own description of B. */
+typedef void (*VbSgemmPackB)(const void *src, int k0, int kc, int n0, int nc, int nr,
+                             float *dst);
+
+/* B stored as a plain matrix: element (k, n) is data[k * row_stride + n * col_stride]. */
+typedef struct VbSgemmMatrix {
+    const float *data;
+    size_t row_stride;
+    size_t col_stride;
+} VbSgemmMatrix;
+
+/* Packer for VbSgemmMatrix sources. */
+void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst);
+
+/* What to do to each row of C after the product: add bias[row] (when bias is
+ * not NULL), then apply act with alpha and beta. */
+typedef struct VbSgemmEpilogue {
+    const float *bias;
+    VbActivation act;
+    float alpha;
+    float beta;
+} VbSgemmEpilogue;
+
+/* Returns the scratch bytes vbSgemm needs per thread for an M x N x K product. */
+size_t vbSgemmThreadWorkspace(int n, int k);
+
+/* Computes C = A * B for an M x N x K product, then applies ep (may be NULL)
+ * to every row. packed_a comes from vbSgemmPackA; pack_b/b_src produce B
+ * tiles; C rows are ldc floats apart. workspace holds workspace_bytes; the
+ * function uses as many threads (at most ctx->threads) as there are
+ * vbSgemmThreadWorkspace blocks in it, at least one. Every element of C is
+ * summed in the same order whatever the thread count. */
+void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, const void *b_src,
+             float *c, size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+             void *workspace, size_t workspace_bytes);
+
+/* Applies act to n floats in place after adding bias to each. SiLU is
+ * x / (1 + exp(-x)), HardSwish x * max(0, min(1, x / 6 + 0.5)). use_simd
+ * picks the AVX-512 path when the CPU has it. That path computes exp with the
+ * Cephes expf polynomial, the portable path calls expf. */
+void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
+                       int use_simd);
+
+/* Returns the op-type name of an activation ("Relu", ...) for messages. */
+const char *vbActivationName(VbActivation act);
+
+#endif /* VB_SGEMM_H */
