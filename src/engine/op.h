@@ -89,6 +89,8 @@ extern const VbOpDef *const vbOpsElementwise[];
 extern const VbOpDef *const vbOpsShape[];
 extern const VbOpDef *const vbOpsSoftmax[];
 extern const VbOpDef *const vbOpsReduce[];
+extern const VbOpDef *const vbOpsBinary[];
+extern const VbOpDef *const vbOpsTensor[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 

@@ -6,6 +6,7 @@
 static const VbOpDef *const *const opTables[] = {
     vbOpsConv, vbOpsGemm, vbOpsPool, vbOpsResize,
     vbOpsElementwise, vbOpsShape, vbOpsSoftmax, vbOpsReduce,
+    vbOpsBinary, vbOpsTensor,
 };
 
 static int isDefaultDomain(const char *domain)

@@ -1,4 +1,133 @@
-/* Placeholder table for the Softmax op family; the kernels are added with their tests. */
-#include "engine/op.h"
+/* Softmax, LogSoftmax and Hardmax over one axis (opset 13+) or the flattened tail (opsets before 13). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
-const VbOpDef *const vbOpsSoftmax[] = {NULL};
+#include "kernels/kernel_util.h"
+
+typedef enum SoftmaxKind { KIND_SOFTMAX, KIND_LOGSOFTMAX, KIND_HARDMAX } SoftmaxKind;
+
+typedef struct SoftmaxParams {
+    SoftmaxKind kind;
+    int opset;
+    int64_t axis;
+} SoftmaxParams;
+
+static vb_status softmaxPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    SoftmaxParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing %s", node->op_type);
+    p->kind = strcmp(node->op_type, "LogSoftmax") == 0 ? KIND_LOGSOFTMAX
+              : strcmp(node->op_type, "Hardmax") == 0  ? KIND_HARDMAX
+                                                       : KIND_SOFTMAX;
+    p->opset = opset;
+    int bad = 0;
+    p->axis = vbOnnxAttrInt(node, "axis", opset >= 13 ? -1 : 1, &bad);
+    if (bad) {
+        free(p);
+        return vbErrorSet(err, VB_ERR_PARSE, "%s '%s': attribute 'axis' must be an int",
+                          node->op_type, node->name);
+    }
+    *params = p;
+    return VB_OK;
+}
+
+static vb_status softmaxInfer(const void *params, const vb_tensor *const *in, int n_in,
+                              vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const SoftmaxParams *p = params;
+    const vb_tensor *x = in[0];
+    if (x->dtype != VB_DTYPE_FLOAT32)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Softmax: only float32 is supported, got %s",
+                          vb_dtype_to_string(x->dtype));
+    int axis;
+    int rank = x->rank == 0 ? 1 : x->rank;
+    vb_status st = vbKernelAxis("Softmax", p->axis, rank, &axis, err);
+    if (st != VB_OK)
+        return st;
+    vbKernelSetShape(out[0], x->dtype, x->rank, x->dims);
+    info->flops = 4 * (uint64_t)vbTensorCount(x);
+    return VB_OK;
+}
+
+/* Normalises n values spaced stride apart. */
+static void softmaxLine(SoftmaxKind kind, const float *x, float *y, int64_t n, int64_t stride)
+{
+    float max = x[0];
+    int64_t arg = 0;
+    for (int64_t i = 1; i < n; i++) {
+        if (x[i * stride] > max) {
+            max = x[i * stride];
+            arg = i;
+        }
+    }
+    if (kind == KIND_HARDMAX) {
+        for (int64_t i = 0; i < n; i++)
+            y[i * stride] = i == arg ? 1.0f : 0.0f;
+        return;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float e = expf(x[i * stride] - max);
+        if (kind == KIND_SOFTMAX)
+            y[i * stride] = e;
+        sum += e;
+    }
+    if (kind == KIND_LOGSOFTMAX) {
+        float log_sum = (float)log(sum);
+        for (int64_t i = 0; i < n; i++)
+            y[i * stride] = x[i * stride] - max - log_sum;
+        return;
+    }
+    float scale = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        y[i * stride] *= scale;
+}
+
+static vb_status softmaxRun(const void *params, const vb_tensor *const *in, int n_in,
+                            vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const SoftmaxParams *p = params;
+    const vb_tensor *x = in[0];
+    int rank = x->rank == 0 ? 1 : x->rank;
+    int axis = (int)(p->axis < 0 ? p->axis + rank : p->axis);
+    int64_t dims[VB_MAX_RANK] = {1};
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+
+    /* View x as [outer, n, inner]: before opset 13 the whole tail from axis
+     * is one line (inner = 1), from opset 13 only the axis is. */
+    int64_t outer = 1, n = 1, inner = 1;
+    for (int d = 0; d < rank; d++) {
+        if (d < axis)
+            outer *= dims[d];
+        else if (d == axis || p->opset < 13)
+            n *= dims[d];
+        else
+            inner *= dims[d];
+    }
+    if (n == 0 || outer == 0 || inner == 0)
+        return VB_OK;
+
+    const float *src = x->data;
+    float *dst = out[0]->data;
+    int64_t lines = outer * inner;
+    int threads = (size_t)(lines * n) >= VB_KERNEL_PARALLEL_MIN ? ctx->threads : 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t l = 0; l < lines; l++) {
+        int64_t o = l / inner, j = l % inner;
+        size_t start = (size_t)(o * n * inner + j);
+        softmaxLine(p->kind, src + start, dst + start, n, inner);
+    }
+    return VB_OK;
+}
+
+#define SOFTMAX_OP(name, type, opset)                                                              \
+    static const VbOpDef name = {type, opset, softmaxPrepare, softmaxInfer, softmaxRun,            \
+                                 vbKernelFreeParams, NULL, NULL}
+
+SOFTMAX_OP(opSoftmax, "Softmax", 1);
+SOFTMAX_OP(opLogSoftmax, "LogSoftmax", 1);
+SOFTMAX_OP(opHardmax, "Hardmax", 1);
+
+const VbOpDef *const vbOpsSoftmax[] = {&opSoftmax, &opLogSoftmax, &opHardmax, NULL};
