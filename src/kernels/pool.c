@@ -1,4 +1,269 @@
-/* Placeholder table for the Pool op family; the kernels are added with their tests. */
-#include "engine/op.h"
+/* Pooling ops: MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on 1-D and 2-D NCHW float32. */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const VbOpDef *const vbOpsPool[] = {NULL};
+#include "core/core.h"
+#include "engine/op.h"
+#include "kernels/window.h"
+
+typedef struct PoolParams {
+    VbWindow window;
+    int is_max;
+    int count_include_pad;
+    int global;
+} PoolParams;
+
+static vb_status poolPrepareCommon(const VbOnnxNode *node, int is_max, int global, void **params,
+                                   vb_error *err)
+{
+    PoolParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "%s node '%s': out of memory", node->op_type,
+                          node->name);
+    p->is_max = is_max;
+    p->global = global;
+    vb_status st = VB_OK;
+    if (!global) {
+        st = vbWindowRead(node, 1, &p->window, err);
+        if (st != VB_OK)
+            goto done;
+    } else {
+        snprintf(p->window.node, sizeof p->window.node, "%s", node->name ? node->name : "");
+        snprintf(p->window.op, sizeof p->window.op, "%s", node->op_type);
+    }
+
+    /* MaxPool: the optional Indices output and storage_order are not implemented. */
+    int bad = 0;
+    if (is_max && !global) {
+        if (node->output_count > 1 && node->outputs[1] != NULL && node->outputs[1][0] != '\0') {
+            st = vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                            "MaxPool node '%s': the Indices output is not supported; remove the second output",
+                            node->name);
+            goto done;
+        }
+        if (vbOnnxAttrInt(node, "storage_order", 0, &bad) != 0 || bad) {
+            st = vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                            "MaxPool node '%s': storage_order other than 0 is not supported", node->name);
+            goto done;
+        }
+    }
+    if (!is_max && !global) {
+        int64_t include = vbOnnxAttrInt(node, "count_include_pad", 0, &bad);
+        if (bad || (include != 0 && include != 1)) {
+            st = vbErrorSet(err, VB_ERR_INVALID_ARGUMENT,
+                            "AveragePool node '%s': count_include_pad must be 0 or 1", node->name);
+            goto done;
+        }
+        p->count_include_pad = (int)include;
+    }
+    *params = p;
+    p = NULL;
+done:
+    free(p);
+    return st;
+}
+
+static vb_status maxPoolPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    return poolPrepareCommon(node, 1, 0, params, err);
+}
+
+static vb_status avgPoolPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    return poolPrepareCommon(node, 0, 0, params, err);
+}
+
+static vb_status globalMaxPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    return poolPrepareCommon(node, 1, 1, params, err);
+}
+
+static vb_status globalAvgPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    return poolPrepareCommon(node, 0, 1, params, err);
+}
+
+static void poolRelease(void *params)
+{
+    free(params);
+}
+
+/* Checks X and resolves the window (not for the global ops). */
+static vb_status poolShape(const PoolParams *p, const vb_tensor *const *in, int n_in,
+                           VbWindowGeometry *g, vb_error *err)
+{
+    const VbWindow *w = &p->window;
+    if (n_in < 1 || in[0] == NULL)
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s node '%s': input X is required", w->op, w->node);
+    const vb_tensor *x = in[0];
+    if (x->dtype != VB_DTYPE_FLOAT32)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s node '%s': input type %s is not supported; only float32 is",
+                          w->op, w->node, vb_dtype_to_string(x->dtype));
+    if (x->rank < 3)
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s node '%s': input rank %d is below 3 (N, C, spatial dims)",
+                          w->op, w->node, x->rank);
+    if (p->global)
+        return VB_OK;
+    if (x->rank > 4)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "%s node '%s': input rank %d is not supported; only 1-D (rank 3) and 2-D (rank 4) pooling is",
+                          w->op, w->node, x->rank);
+    return vbWindowResolve(w, x->rank - 2, x->dims + 2, NULL, g, err);
+}
+
+static vb_status poolInfer(const void *params, const vb_tensor *const *in, int n_in,
+                           vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const PoolParams *p = params;
+    VbWindowGeometry g;
+    vb_status st = poolShape(p, in, n_in, &g, err);
+    if (st != VB_OK)
+        return st;
+    const vb_tensor *x = in[0];
+    vb_tensor *y = out[0];
+    y->dtype = VB_DTYPE_FLOAT32;
+    y->rank = x->rank;
+    y->dims[0] = x->dims[0];
+    y->dims[1] = x->dims[1];
+    uint64_t window = 1;
+    if (p->global) {
+        for (int i = 2; i < x->rank; i++) {
+            y->dims[i] = 1;
+            window *= (uint64_t)x->dims[i];
+        }
+    } else if (x->rank == 4) {
+        y->dims[2] = g.out[0];
+        y->dims[3] = g.out[1];
+        window = (uint64_t)(g.kernel[0] * g.kernel[1]);
+    } else {
+        y->dims[2] = g.out[1];
+        window = (uint64_t)g.kernel[1];
+    }
+    info->workspace_bytes = 0;
+    info->flops = (uint64_t)vbTensorCount(y) * window;
+    return VB_OK;
+}
+
+/* Returns how many taps k in [0, kernel) put base + k * dilation inside
+ * [lo, hi). */
+static int64_t tapsInside(int64_t base, int64_t kernel, int64_t dilation, int64_t lo, int64_t hi)
+{
+    int64_t first = base >= lo ? 0 : (lo - base + dilation - 1) / dilation;
+    int64_t last = base + (kernel - 1) * dilation < hi ? kernel - 1 : (hi - 1 - base) / dilation;
+    if (hi - 1 - base < 0)
+        return 0;
+    return last >= first ? last - first + 1 : 0;
+}
+
+/* Pools one plane y[OH][OW] from x[H][W]. Rows accumulate tap by tap over
+ * the output positions whose input lies inside the image. */
+static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, int is_max,
+                      int include_pad)
+{
+    int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
+    int64_t sy = g->stride[0], sx = g->stride[1];
+    for (int64_t oy = 0; oy < oh; oy++) {
+        float *yrow = y + oy * ow;
+        float init = is_max ? -FLT_MAX : 0.0f;
+        for (int64_t ox = 0; ox < ow; ox++)
+            yrow[ox] = init;
+
+        /* yrow[ox] = max or sum over the taps inside the image */
+        int64_t ybase = oy * sy - g->pad_begin[0];
+        for (int64_t ky = 0; ky < g->kernel[0]; ky++) {
+            int64_t iy = ybase + ky * g->dilation[0];
+            if (iy < 0 || iy >= h)
+                continue;
+            const float *xrow = x + iy * w;
+            for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
+                int64_t off = kx * g->dilation[1] - g->pad_begin[1];
+                int64_t lo, hi;
+                vbWindowValidRange(ow, w, sx, off, &lo, &hi);
+                if (is_max) {
+                    for (int64_t ox = lo; ox < hi; ox++) {
+                        float v = xrow[ox * sx + off];
+                        yrow[ox] = v > yrow[ox] ? v : yrow[ox];
+                    }
+                } else {
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        yrow[ox] += xrow[ox * sx + off];
+                }
+            }
+        }
+        if (is_max)
+            continue;
+
+        /* Average: divide by the taps inside the image, or inside image
+         * plus pads with count_include_pad. */
+        int64_t ylo = include_pad ? -g->pad_begin[0] : 0, yhi = include_pad ? h + g->pad_end[0] : h;
+        int64_t xlo = include_pad ? -g->pad_begin[1] : 0, xhi = include_pad ? w + g->pad_end[1] : w;
+        int64_t rows = tapsInside(ybase, g->kernel[0], g->dilation[0], ylo, yhi);
+        for (int64_t ox = 0; ox < ow; ox++) {
+            int64_t cols = tapsInside(ox * sx - g->pad_begin[1], g->kernel[1], g->dilation[1], xlo, xhi);
+            int64_t count = rows * cols;
+            yrow[ox] = count > 0 ? yrow[ox] / (float)count : 0.0f;
+        }
+    }
+}
+
+static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_in,
+                         vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const PoolParams *p = params;
+    VbWindowGeometry g;
+    vb_status st = poolShape(p, in, n_in, &g, err);
+    if (st != VB_OK)
+        return st;
+    const vb_tensor *x = in[0];
+    const float *xd = x->data;
+    float *yd = out[0]->data;
+    int64_t planes = x->dims[0] * x->dims[1];
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+
+    if (p->global) {
+        size_t plane = 1;
+        for (int i = 2; i < x->rank; i++)
+            plane *= (size_t)x->dims[i];
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (int64_t i = 0; i < planes; i++) {
+            const float *xi = xd + (size_t)i * plane;
+            float acc = p->is_max ? -FLT_MAX : 0.0f;
+            for (size_t j = 0; j < plane; j++)
+                acc = p->is_max ? (xi[j] > acc ? xi[j] : acc) : acc + xi[j];
+            yd[i] = p->is_max || plane == 0 ? acc : acc / (float)plane;
+        }
+        return VB_OK;
+    }
+
+    size_t in_plane = (size_t)(g.in[0] * g.in[1]), out_plane = (size_t)(g.out[0] * g.out[1]);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t i = 0; i < planes; i++)
+        poolPlane(xd + (size_t)i * in_plane, yd + (size_t)i * out_plane, &g, p->is_max,
+                  p->count_include_pad);
+    return VB_OK;
+}
+
+static const VbOpDef maxPoolOp = {
+    .op_type = "MaxPool", .min_opset = 1, .prepare = maxPoolPrepare, .infer = poolInfer,
+    .run = poolRun, .release = poolRelease,
+};
+
+static const VbOpDef averagePoolOp = {
+    .op_type = "AveragePool", .min_opset = 1, .prepare = avgPoolPrepare, .infer = poolInfer,
+    .run = poolRun, .release = poolRelease,
+};
+
+static const VbOpDef globalMaxPoolOp = {
+    .op_type = "GlobalMaxPool", .min_opset = 1, .prepare = globalMaxPrepare, .infer = poolInfer,
+    .run = poolRun, .release = poolRelease,
+};
+
+static const VbOpDef globalAveragePoolOp = {
+    .op_type = "GlobalAveragePool", .min_opset = 1, .prepare = globalAvgPrepare,
+    .infer = poolInfer, .run = poolRun, .release = poolRelease,
+};
+
+const VbOpDef *const vbOpsPool[] = {&maxPoolOp, &averagePoolOp, &globalMaxPoolOp,
+                                    &globalAveragePoolOp, NULL};
