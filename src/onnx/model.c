@@ -622,6 +622,7 @@ static vb_status decodeGraph(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOn
     g->name = "";
 
     /* Decode every field in file order. */
+    VbOnnxWire start = in;
     for (;;) {
         VbOnnxField h;
         if ((st = vbOnnxWireNext(&in, &h, err)) != VB_OK)
@@ -656,7 +657,7 @@ static vb_status decodeGraph(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOn
     }
 
     if (counts[GRAPH_SPARSE_INITIALIZER] > 0)
-        return checkSparse(dec, &in, g, err);
+        return checkSparse(dec, &start, g, err);
     return VB_OK;
 }
 

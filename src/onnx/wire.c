@@ -115,7 +115,14 @@ vb_status vbOnnxWireNext(VbOnnxWire *w, VbOnnxField *f, vb_error *err)
     f->offset = offsetOf(w, start);
     vbOnnxWireFieldName(w->desc, f->number, name, sizeof name);
 
-    /* Wire type against the field's declared encoding. */
+    /* Wire type: groups and unassigned types first, then the field's declared encoding. */
+    if (wire_type == 3 || wire_type == 4)
+        return vbErrorSet(err, VB_ERR_PARSE, "%s at byte %zu uses the group wire type %d, which ONNX files never contain",
+                          name, f->offset, wire_type);
+    if (wire_type != VB_WIRE_VARINT && wire_type != VB_WIRE_FIXED64 && wire_type != VB_WIRE_LEN &&
+        wire_type != VB_WIRE_FIXED32)
+        return vbErrorSet(err, VB_ERR_PARSE, "invalid wire type %d at byte %zu in %s; the file is not a protobuf message",
+                          wire_type, f->offset, name);
     const VbOnnxFieldDesc *fd = knownField(w->desc, f->number);
     if (fd != NULL && wire_type != fd->wire_type &&
         !(fd->repeated && wire_type == VB_WIRE_LEN && fd->wire_type != VB_WIRE_LEN))
@@ -164,14 +171,8 @@ vb_status vbOnnxWireNext(VbOnnxWire *w, VbOnnxField *f, vb_error *err)
         w->p += len;
         return VB_OK;
     }
-    case 3:
-    case 4:
-        return vbErrorSet(err, VB_ERR_PARSE, "%s at byte %zu uses the group wire type %d, which ONNX files never contain",
-                          name, f->offset, wire_type);
-    default:
-        return vbErrorSet(err, VB_ERR_PARSE, "invalid wire type %d at byte %zu in %s; the file is not a protobuf message",
-                          wire_type, f->offset, name);
     }
+    return vbErrorSet(err, VB_ERR_INTERNAL, "unhandled wire type %d", wire_type);
 }
 
 /* Counts the values in the packed payload of f and checks that it splits
