@@ -199,8 +199,8 @@ static ptrdiff_t findId(const int64_t *ids, size_t n, int64_t id)
     return (lo < n && ids[lo] == id) ? (ptrdiff_t)lo : -1;
 }
 
-/* Grows *p to hold n elements of size bytes each when it holds fewer than
- * *cap. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT on overflow. */
+/* Grows *p, which has room for *cap elements of size bytes, to at least n
+ * elements. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT on overflow. */
 static vb_status growArray(void **p, size_t *cap, size_t n, size_t size, const char *what,
                            vb_error *err)
 {
@@ -256,7 +256,7 @@ static vb_status indexGroundTruth(const VbDataset *gt, VbCocoEval *ev, vb_error 
     }
 
     if (ev->image_count >= UINT32_MAX || ev->category_count >= UINT32_MAX)
-        return vbErrorSet(err, VB_ERR_LIMIT, "too many images or categories (%zu, %zu)",
+        return vbErrorSet(err, VB_ERR_LIMIT, "%zu images and %zu categories: each count must be below 2^32",
                           ev->image_count, ev->category_count);
     return VB_OK;
 }
@@ -265,7 +265,7 @@ static vb_status indexGroundTruth(const VbDataset *gt, VbCocoEval *ev, vb_error 
  * per-pair lists: images by id, each image's annotations in file order, an
  * annotation kept when its image and category are in the GT. pycocotools
  * then loads each kept annotation by id, so when two annotations share an id
- * the last one in the file stands in for both. *out (count *out_n) is sorted
+ * the last one in the file replaces both. *out (count *out_n) is sorted
  * by (key, seq). */
 static vb_status placeGroundTruth(const VbDataset *gt, const VbCocoEval *ev, PairEntry **out,
                                   size_t *out_n, vb_error *err)
@@ -338,8 +338,8 @@ done:
 }
 
 /* Places the detections into pairs in file order. A detection on an image
- * that is not in the GT fails the run, as pycocotools' loadRes asserts; one
- * whose category is not a GT category is dropped and counted. */
+ * that is not in the GT fails the run, as pycocotools' loadRes asserts. A
+ * detection whose category is not a GT category is dropped and counted. */
 static vb_status placeDetections(const VbDetection *dets, size_t n, VbCocoEval *ev, PairEntry **out,
                                  size_t *out_n, vb_error *err)
 {
@@ -375,7 +375,7 @@ static vb_status placeDetections(const VbDetection *dets, size_t n, VbCocoEval *
 
 /* Matches the kept detections of one pair against its GTs for every area
  * range and IoU threshold, as COCOeval.evaluateImg does, and writes
- * ev->det_status and pair->npig. det holds the kept detections in score
+ * ev->det_status and pair->npig. det lists the kept detections in score
  * order, anns the pair's GT annotations in pycocotools' order. */
 static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *dets,
                            const uint32_t *det, const VbAnnotation *const *anns, size_t ng,
@@ -474,7 +474,11 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
                 double darea = dt->w * dt->h;
                 if (!matched && (darea < lo || darea > hi))
                     ignored = 1;
-                uint8_t status = ignored ? VB_COCO_IGNORED : matched ? VB_COCO_TP : VB_COCO_FP;
+                uint8_t status = VB_COCO_FP;
+                if (ignored)
+                    status = VB_COCO_IGNORED;
+                else if (matched)
+                    status = VB_COCO_TP;
                 ev->det_status[((size_t)(pair->det_start + d) * VB_COCO_AREAS + a) * T + t] = status;
             }
         }
@@ -540,7 +544,7 @@ static vb_status evaluatePairs(VbCocoEval *ev, const VbDataset *gt, const VbDete
         pair->det_start = (uint32_t)ev->det_count;
 
         /* Detections by score, stable, cut to the last maxDets. det_idx
-         * holds positions into de (offset by d0) and the merge buffer. */
+         * contains positions into de (offset by d0) and the merge buffer. */
         if ((st = growArray((void **)&s.det_idx, &s.det_cap, 2 * nd, sizeof *s.det_idx,
                             "detections", err)))
             goto done;

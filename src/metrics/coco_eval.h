@@ -125,19 +125,19 @@ typedef struct VbCocoScratch {
 void vbCocoScratchFree(VbCocoScratch *s);
 
 /* Re-accumulates ev at area "all" and the last maxDets as if image i appeared
- * weight[i] times (weight has image_count entries; all ones reproduces
- * stats[0] and stats[1]) and stores mAP@[.50:.95] in *map and mAP@.50 in
- * *map50 (-1 when undefined). A repeated image's detections follow each
- * other in the score order. Errors: VB_ERR_NO_MEMORY. */
+ * weight[i] times, and stores mAP@[.50:.95] in *map and mAP@.50 in *map50
+ * (-1 when undefined). weight has image_count entries, and all ones
+ * reproduces stats[0] and stats[1]. A repeated image's detections follow
+ * each other in the score order. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT. */
 vb_status vbCocoResampleMap(const VbCocoEval *ev, const uint32_t *weight, VbCocoScratch *s,
                             double *map, double *map50, vb_error *err);
 
-/* Returns numpy's np.mean of v[0..n) (pairwise summation over blocks of 8192
- * elements), or NaN for n == 0. */
+/* Returns the mean of v[0..n) as numpy's np.mean computes it for a
+ * contiguous float64 array (pairwise summation), or NaN for n == 0. */
 double vbCocoMean(const double *v, size_t n);
 
 /* Sorts idx[0..n) stably by score[idx[i]] descending, as numpy's
- * argsort(-score, kind="mergesort") orders. tmp holds n entries. */
+ * argsort(-score, kind="mergesort") orders. tmp has room for n entries. */
 void vbCocoSortByScore(uint32_t *idx, uint32_t *tmp, size_t n, const double *score);
 
 /* Parses a COCO results file: a JSON list of objects with image_id and
