@@ -14,7 +14,7 @@ typedef enum BinaryKind {
 /* Which element types an op accepts. */
 enum {
     TYPES_FLOAT = 1,  /* float32, float64 */
-    TYPES_INT = 2,    /* int32, int64 */
+    TYPES_INT = 2,    /* int8..int64, uint8..uint64 */
     TYPES_BOOL = 4
 };
 
@@ -91,7 +91,9 @@ static int typeClass(vb_dtype t)
 {
     switch (t) {
     case VB_DTYPE_FLOAT32: case VB_DTYPE_FLOAT64: return TYPES_FLOAT;
-    case VB_DTYPE_INT32: case VB_DTYPE_INT64: return TYPES_INT;
+    case VB_DTYPE_INT8: case VB_DTYPE_INT16: case VB_DTYPE_INT32: case VB_DTYPE_INT64:
+    case VB_DTYPE_UINT8: case VB_DTYPE_UINT16: case VB_DTYPE_UINT32: case VB_DTYPE_UINT64:
+        return TYPES_INT;
     case VB_DTYPE_BOOL: return TYPES_BOOL;
     default: return 0;
     }
@@ -122,7 +124,9 @@ static vb_status binaryInfer(const void *params, const vb_tensor *const *in, int
         if (vb_dtype_size(dt) == 0)
             return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Where does not support %s values",
                               vb_dtype_to_string(dt));
-    } else if (!(typeClass(dt) & spec->types)) {
+    } else if (!(typeClass(dt) & spec->types) ||
+               (spec->kind == BIN_POW && dt != VB_DTYPE_FLOAT32 && dt != VB_DTYPE_FLOAT64 &&
+                dt != VB_DTYPE_INT32 && dt != VB_DTYPE_INT64)) {
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s does not support %s inputs", op,
                           vb_dtype_to_string(dt));
     }
@@ -238,30 +242,43 @@ static void rowFloat64(const void *user, char *const *ptr, const int64_t *step, 
 }
 
 /* Integer helpers: wrap on overflow (through the unsigned type) and never
- * trap. Division and modulo by zero give 0, a value ONNX leaves undefined. */
-#define DEFINE_INT_HELPERS(T, U, suffix)                                                     \
+ * trap. Division and modulo by zero give 0, a value ONNX leaves undefined;
+ * dividing the most negative value by -1 wraps. Mod with fmod=1 keeps the
+ * dividend's sign, as C's %; fmod=0 takes the divisor's sign, as Python's %. */
+#define DEFINE_INT_COMMON(T, U, suffix)                                                            \
     static inline T add##suffix(T x, T y) { return (T)((U)x + (U)y); }                             \
     static inline T sub##suffix(T x, T y) { return (T)((U)x - (U)y); }                             \
-    static inline T mul##suffix(T x, T y) { return (T)((U)x * (U)y); }                             \
+    static inline T mul##suffix(T x, T y) { return (T)((U)x * (U)y); }
+
+#define DEFINE_SIGNED_HELPERS(T, U, suffix)                                                        \
+    DEFINE_INT_COMMON(T, U, suffix)                                                                \
+    static inline int neg##suffix(T x) { return x < 0; }                                           \
     static inline T div##suffix(T x, T y)                                                          \
     {                                                                                              \
-        if (y == 0)                                                                                \
-            return 0;                                                                              \
-        if (y == -1)                                                                               \
-            return (T)(0 - (U)x);                                                                  \
-        return x / y;                                                                              \
+        return y == 0 ? 0 : y == -1 ? (T)(0 - (U)x) : (T)(x / y);                                  \
     }                                                                                              \
-    /* Mod with the sign of the divisor, as Python's %; fmod=1 keeps the      \
-     * dividend's sign, as C's %. */                                                               \
-    static inline T fmod##suffix(T x, T y) { return y == 0 || y == -1 ? 0 : x % y; }               \
+    static inline T fmod##suffix(T x, T y) { return y == 0 || y == -1 ? 0 : (T)(x % y); }          \
     static inline T mod##suffix(T x, T y)                                                          \
     {                                                                                              \
         T r = fmod##suffix(x, y);                                                                  \
         return r != 0 && ((r < 0) != (y < 0)) ? (T)(r + y) : r;                                    \
     }
 
-DEFINE_INT_HELPERS(int32_t, uint32_t, I32)
-DEFINE_INT_HELPERS(int64_t, uint64_t, I64)
+#define DEFINE_UNSIGNED_HELPERS(T, suffix)                                                         \
+    DEFINE_INT_COMMON(T, T, suffix)                                                                \
+    static inline int neg##suffix(T x) { return (void)x, 0; }                                      \
+    static inline T div##suffix(T x, T y) { return y == 0 ? 0 : (T)(x / y); }                      \
+    static inline T fmod##suffix(T x, T y) { return y == 0 ? 0 : (T)(x % y); }                     \
+    static inline T mod##suffix(T x, T y) { return fmod##suffix(x, y); }
+
+DEFINE_SIGNED_HELPERS(int8_t, uint8_t, I8)
+DEFINE_SIGNED_HELPERS(int16_t, uint16_t, I16)
+DEFINE_SIGNED_HELPERS(int32_t, uint32_t, I32)
+DEFINE_SIGNED_HELPERS(int64_t, uint64_t, I64)
+DEFINE_UNSIGNED_HELPERS(uint8_t, U8)
+DEFINE_UNSIGNED_HELPERS(uint16_t, U16)
+DEFINE_UNSIGNED_HELPERS(uint32_t, U32)
+DEFINE_UNSIGNED_HELPERS(uint64_t, U64)
 
 /* Integer power by truncating the double result toward zero. */
 static inline int64_t powInt(double x, double y)
@@ -289,7 +306,7 @@ static inline int64_t powInt(double x, double y)
         case BIN_FMOD: ROW_LOOP(T, T, T, fmod##suffix(x, y)); break;                               \
         case BIN_MAX: ROW_LOOP(T, T, T, x > y ? x : y); break;                                     \
         case BIN_MIN: ROW_LOOP(T, T, T, x < y ? x : y); break;                                     \
-        case BIN_PRELU: ROW_LOOP(T, T, T, x < 0 ? mul##suffix(x, y) : x); break;                   \
+        case BIN_PRELU: ROW_LOOP(T, T, T, neg##suffix(x) ? mul##suffix(x, y) : x); break;           \
         case BIN_EQUAL: ROW_LOOP(uint8_t, T, T, x == y); break;                                    \
         case BIN_LESS: ROW_LOOP(uint8_t, T, T, x < y); break;                                      \
         case BIN_GREATER: ROW_LOOP(uint8_t, T, T, x > y); break;                                   \
@@ -299,8 +316,14 @@ static inline int64_t powInt(double x, double y)
         }                                                                                          \
     }
 
+DEFINE_ROW_INT(rowInt8, int8_t, I8)
+DEFINE_ROW_INT(rowInt16, int16_t, I16)
 DEFINE_ROW_INT(rowInt32, int32_t, I32)
 DEFINE_ROW_INT(rowInt64, int64_t, I64)
+DEFINE_ROW_INT(rowUInt8, uint8_t, U8)
+DEFINE_ROW_INT(rowUInt16, uint16_t, U16)
+DEFINE_ROW_INT(rowUInt32, uint32_t, U32)
+DEFINE_ROW_INT(rowUInt64, uint64_t, U64)
 
 static void rowBool(const void *user, char *const *ptr, const int64_t *step, int64_t n)
 {
@@ -317,12 +340,8 @@ static void rowBool(const void *user, char *const *ptr, const int64_t *step, int
  * double and the result is converted to the base type. */
 static double loadNumber(vb_dtype t, const char *p)
 {
-    switch (t) {
-    case VB_DTYPE_FLOAT32: return *(const float *)p;
-    case VB_DTYPE_FLOAT64: return *(const double *)p;
-    case VB_DTYPE_INT32: return *(const int32_t *)p;
-    default: return (double)*(const int64_t *)p;
-    }
+    vb_tensor scalar = {t, 0, {0}, (void *)p};
+    return vbKernelScalarAsDouble(&scalar);
 }
 
 typedef struct PowMixed {
@@ -340,7 +359,8 @@ static void rowPowMixed(const void *user, char *const *ptr, const int64_t *step,
         case VB_DTYPE_FLOAT32: ((float *)ptr[0])[i] = (float)pow(x, y); break;
         case VB_DTYPE_FLOAT64: ((double *)ptr[0])[i] = pow(x, y); break;
         case VB_DTYPE_INT32: ((int32_t *)ptr[0])[i] = (int32_t)powInt(x, y); break;
-        default: ((int64_t *)ptr[0])[i] = powInt(x, y); break;
+        case VB_DTYPE_INT64: ((int64_t *)ptr[0])[i] = powInt(x, y); break;
+        default: break; /* infer accepts only these four base types */
         }
     }
 }
@@ -367,8 +387,14 @@ static void applyBinary(const BinaryParams *p, const vb_tensor *a, const vb_tens
     switch (a->dtype) {
     case VB_DTYPE_FLOAT32: row = rowFloat32; break;
     case VB_DTYPE_FLOAT64: row = rowFloat64; break;
+    case VB_DTYPE_INT8: row = rowInt8; break;
+    case VB_DTYPE_INT16: row = rowInt16; break;
     case VB_DTYPE_INT32: row = rowInt32; break;
     case VB_DTYPE_INT64: row = rowInt64; break;
+    case VB_DTYPE_UINT8: row = rowUInt8; break;
+    case VB_DTYPE_UINT16: row = rowUInt16; break;
+    case VB_DTYPE_UINT32: row = rowUInt32; break;
+    case VB_DTYPE_UINT64: row = rowUInt64; break;
     default: break;
     }
     vbKernelWalkRun(&walk, row, p, base, esize, threads);

@@ -6,6 +6,39 @@
 
 #include "kernels/kernel_util.h"
 
+/* Reads element i of an integer or bool tensor as int64 (uint64 wraps). */
+static int64_t loadInt(vb_dtype t, const void *p, size_t i)
+{
+    switch (t) {
+    case VB_DTYPE_INT8: return ((const int8_t *)p)[i];
+    case VB_DTYPE_INT16: return ((const int16_t *)p)[i];
+    case VB_DTYPE_INT32: return ((const int32_t *)p)[i];
+    case VB_DTYPE_INT64: return ((const int64_t *)p)[i];
+    case VB_DTYPE_UINT16: return ((const uint16_t *)p)[i];
+    case VB_DTYPE_UINT32: return ((const uint32_t *)p)[i];
+    case VB_DTYPE_UINT64: return (int64_t)((const uint64_t *)p)[i];
+    default: return ((const uint8_t *)p)[i];
+    }
+}
+
+/* Stores v into element i of an integer or bool tensor, wrapping like a C
+ * conversion through uint64 (bool stores v != 0). */
+static void storeInt(vb_dtype t, void *p, size_t i, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    switch (t) {
+    case VB_DTYPE_INT8: ((int8_t *)p)[i] = (int8_t)(uint8_t)u; break;
+    case VB_DTYPE_INT16: ((int16_t *)p)[i] = (int16_t)(uint16_t)u; break;
+    case VB_DTYPE_INT32: ((int32_t *)p)[i] = (int32_t)(uint32_t)u; break;
+    case VB_DTYPE_INT64: ((int64_t *)p)[i] = v; break;
+    case VB_DTYPE_UINT16: ((uint16_t *)p)[i] = (uint16_t)u; break;
+    case VB_DTYPE_UINT32: ((uint32_t *)p)[i] = (uint32_t)u; break;
+    case VB_DTYPE_UINT64: ((uint64_t *)p)[i] = u; break;
+    case VB_DTYPE_BOOL: ((uint8_t *)p)[i] = v != 0; break;
+    default: ((uint8_t *)p)[i] = (uint8_t)u; break;
+    }
+}
+
 typedef enum UnaryKind {
     UNARY_NEG, UNARY_ABS, UNARY_EXP, UNARY_LOG, UNARY_SQRT, UNARY_RECIPROCAL, UNARY_FLOOR,
     UNARY_CEIL, UNARY_ROUND, UNARY_SIGN, UNARY_TANH, UNARY_ERF, UNARY_SIN, UNARY_COS, UNARY_TAN,
@@ -19,7 +52,7 @@ typedef enum UnaryKind {
 typedef struct UnarySpec {
     const char *op_type;
     UnaryKind kind;
-    int int_types;          /* also defined for int32 and int64 (and from which opset) */
+    int int_types;          /* the opset from which integer types are accepted, 0 for never */
     const char *alpha_name; /* attribute stored in alpha, or NULL */
     float alpha;
     const char *beta_name;  /* attribute stored in beta, or NULL */
@@ -116,12 +149,13 @@ static vb_status unaryInfer(const void *params, const vb_tensor *const *in, int 
     const UnaryParams *p = params;
     const UnarySpec *spec = p->spec;
     vb_dtype dt = in[0]->dtype;
-    int int_ok = spec->int_types && p->opset >= spec->int_types &&
-                 (dt == VB_DTYPE_INT32 || dt == VB_DTYPE_INT64);
+    int int_ok = spec->int_types && p->opset >= spec->int_types && dt != VB_DTYPE_FLOAT32 &&
+                 dt != VB_DTYPE_BOOL && dt != VB_DTYPE_FLOAT16 && dt != VB_DTYPE_FLOAT64 &&
+                 vb_dtype_size(dt) > 0;
     if (dt != VB_DTYPE_FLOAT32 && !int_ok)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s (opset %d) does not support %s inputs%s",
                           spec->op_type, p->opset, vb_dtype_to_string(dt),
-                          spec->int_types ? "; float32, int32 and int64 are supported"
+                          spec->int_types ? "; float32 and integer types are supported"
                                           : "; only float32 is supported");
     for (int i = 1; i < n_in; i++) {
         if (in[i] != NULL && (in[i]->dtype != dt || vbTensorCount(in[i]) != 1))
@@ -189,23 +223,22 @@ static void unaryFloatRange(const UnaryParams *p, float lo, float hi, const floa
 }
 
 /* Applies an integer unary op (Neg, Abs, Sign, Relu, Clip) to n values of
- * type T; lo and hi are Clip's bounds. */
-#define DEFINE_UNARY_INT(name, T)                                                                  \
-    static void name(UnaryKind kind, T lo, T hi, const T *in, T *out, size_t n)                    \
-    {                                                                                              \
-        for (size_t i = 0; i < n; i++) {                                                           \
-            T x = in[i];                                                                           \
-            switch (kind) {                                                                        \
-            case UNARY_NEG: out[i] = (T)(0 - x); break;                                            \
-            case UNARY_ABS: out[i] = x < 0 ? (T)(0 - x) : x; break;                                \
-            case UNARY_SIGN: out[i] = (T)((x > 0) - (x < 0)); break;                               \
-            case UNARY_RELU: out[i] = x > 0 ? x : 0; break;                                        \
-            default: out[i] = x < lo ? lo : x > hi ? hi : x; break;                                \
-            }                                                                                      \
-        }                                                                                          \
+ * integer type t through int64; lo and hi are Clip's bounds. */
+static void unaryInt(UnaryKind kind, vb_dtype t, int64_t lo, int64_t hi, const void *in, void *out,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t x = loadInt(t, in, i), y;
+        switch (kind) {
+        case UNARY_NEG: y = (int64_t)(0 - (uint64_t)x); break;
+        case UNARY_ABS: y = x < 0 ? (int64_t)(0 - (uint64_t)x) : x; break;
+        case UNARY_SIGN: y = (x > 0) - (x < 0); break;
+        case UNARY_RELU: y = x > 0 ? x : 0; break;
+        default: y = x < lo ? lo : x > hi ? hi : x; break;
+        }
+        storeInt(t, out, i, y);
     }
-DEFINE_UNARY_INT(unaryInt32, int32_t)
-DEFINE_UNARY_INT(unaryInt64, int64_t)
+}
 
 static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_in,
                           vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
@@ -215,17 +248,13 @@ static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_
     const vb_tensor *min_t = n_in > 1 ? in[1] : NULL, *max_t = n_in > 2 ? in[2] : NULL;
     int clip_inputs = p->spec->kind == UNARY_CLIP && p->opset >= 11;
 
-    if (in[0]->dtype == VB_DTYPE_INT32 || in[0]->dtype == VB_DTYPE_INT64) {
+    if (in[0]->dtype != VB_DTYPE_FLOAT32) {
         int64_t lo = INT64_MIN, hi = INT64_MAX;
         if (clip_inputs && min_t)
-            lo = vbTensorGetInt(min_t, 0);
+            lo = loadInt(min_t->dtype, min_t->data, 0);
         if (clip_inputs && max_t)
-            hi = vbTensorGetInt(max_t, 0);
-        if (in[0]->dtype == VB_DTYPE_INT32)
-            unaryInt32(p->spec->kind, lo < INT32_MIN ? INT32_MIN : (int32_t)lo,
-                       hi > INT32_MAX ? INT32_MAX : (int32_t)hi, in[0]->data, out[0]->data, n);
-        else
-            unaryInt64(p->spec->kind, lo, hi, in[0]->data, out[0]->data, n);
+            hi = loadInt(max_t->dtype, max_t->data, 0);
+        unaryInt(p->spec->kind, in[0]->dtype, lo, hi, in[0]->data, out[0]->data, n);
         return VB_OK;
     }
 
@@ -301,7 +330,7 @@ typedef struct CastParams {
 static int castSupported(vb_dtype t)
 {
     switch (t) {
-    case VB_DTYPE_FLOAT32: case VB_DTYPE_FLOAT64: case VB_DTYPE_INT8: case VB_DTYPE_INT16:
+    case VB_DTYPE_FLOAT32: case VB_DTYPE_FLOAT64: case VB_DTYPE_FLOAT16: case VB_DTYPE_INT8: case VB_DTYPE_INT16:
     case VB_DTYPE_INT32: case VB_DTYPE_INT64: case VB_DTYPE_UINT8: case VB_DTYPE_UINT16:
     case VB_DTYPE_UINT32: case VB_DTYPE_UINT64: case VB_DTYPE_BOOL:
         return 1;
@@ -322,7 +351,7 @@ static vb_status castPrepare(const VbOnnxNode *node, int opset, void **params, v
             free(p);
             return vbErrorSet(err, VB_ERR_UNSUPPORTED,
                               "Cast: attribute 'to' = %lld is missing or not a supported type "
-                              "(float32, float64, int8..int64, uint8..uint64, bool)",
+                              "(float16, float32, float64, int8..int64, uint8..uint64, bool)",
                               (long long)to);
         }
         p->to = (vb_dtype)to;
@@ -343,7 +372,7 @@ static vb_status castInfer(const void *params, const vb_tensor *const *in, int n
     }
     if (!castSupported(in[0]->dtype) || !castSupported(to))
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                          "Cast from %s to %s is not supported (float32, float64, int8..int64, "
+                          "Cast from %s to %s is not supported (float16, float32, float64, int8..int64, "
                           "uint8..uint64 and bool are)",
                           vb_dtype_to_string(in[0]->dtype), vb_dtype_to_string(to));
     vbKernelSetShape(out[0], to, in[0]->rank, in[0]->dims);
@@ -352,39 +381,55 @@ static vb_status castInfer(const void *params, const vb_tensor *const *in, int n
 
 static int isFloatType(vb_dtype t)
 {
-    return t == VB_DTYPE_FLOAT32 || t == VB_DTYPE_FLOAT64;
+    return t == VB_DTYPE_FLOAT32 || t == VB_DTYPE_FLOAT64 || t == VB_DTYPE_FLOAT16;
 }
 
-/* Reads element i of an integer or bool tensor as int64 (uint64 wraps). */
-static int64_t loadInt(vb_dtype t, const void *p, size_t i)
+/* Converts IEEE 754 binary16 to float (exact). */
+static float halfToFloat(uint16_t h)
 {
-    switch (t) {
-    case VB_DTYPE_INT8: return ((const int8_t *)p)[i];
-    case VB_DTYPE_INT16: return ((const int16_t *)p)[i];
-    case VB_DTYPE_INT32: return ((const int32_t *)p)[i];
-    case VB_DTYPE_INT64: return ((const int64_t *)p)[i];
-    case VB_DTYPE_UINT16: return ((const uint16_t *)p)[i];
-    case VB_DTYPE_UINT32: return ((const uint32_t *)p)[i];
-    case VB_DTYPE_UINT64: return (int64_t)((const uint64_t *)p)[i];
-    default: return ((const uint8_t *)p)[i];
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    if (exponent == 0) {
+        float f = ldexpf((float)mantissa, -24); /* zero or subnormal */
+        return sign ? -f : f;
     }
+    uint32_t bits = exponent == 31 ? sign | 0x7f800000u | (mantissa << 13)
+                                   : sign | ((exponent + 112) << 23) | (mantissa << 13);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
 }
 
-/* Stores v into element i of an integer or bool tensor, wrapping like a C
- * conversion through uint64 (bool stores v != 0). */
-static void storeInt(vb_dtype t, void *p, size_t i, int64_t v)
+/* Converts float to binary16, rounding to nearest even; values from 65520
+ * up become infinity and NaN stays NaN. */
+static uint16_t floatToHalf(float f)
 {
-    uint64_t u = (uint64_t)v;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    uint32_t magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u)
+        return sign | 0x7e00;
+    if (magnitude >= 0x477ff000u)
+        return sign | 0x7c00;
+    if (magnitude < 0x38800000u) {
+        /* Below 2^-14: a multiple of 2^-24, and scaling by 2^24 is exact. */
+        float v;
+        memcpy(&v, &magnitude, sizeof v);
+        return sign | (uint16_t)nearbyintf(v * 16777216.0f);
+    }
+    uint32_t half = ((magnitude >> 23) - 112) << 10 | ((magnitude & 0x7fffff) >> 13);
+    uint32_t rest = magnitude & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+        half++;
+    return sign | (uint16_t)half;
+}
+
+static double loadFloat(vb_dtype t, const void *p, size_t i)
+{
     switch (t) {
-    case VB_DTYPE_INT8: ((int8_t *)p)[i] = (int8_t)(uint8_t)u; break;
-    case VB_DTYPE_INT16: ((int16_t *)p)[i] = (int16_t)(uint16_t)u; break;
-    case VB_DTYPE_INT32: ((int32_t *)p)[i] = (int32_t)(uint32_t)u; break;
-    case VB_DTYPE_INT64: ((int64_t *)p)[i] = v; break;
-    case VB_DTYPE_UINT16: ((uint16_t *)p)[i] = (uint16_t)u; break;
-    case VB_DTYPE_UINT32: ((uint32_t *)p)[i] = (uint32_t)u; break;
-    case VB_DTYPE_UINT64: ((uint64_t *)p)[i] = u; break;
-    case VB_DTYPE_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-    default: ((uint8_t *)p)[i] = (uint8_t)u; break;
+    case VB_DTYPE_FLOAT32: return ((const float *)p)[i];
+    case VB_DTYPE_FLOAT16: return halfToFloat(((const uint16_t *)p)[i]);
+    default: return ((const double *)p)[i];
     }
 }
 
@@ -420,8 +465,10 @@ static vb_status castRun(const void *params, const vb_tensor *const *in, int n_i
      * precision is lost on the way. */
     for (size_t i = 0; i < n; i++) {
         if (isFloatType(from)) {
-            double v = from == VB_DTYPE_FLOAT32 ? ((const float *)src)[i] : ((const double *)src)[i];
-            if (to == VB_DTYPE_FLOAT32)
+            double v = loadFloat(from, src, i);
+            if (to == VB_DTYPE_FLOAT16)
+                ((uint16_t *)dst)[i] = floatToHalf((float)v);
+            else if (to == VB_DTYPE_FLOAT32)
                 ((float *)dst)[i] = (float)v;
             else if (to == VB_DTYPE_FLOAT64)
                 ((double *)dst)[i] = v;
@@ -433,7 +480,10 @@ static vb_status castRun(const void *params, const vb_tensor *const *in, int n_i
                 storeInt(to, dst, i, truncToInt(v));
         } else {
             int64_t v = loadInt(from, src, i);
-            if (to == VB_DTYPE_FLOAT32)
+            if (to == VB_DTYPE_FLOAT16)
+                ((uint16_t *)dst)[i] = floatToHalf(from == VB_DTYPE_UINT64 ? (float)(uint64_t)v
+                                                                           : (float)v);
+            else if (to == VB_DTYPE_FLOAT32)
                 ((float *)dst)[i] = from == VB_DTYPE_UINT64 ? (float)(uint64_t)v : (float)v;
             else if (to == VB_DTYPE_FLOAT64)
                 ((double *)dst)[i] = from == VB_DTYPE_UINT64 ? (double)(uint64_t)v : (double)v;

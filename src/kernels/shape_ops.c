@@ -412,7 +412,7 @@ static vb_status rangeInfer(const void *params, const vb_tensor *const *in, int 
     for (int i = 0; i < 3; i++) {
         if (in[i] == NULL || in[i]->data == NULL)
             return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                              "Range requires constant start, limit and delta inputs");
+                              "Range requires a constant start, limit and delta");
         if (in[i]->dtype != dt || vbTensorCount(in[i]) != 1)
             return vbErrorSet(err, VB_ERR_SHAPE, "Range: input %d must be a %s scalar", i,
                               vb_dtype_to_string(dt));
