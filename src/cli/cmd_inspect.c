@@ -1,10 +1,493 @@
-/* visionbench inspect: placeholder until the command lands. */
+/* visionbench inspect: describes an ONNX model (producer, opsets, inputs, outputs, ops, parameters, FLOPs). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "core/core.h"
+#include "engine/op.h"
+#include "onnx/onnx.h"
+#include "visionbench/engine.h"
+
+/* Distinct op types counted is capped so a hostile model cannot grow the
+ * table without bound; more types than this are counted under "(other)". */
+#define INSPECT_MAX_OP_TYPES 4096
+
+typedef struct OpCount {
+    char *op_type;         /* "Conv", or "domain:Op" outside the default domain */
+    long count;
+    int implemented;       /* the engine has a kernel for it at the model's opset */
+} OpCount;
+
+typedef struct OpTable {
+    OpCount *ops;
+    int count;
+    int cap;
+    long other;            /* nodes of types beyond INSPECT_MAX_OP_TYPES */
+} OpTable;
+
+/* Everything inspect reports, gathered once for both output formats. */
+typedef struct ModelSummary {
+    OpTable ops;           /* main graph */
+    OpTable sub_ops;       /* every subgraph, at any depth */
+    long sub_nodes;
+    uint64_t parameters;   /* elements of floating-point initializers */
+    uint64_t weight_bytes; /* bytes of all initializers */
+    int zero_copy;         /* initializers used in place from the mapping */
+    double load_ms;
+    int have_flops;
+    uint64_t flops;
+    char flops_error[VB_ERROR_MESSAGE_MAX];
+} ModelSummary;
+
+static void printInspectUsage(FILE *out)
+{
+    fprintf(out,
+            "usage: visionbench inspect MODEL.onnx [--json]\n"
+            "       visionbench inspect --ops\n"
+            "\n"
+            "Describes an ONNX model: producer, IR version, opsets, inputs and outputs\n"
+            "with types and shapes (symbolic dimensions by name), op-type counts,\n"
+            "parameter count, weight bytes and the engine's FLOPs estimate.\n"
+            "\n"
+            "options:\n"
+            "  --json      print one JSON object instead of text\n"
+            "  --ops       list the op types the engine implements, with their oldest opset\n"
+            "  -h, --help  show this help\n"
+            "\n"
+            "Parameters count the elements of floating-point initializers; weight bytes\n"
+            "count the bytes of all initializers. FLOPs are the engine's estimate for one\n"
+            "run (a multiply-add counts as 2); when the engine cannot load the model,\n"
+            "FLOPs are reported as unavailable with the reason.\n");
+}
+
+/* Adds node to t. Returns nonzero on allocation failure. */
+static int opTableAdd(OpTable *t, const VbOnnxModel *m, const VbOnnxNode *node)
+{
+    char key[256];
+    const char *domain = node->domain;
+    if (domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0)
+        snprintf(key, sizeof key, "%s", node->op_type);
+    else
+        snprintf(key, sizeof key, "%s:%s", domain, node->op_type);
+
+    for (int i = 0; i < t->count; i++) {
+        if (strcmp(t->ops[i].op_type, key) == 0) {
+            t->ops[i].count++;
+            return 0;
+        }
+    }
+    if (t->count == INSPECT_MAX_OP_TYPES) {
+        t->other++;
+        return 0;
+    }
+    if (t->count == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 32;
+        OpCount *ops = realloc(t->ops, (size_t)cap * sizeof *ops);
+        if (ops == NULL)
+            return 1;
+        t->ops = ops;
+        t->cap = cap;
+    }
+    OpCount *op = &t->ops[t->count];
+    op->op_type = vbStrdup(key);
+    if (op->op_type == NULL)
+        return 1;
+    op->count = 1;
+    op->implemented = vbOpFind(domain, node->op_type, vbOnnxModelOpset(m, domain)) != NULL;
+    t->count++;
+    return 0;
+}
+
+static void opTableFree(OpTable *t)
+{
+    for (int i = 0; i < t->count; i++)
+        free(t->ops[i].op_type);
+    free(t->ops);
+    memset(t, 0, sizeof *t);
+}
+
+/* Orders by count, most frequent first, then by name. */
+static int compareOps(const void *a, const void *b)
+{
+    const OpCount *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->op_type, y->op_type);
+}
+
+/* Counts the nodes of g into main (when not NULL) and of all its subgraphs
+ * into sub. Returns nonzero on allocation failure. */
+static int countNodes(const VbOnnxModel *m, const VbOnnxGraph *g, OpTable *main,
+                      ModelSummary *s)
+{
+    for (int n = 0; n < g->node_count; n++) {
+        const VbOnnxNode *node = &g->nodes[n];
+        if (main != NULL) {
+            if (opTableAdd(main, m, node))
+                return 1;
+        } else {
+            s->sub_nodes++;
+            if (opTableAdd(&s->sub_ops, m, node))
+                return 1;
+        }
+        for (int a = 0; a < node->attr_count; a++) {
+            const VbOnnxAttr *attr = &node->attrs[a];
+            if (attr->g != NULL && countNodes(m, attr->g, NULL, s))
+                return 1;
+            for (int k = 0; k < attr->graph_count; k++) {
+                if (countNodes(m, attr->graphs[k], NULL, s))
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Asks the engine for its FLOPs estimate; on failure stores the reason. */
+static void engineFlops(const char *path, ModelSummary *s)
+{
+    vb_engine *engine = NULL;
+    vb_error err = {0};
+    vb_status st = vb_engine_load(path, NULL, &engine, &err);
+    if (st != VB_OK) {
+        snprintf(s->flops_error, sizeof s->flops_error, "%s",
+                 err.message[0] ? err.message : vb_status_to_string(st));
+        return;
+    }
+    vb_engine_stats stats;
+    memset(&stats, 0, sizeof stats);
+    vb_engine_get_stats(engine, &stats);
+    s->flops = stats.flops;
+    s->have_flops = 1;
+    vb_engine_free(engine);
+}
+
+static int summarize(const char *path, const VbOnnxModel *m, ModelSummary *s)
+{
+    const VbOnnxGraph *g = m->graph;
+    if (countNodes(m, g, &s->ops, s))
+        return 1;
+    qsort(s->ops.ops, (size_t)s->ops.count, sizeof *s->ops.ops, compareOps);
+    qsort(s->sub_ops.ops, (size_t)s->sub_ops.count, sizeof *s->sub_ops.ops, compareOps);
+
+    for (int i = 0; i < g->initializer_count; i++) {
+        const VbOnnxTensor *t = &g->initializers[i];
+        if (t->dtype == VB_DTYPE_FLOAT32 || t->dtype == VB_DTYPE_FLOAT16 || t->dtype == VB_DTYPE_FLOAT64)
+            s->parameters += t->count;
+        s->weight_bytes += t->nbytes;
+        if (vbOnnxTensorIsZeroCopy(m, t))
+            s->zero_copy++;
+    }
+    engineFlops(path, s);
+    return 0;
+}
+
+static int isInitializer(const VbOnnxGraph *g, const char *name)
+{
+    for (int i = 0; i < g->initializer_count; i++) {
+        if (strcmp(g->initializers[i].name, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Writes "[1, 3, H, 640]" (or "unknown shape") into buf. */
+static const char *shapeText(const VbOnnxValueInfo *v, char *buf, size_t size)
+{
+    if (v->rank < 0) {
+        snprintf(buf, size, "unknown shape");
+        return buf;
+    }
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < v->rank && used < size; i++) {
+        const char *sep = i ? ", " : "";
+        if (v->dims[i] >= 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld", sep, (long long)v->dims[i]);
+        else
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", sep,
+                                     v->dim_params[i] ? v->dim_params[i] : "?");
+    }
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+static json_t *shapeJson(const VbOnnxValueInfo *v)
+{
+    if (v->rank < 0)
+        return json_null();
+    json_t *dims = json_array();
+    for (int i = 0; i < v->rank; i++) {
+        if (v->dims[i] >= 0)
+            json_array_append_new(dims, json_integer(v->dims[i]));
+        else
+            json_array_append_new(dims, v->dim_params[i] ? json_string(v->dim_params[i]) : json_null());
+    }
+    return dims;
+}
+
+static void printValues(const char *title, const VbOnnxGraph *g, const VbOnnxValueInfo *values,
+                        int count, int skip_initializers)
+{
+    char shape[512];
+    printf("%s:\n", title);
+    for (int i = 0; i < count; i++) {
+        const VbOnnxValueInfo *v = &values[i];
+        if (skip_initializers && isInitializer(g, v->name))
+            continue;
+        printf("  %-24s %-8s %s\n", v->name, vb_dtype_to_string(v->dtype), shapeText(v, shape, sizeof shape));
+    }
+}
+
+static void printOps(const char *title, const OpTable *t)
+{
+    printf("%s:\n", title);
+    for (int i = 0; i < t->count; i++) {
+        if (t->ops[i].implemented)
+            printf("  %-24s %ld\n", t->ops[i].op_type, t->ops[i].count);
+        else
+            printf("  %-24s %-6ld not implemented by the engine\n", t->ops[i].op_type, t->ops[i].count);
+    }
+    if (t->other > 0)
+        printf("  %-24s %ld\n", "(other)", t->other);
+}
+
+static void printText(const char *path, const VbOnnxModel *m, const ModelSummary *s)
+{
+    const VbOnnxGraph *g = m->graph;
+    printf("model: %s (%llu bytes, decoded in %.2f ms)\n", path, (unsigned long long)m->file_bytes,
+           s->load_ms);
+    printf("producer: %s%s%s\n", m->producer_name[0] ? m->producer_name : "(none)",
+           m->producer_version[0] ? " " : "", m->producer_version);
+    printf("IR version: %lld\n", (long long)m->ir_version);
+    printf("opsets:");
+    for (int i = 0; i < m->opset_count; i++)
+        printf("%s %s %lld", i ? "," : "", m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx",
+               (long long)m->opsets[i].version);
+    printf("\n");
+    if (m->domain[0] != '\0' || m->model_version != 0)
+        printf("domain: %s, model version %lld\n", m->domain, (long long)m->model_version);
+    for (int i = 0; i < m->metadata_count; i++)
+        printf("metadata: %s = %.60s%s\n", m->metadata[i].key, m->metadata[i].value,
+               strlen(m->metadata[i].value) > 60 ? "..." : "");
+
+    printValues("inputs", g, g->inputs, g->input_count, 1);
+    printValues("outputs", g, g->outputs, g->output_count, 0);
+    printf("nodes: %d", g->node_count);
+    if (s->sub_nodes > 0)
+        printf(" (and %ld in subgraphs)", s->sub_nodes);
+    printf("\n");
+    printOps("ops", &s->ops);
+    if (s->sub_ops.count > 0)
+        printOps("ops in subgraphs", &s->sub_ops);
+    printf("initializers: %d (%d used in place from the file, %d copied)\n", g->initializer_count,
+           s->zero_copy, g->initializer_count - s->zero_copy);
+    printf("parameters: %llu\n", (unsigned long long)s->parameters);
+    printf("weight bytes: %llu (%.2f MiB)\n", (unsigned long long)s->weight_bytes,
+           (double)s->weight_bytes / (1024.0 * 1024.0));
+    if (s->have_flops)
+        printf("FLOPs: %llu (%.2f GFLOPs, engine estimate per run)\n", (unsigned long long)s->flops,
+               (double)s->flops / 1e9);
+    else
+        printf("FLOPs: unavailable (%s)\n", s->flops_error);
+}
+
+static json_t *valuesJson(const VbOnnxGraph *g, const VbOnnxValueInfo *values, int count,
+                          int skip_initializers)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < count; i++) {
+        const VbOnnxValueInfo *v = &values[i];
+        if (skip_initializers && isInitializer(g, v->name))
+            continue;
+        json_t *entry = json_object();
+        json_object_set_new(entry, "name", json_string(v->name));
+        json_object_set_new(entry, "dtype", json_string(vb_dtype_to_string(v->dtype)));
+        json_object_set_new(entry, "shape", shapeJson(v));
+        json_array_append_new(list, entry);
+    }
+    return list;
+}
+
+static json_t *opsJson(const OpTable *t)
+{
+    json_t *ops = json_object();
+    for (int i = 0; i < t->count; i++)
+        json_object_set_new(ops, t->ops[i].op_type, json_integer(t->ops[i].count));
+    if (t->other > 0)
+        json_object_set_new(ops, "(other)", json_integer(t->other));
+    return ops;
+}
+
+/* Adds the op types of t that the engine does not implement to list. */
+static void addUnimplemented(json_t *list, const OpTable *t)
+{
+    for (int i = 0; i < t->count; i++) {
+        if (!t->ops[i].implemented)
+            json_array_append_new(list, json_string(t->ops[i].op_type));
+    }
+}
+
+static void addOpName(const VbOpDef *op, void *user)
+{
+    OpTable *t = user;
+    if (t->count == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 64;
+        OpCount *ops = realloc(t->ops, (size_t)cap * sizeof *ops);
+        if (ops == NULL) {
+            t->other++;
+            return;
+        }
+        t->ops = ops;
+        t->cap = cap;
+    }
+    t->ops[t->count].op_type = vbStrdup(op->op_type);
+    t->ops[t->count].count = op->min_opset;
+    t->ops[t->count].implemented = 1;
+    if (t->ops[t->count].op_type != NULL)
+        t->count++;
+}
+
+static int compareOpNames(const void *a, const void *b)
+{
+    const OpCount *x = a, *y = b;
+    return strcmp(x->op_type, y->op_type);
+}
+
+/* Prints the engine's op types, one per line with the oldest opset each
+ * implementation follows. */
+static int printImplementedOps(void)
+{
+    OpTable t;
+    memset(&t, 0, sizeof t);
+    vbOpForEach(addOpName, &t);
+    int rc = 0;
+    if (t.other > 0) {
+        vbCliError("inspect: out of memory while listing the engine's ops");
+        rc = 1;
+    } else {
+        qsort(t.ops, (size_t)t.count, sizeof *t.ops, compareOpNames);
+        printf("op types the engine implements (%d), with the oldest opset each follows:\n", t.count);
+        for (int i = 0; i < t.count; i++)
+            printf("  %-24s %ld\n", t.ops[i].op_type, t.ops[i].count);
+    }
+    opTableFree(&t);
+    return rc;
+}
+
+/* Prints the summary as one JSON object. Returns nonzero on failure. */
+static int printJson(const char *path, const VbOnnxModel *m, const ModelSummary *s)
+{
+    const VbOnnxGraph *g = m->graph;
+    json_t *opsets = json_array(), *metadata = json_object();
+    for (int i = 0; i < m->opset_count; i++) {
+        json_t *entry = json_object();
+        const char *domain = m->opsets[i].domain;
+        json_object_set_new(entry, "domain", json_string(domain[0] ? domain : "ai.onnx"));
+        json_object_set_new(entry, "version", json_integer(m->opsets[i].version));
+        json_array_append_new(opsets, entry);
+    }
+    for (int i = 0; i < m->metadata_count; i++)
+        json_object_set_new(metadata, m->metadata[i].key, json_string(m->metadata[i].value));
+
+    json_t *root = json_object();
+    json_object_set_new(root, "path", json_string(path));
+    json_object_set_new(root, "file_bytes", json_integer((json_int_t)m->file_bytes));
+    json_object_set_new(root, "producer_name", json_string(m->producer_name));
+    json_object_set_new(root, "producer_version", json_string(m->producer_version));
+    json_object_set_new(root, "ir_version", json_integer(m->ir_version));
+    json_object_set_new(root, "opsets", opsets);
+    json_object_set_new(root, "metadata", metadata);
+    json_object_set_new(root, "inputs", valuesJson(g, g->inputs, g->input_count, 1));
+    json_object_set_new(root, "outputs", valuesJson(g, g->outputs, g->output_count, 0));
+    json_object_set_new(root, "node_count", json_integer(g->node_count));
+    json_object_set_new(root, "subgraph_node_count", json_integer(s->sub_nodes));
+    json_object_set_new(root, "op_counts", opsJson(&s->ops));
+    json_object_set_new(root, "subgraph_op_counts", opsJson(&s->sub_ops));
+    json_t *unimplemented = json_array();
+    addUnimplemented(unimplemented, &s->ops);
+    addUnimplemented(unimplemented, &s->sub_ops);
+    json_object_set_new(root, "ops_not_implemented", unimplemented);
+    json_object_set_new(root, "initializer_count", json_integer(g->initializer_count));
+    json_object_set_new(root, "zero_copy_initializers", json_integer(s->zero_copy));
+    json_object_set_new(root, "parameters", json_integer((json_int_t)s->parameters));
+    json_object_set_new(root, "weight_bytes", json_integer((json_int_t)s->weight_bytes));
+    json_object_set_new(root, "flops", s->have_flops ? json_integer((json_int_t)s->flops) : json_null());
+    if (!s->have_flops)
+        json_object_set_new(root, "flops_error", json_string(s->flops_error));
+    json_object_set_new(root, "load_ms", json_real(s->load_ms));
+
+    /* json_string returns NULL for invalid UTF-8, and set_new then drops
+     * the field, so a model with such names still prints. */
+    char *text = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    if (text == NULL)
+        return 1;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
 
 int vbCmdInspect(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    vbCliError("'inspect' is not implemented yet");
-    return 1;
+    const char *path = NULL;
+    int as_json = 0, list_ops = 0;
+
+    /* Options. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printInspectUsage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else if (strcmp(argv[i], "--ops") == 0) {
+            list_ops = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            vbCliError("inspect: unknown option '%s'; run 'visionbench inspect --help'", argv[i]);
+            return 2;
+        } else if (path != NULL) {
+            vbCliError("inspect: more than one model given ('%s' and '%s'); inspect one at a time",
+                       path, argv[i]);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (list_ops && path == NULL)
+        return printImplementedOps();
+    if (path == NULL) {
+        vbCliError("inspect: no model given; usage: visionbench inspect MODEL.onnx [--json]");
+        return 2;
+    }
+
+    /* Decode, summarize, print. */
+    VbOnnxModel *model = NULL;
+    vb_error err = {0};
+    uint64_t t0 = vbNowNs();
+    if (vbOnnxModelLoad(path, &model, &err) != VB_OK) {
+        vbCliError("%s", err.message);
+        return 1;
+    }
+    ModelSummary summary;
+    memset(&summary, 0, sizeof summary);
+    summary.load_ms = (double)(vbNowNs() - t0) / 1e6;
+    int rc = 0;
+    if (summarize(path, model, &summary) != 0) {
+        vbCliError("inspect: out of memory while counting the ops of %s", path);
+        rc = 1;
+    } else if (as_json) {
+        if (printJson(path, model, &summary) != 0) {
+            vbCliError("inspect: cannot format the JSON summary of %s", path);
+            rc = 1;
+        }
+    } else {
+        printText(path, model, &summary);
+    }
+    opTableFree(&summary.ops);
+    opTableFree(&summary.sub_ops);
+    vbOnnxModelFree(model);
+    return rc;
 }

@@ -731,6 +731,18 @@ static vb_status decodeModel(VbOnnxDecoder *dec, VbOnnxModel *m, vb_error *err)
     return VB_OK;
 }
 
+/* Replaces control characters (from names in the file) in err's message,
+ * so that it stays one line. */
+static void keepOneLine(vb_error *err)
+{
+    if (err == NULL)
+        return;
+    for (char *p = err->message; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 /* Decodes size bytes at data into a new model that keeps file (may be
  * zeroed) and frees it on failure. */
 static vb_status loadModel(const uint8_t *data, size_t size, const char *base_dir,
@@ -762,6 +774,7 @@ static vb_status loadModel(const uint8_t *data, size_t size, const char *base_di
         st = decodeModel(&dec, &block->model, err);
     }
     if (st != VB_OK) {
+        keepOneLine(err);
         vbOnnxModelFree(&block->model);
         return st;
     }
@@ -796,6 +809,8 @@ vb_status vbOnnxModelLoad(const char *path, VbOnnxModel **out, vb_error *err)
         st = loadModel(file.data, file.size, dir, &file, out, err);
     if (st != VB_OK && err != NULL && strncmp(err->message, path, strlen(path)) != 0)
         vbErrorPrefix(err, "%s: ", path);
+    if (st != VB_OK)
+        keepOneLine(err);
     free(dir);
     return st;
 }
