@@ -743,6 +743,21 @@ static void keepOneLine(vb_error *err)
     }
 }
 
+/* Names the file format that data starts with when it is a common
+ * non-ONNX one, or returns NULL. */
+static const char *foreignFormat(const uint8_t *data, size_t size)
+{
+    if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
+        return "a JPEG image";
+    if (size >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "a PNG image";
+    if (size >= 4 && memcmp(data, "PK\x03\x04", 4) == 0)
+        return "a ZIP archive (a PyTorch checkpoint?)";
+    if (size >= 1 && (data[0] == '{' || data[0] == '['))
+        return "JSON text";
+    return NULL;
+}
+
 /* Decodes size bytes at data into a new model that keeps file (may be
  * zeroed) and frees it on failure. */
 static vb_status loadModel(const uint8_t *data, size_t size, const char *base_dir,
@@ -773,6 +788,9 @@ static vb_status loadModel(const uint8_t *data, size_t size, const char *base_di
         VbOnnxDecoder dec = {data, size, 1, base_dir, &storage->arena};
         st = decodeModel(&dec, &block->model, err);
     }
+    const char *format = foreignFormat(data, size);
+    if (st == VB_ERR_PARSE && format != NULL)
+        st = vbErrorSet(err, VB_ERR_PARSE, "the file is %s, not an ONNX model", format);
     if (st != VB_OK) {
         keepOneLine(err);
         vbOnnxModelFree(&block->model);
