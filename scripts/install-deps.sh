@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libjpeg62-turbo-dev libpng-dev libjansson-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
-  libssl-dev
+  libssl-dev libxml2-dev
   libonnx-testdata
 )
 if [ "$#" -gt 0 ]; then

@@ -440,3 +440,43 @@ char *vbDatasetDirName(const char *path)
         return vbStrdup("/");
     return strndup(path, (size_t)(slash - path));
 }
+
+size_t vbDatasetStemLength(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot != NULL ? (size_t)(dot - name) : strlen(name);
+}
+
+/* Compares file names by their stems (the part before the last dot). */
+static int compareStems(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    size_t nx = vbDatasetStemLength(x), ny = vbDatasetStemLength(y);
+    int c = memcmp(x, y, nx < ny ? nx : ny);
+    if (c != 0)
+        return c;
+    return nx < ny ? -1 : nx > ny;
+}
+
+vb_status vbDatasetStemIndexBuild(const VbDataset *d, VbStemIndex *index, vb_error *err)
+{
+    index->count = d->image_count;
+    index->names = malloc((d->image_count + 1) * sizeof *index->names);
+    if (index->names == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < d->image_count; i++)
+        index->names[i] = d->images[i].file_name;
+    qsort(index->names, index->count, sizeof *index->names, compareStems);
+    return VB_OK;
+}
+
+const VbDatasetImage *vbDatasetFindImageByStem(const VbDatasetBuilder *b,
+                                              const VbStemIndex *index, const char *label_file)
+{
+    const char **hit = bsearch(&label_file, index->names, index->count, sizeof *index->names,
+                               compareStems);
+    if (hit == NULL)
+        return NULL;
+    long i = vbDatasetFindImageByName(b, *hit);
+    return i >= 0 ? &b->dataset->images[i] : NULL;
+}

@@ -88,6 +88,24 @@ char *vbDatasetDirName(const char *path);
 vb_status vbDatasetListFiles(const char *dir, const char *suffix, char ***names, size_t *count,
                              vb_error *err);
 
+/* Returns the length of name without its extension (the part from the last dot). */
+size_t vbDatasetStemLength(const char *name);
+
+/* Image names sorted by stem, for matching label files to images. The
+ * names point into the dataset; free only the array. */
+typedef struct VbStemIndex {
+    const char **names;
+    size_t count;
+} VbStemIndex;
+
+vb_status vbDatasetStemIndexBuild(const VbDataset *d, VbStemIndex *index, vb_error *err);
+
+/* Finds the image whose name without extension equals label_file's (for
+ * "a.txt" or "a.xml", the image "a.jpg"). With two images of that stem,
+ * either one. Returns NULL when there is none. */
+const VbDatasetImage *vbDatasetFindImageByStem(const VbDatasetBuilder *b, const VbStemIndex *index,
+                                              const char *label_file);
+
 /* Frees a list from vbDatasetListFiles. */
 void vbDatasetFreeList(char **names, size_t count);
 
