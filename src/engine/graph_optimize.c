@@ -1,4 +1,4 @@
-/* Load-time graph optimisation: dead-node removal, activation fusion, weight packing, totals. */
+/* Load-time graph optimisation: dead-node and Identity removal, activation fusion, weight packing, totals. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +13,8 @@ static int isOp(const VbNode *node, const char *op_type)
     int default_domain = domain == NULL || domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
     return default_domain && strcmp(node->src->op_type, op_type) == 0;
 }
+
+static void countUses(vb_engine *engine);
 
 /* Marks the nodes whose outputs a graph output depends on and counts, for
  * every value, how many inputs of those nodes read it. */
@@ -39,8 +41,13 @@ static vb_status markLive(vb_engine *engine, vb_error *err)
         }
     }
     free(needed);
+    countUses(engine);
+    return VB_OK;
+}
 
-    /* Count the reads of every value by live nodes. */
+/* Counts, for every value, how many inputs of live nodes read it. */
+static void countUses(vb_engine *engine)
+{
     for (int v = 0; v < engine->value_count; v++)
         engine->values[v].use_count = 0;
     for (int n = 0; n < engine->node_count; n++) {
@@ -50,6 +57,43 @@ static vb_status markLive(vb_engine *engine, vb_error *err)
                 engine->values[node->in[k]].use_count++;
         }
     }
+}
+
+/* Removes Identity nodes by letting their readers read the Identity's input.
+ * An Identity that writes a graph output stays, so the output keeps its own
+ * buffer. */
+static vb_status bypassIdentities(vb_engine *engine, vb_error *err)
+{
+    int *alias = malloc(((size_t)engine->value_count + 1) * sizeof *alias);
+    if (alias == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %d values",
+                          engine->value_count);
+    for (int v = 0; v < engine->value_count; v++)
+        alias[v] = v;
+
+    /* In run order, so a chain of Identity nodes resolves to its first input. */
+    int removed = 0;
+    for (int i = 0; i < engine->node_count; i++) {
+        VbNode *node = &engine->nodes[engine->order[i]];
+        if (!node->live || !isOp(node, "Identity") || node->in_count != 1 || node->in[0] < 0 ||
+            node->out_count != 1 || engine->values[node->out[0]].is_output)
+            continue;
+        alias[node->out[0]] = alias[node->in[0]];
+        node->live = 0;
+        removed++;
+    }
+
+    for (int n = 0; removed > 0 && n < engine->node_count; n++) {
+        VbNode *node = &engine->nodes[n];
+        for (int k = 0; node->live && k < node->in_count; k++) {
+            if (node->in[k] >= 0 && alias[node->in[k]] != node->in[k]) {
+                node->in[k] = alias[node->in[k]];
+                node->in_tensors[k] = &engine->values[node->in[k]].t;
+            }
+        }
+    }
+    free(alias);
+    countUses(engine);
     return VB_OK;
 }
 
@@ -250,6 +294,8 @@ static vb_status collectSteps(vb_engine *engine, vb_error *err)
 vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
 {
     vb_status status = markLive(engine, err);
+    if (status == VB_OK)
+        status = bypassIdentities(engine, err);
     if (status != VB_OK)
         return status;
 

@@ -13,8 +13,8 @@
  *
  * On success fills order[0 .. node_count - 1] with node indices. When the
  * graph has a cycle returns VB_ERR_PARSE and stores in *cycle_node (when not
- * NULL) a node that lies on a cycle; the message says so without naming it,
- * because only the caller knows node names. Errors: VB_ERR_INVALID_ARGUMENT
+ * NULL) a node that lies on a cycle. The error message does not name that
+ * node, because only the caller knows node names. Errors: VB_ERR_INVALID_ARGUMENT
  * (negative count, dependency out of range), VB_ERR_NO_MEMORY. node_count 0
  * succeeds. */
 vb_status vbGraphTopoSort(int node_count, const int *dep_offsets, const int *deps, int *order,

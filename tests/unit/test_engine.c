@@ -458,6 +458,47 @@ static void testReluFusionAndGraphOutput(void)
     vb_engine_free(engine);
 }
 
+static void testIdentityBypass(void)
+{
+    /* x -> Identity -> Relu -> y: the Identity never runs. As a graph output it stays. */
+    static const char *const id_in[] = {"x"}, *const id_out[] = {"i"};
+    static const char *const relu_in[] = {"i"}, *const relu_out[] = {"y"};
+    const int64_t xdims[] = {2};
+    TestModel m;
+    modelInit(&m, 17);
+    addNode(&m, "id", "Identity", 1, id_in, 1, id_out);
+    addNode(&m, "relu", "Relu", 1, relu_in, 1, relu_out);
+    addInput(&m, "x", 1, xdims);
+    addOutput(&m, "y");
+
+    vb_error err = {0};
+    vb_engine_stats stats;
+    float x[2] = {-1.0f, 2.0f};
+    vb_tensor in = makeTensor(1, xdims, x);
+    vb_engine *engine = createEngine(&m, NULL, 0, VB_OK, &err);
+    if (engine != NULL) {
+        vb_engine_get_stats(engine, &stats);
+        CHECK_EQ_INT(stats.node_count, 1);
+        CHECK_EQ_INT(vb_engine_run(engine, &in, 1, &err), VB_OK);
+        const vb_tensor *y = vb_engine_output(engine, 0);
+        if (y != NULL)
+            CHECK_NEAR(((const float *)y->data)[1], 2.0, 0.0);
+        vb_engine_free(engine);
+    }
+
+    addOutput(&m, "i");
+    engine = createEngine(&m, NULL, 0, VB_OK, &err);
+    if (engine == NULL)
+        return;
+    vb_engine_get_stats(engine, &stats);
+    CHECK_EQ_INT(stats.node_count, 2);
+    CHECK_EQ_INT(vb_engine_run(engine, &in, 1, &err), VB_OK);
+    const vb_tensor *i_out = vb_engine_output(engine, 1);
+    if (i_out != NULL)
+        CHECK_NEAR(((const float *)i_out->data)[0], -1.0, 0.0);
+    vb_engine_free(engine);
+}
+
 static void testProfileCounts(void)
 {
     static const char *const in[] = {"x"}, *const out[] = {"y"};
@@ -504,6 +545,7 @@ int main(void)
     testInputShapes();
     testSiluFusion();
     testReluFusionAndGraphOutput();
+    testIdentityBypass();
     testProfileCounts();
     TEST_END();
 }
