@@ -24,3 +24,10 @@ if(NOT VB_COCO_CASE_FOUND)
            COMMAND sh -c "echo 'skipped: no COCO cases in ${VB_SHARED_DIR}/coco-cases'; exit 77")
   set_tests_properties(coco.cases_absent PROPERTIES SKIP_RETURN_CODE 77 LABELS coco)
 endif()
+
+# The COCO evaluation benchmark (bench/bench_coco.sh runs it); it shares the
+# test-only ground-truth reader above.
+add_executable(bench_coco ${CMAKE_SOURCE_DIR}/bench/bench_coco.c)
+target_include_directories(bench_coco PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+target_compile_definitions(bench_coco PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(bench_coco PRIVATE visionbench_lib)

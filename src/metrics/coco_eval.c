@@ -26,7 +26,10 @@ typedef struct MatchScratch {
     uint32_t *gt_order;  /* ng: GT indices, non-ignored first */
     uint8_t *gt_ignored; /* ng, in gt_order */
     uint8_t *gt_matched; /* ng, in gt_order */
+    uint8_t *gt_crowd;   /* ng, in gt_order */
     size_t gt_cap;
+    double *row_max;     /* nd: each detection's highest IoU */
+    size_t row_cap;
 } MatchScratch;
 
 void vbCocoParamsDefault(VbCocoParams *p)
@@ -401,20 +404,34 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
         uint8_t *matched = realloc(s->gt_matched, ng);
         if (matched != NULL)
             s->gt_matched = matched;
-        if (order == NULL || ignored == NULL || matched == NULL)
+        uint8_t *crowd = realloc(s->gt_crowd, ng);
+        if (crowd != NULL)
+            s->gt_crowd = crowd;
+        if (order == NULL || ignored == NULL || matched == NULL || crowd == NULL)
             return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu GT boxes", ng);
         s->gt_cap = ng;
     }
+
+    if ((st = growArray((void **)&s->row_max, &s->row_cap, nd, sizeof *s->row_max, "detections",
+                        err)))
+        return st;
 
     /* IoU of every kept detection with every GT, GTs in pycocotools' order:
      * ious is [nd][ng]. */
     for (size_t d = 0; d < nd; d++) {
         const VbDetection *dt = &dets[det[d]];
         const double db[4] = {dt->x, dt->y, dt->w, dt->h};
+        double row_max = 0;
         for (size_t g = 0; g < ng; g++) {
             const double gb[4] = {anns[g]->x, anns[g]->y, anns[g]->w, anns[g]->h};
-            s->ious[d * ng + g] = bboxIou(db, gb, anns[g]->iscrowd != 0);
+            double iou = bboxIou(db, gb, anns[g]->iscrowd != 0);
+            s->ious[d * ng + g] = iou;
+            /* A NaN IoU (from infinite coordinates) never fails the
+             * `< best` test in pycocotools, so it must not skip the scan. */
+            if (!(iou <= row_max))
+                row_max = isnan(iou) ? INFINITY : iou;
         }
+        s->row_max[d] = row_max;
     }
 
     for (int a = 0; a < VB_COCO_AREAS; a++) {
@@ -431,6 +448,7 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
                     continue;
                 s->gt_order[o] = (uint32_t)g;
                 s->gt_ignored[o] = (uint8_t)ignored;
+                s->gt_crowd[o] = anns[g]->iscrowd != 0;
                 o++;
                 npig += !ignored;
             }
@@ -447,11 +465,12 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
                 /* Greedy match: IoU == threshold matches, an IoU tie goes to
                  * the later GT, and once a regular GT is held the scan stops
                  * at the first ignored GT. A crowd GT can absorb any number
-                 * of detections. */
-                for (size_t gi = 0; gi < ng; gi++) {
-                    uint32_t g = s->gt_order[gi];
-                    if (s->gt_matched[gi] && !anns[g]->iscrowd)
+                 * of detections. A detection whose highest IoU is below
+                 * the threshold cannot match and skips the scan. */
+                for (size_t gi = 0; s->row_max[d] >= best && gi < ng; gi++) {
+                    if (s->gt_matched[gi] && !s->gt_crowd[gi])
                         continue;
+                    uint32_t g = s->gt_order[gi];
                     if (m > -1 && !s->gt_ignored[m] && s->gt_ignored[gi])
                         break;
                     if (iou_row[g] < best)
@@ -578,40 +597,54 @@ done:
     free(s.gt_order);
     free(s.gt_ignored);
     free(s.gt_matched);
+    free(s.gt_crowd);
+    free(s.row_max);
     free(anns);
     free(score);
     return st;
 }
 
-/* Computes, for one run of detections, recall and the 101-point precision as
- * COCOeval.accumulate does. tp and fp hold nd cumulative counts and are
- * overwritten. q receives R values at stride q_stride. Returns the recall:
- * the last tp / npig, or 0 without detections. */
-static double accumulateCurve(double *tp, double *fp, size_t nd, double npig,
-                              const double *rec_thrs, double *q, size_t q_stride)
+/* Computes need[r], the smallest TP count c with c / npig >= rec_thrs[r]
+ * (npig + 1 when there is none). pycocotools compares recall tp / npig with
+ * each threshold, so counting in the same double division finds the same
+ * first index as its searchsorted. */
+static void recallSteps(uint64_t npig, const double *rec_thrs, uint64_t *need)
 {
-    /* tp becomes recall, fp precision. */
-    for (size_t i = 0; i < nd; i++) {
-        double t = tp[i];
-        tp[i] = t / npig;
-        fp[i] = t / (fp[i] + t + COCO_EPS);
+    uint64_t c = 0;
+    for (int r = 0; r < VB_COCO_REC_THRS; r++) {
+        while (c <= npig && (double)c / (double)npig < rec_thrs[r])
+            c++;
+        need[r] = c;
     }
-    double *rc = tp, *pr = fp;
+}
 
-    /* Precision envelope: the running maximum from the right. */
-    for (size_t i = nd; i-- > 1;)
+/* Fills the 101-point precision q (R values at stride q_stride) from pr,
+ * the precision tp / (fp + tp + eps) after each of the ntp true positives
+ * in score order, and returns the recall ntp / npig. pr is overwritten.
+ *
+ * This gives COCOeval.accumulate's numbers with divisions only at TPs:
+ * precision rises only at a TP, so the running maximum from the right over
+ * all detections (its precision envelope) equals the maximum over the TPs
+ * from the same point. The first detection whose recall reaches a threshold
+ * is the need[r]-th TP. A threshold of 0 starts at the first detection,
+ * whose envelope value is the maximum over all TPs (0 without TPs).
+ * FPs and ignored detections before the first TP have precision 0. */
+static double precisionFromTps(double *pr, size_t ntp, uint64_t npig, const uint64_t *need,
+                               double *q, size_t q_stride)
+{
+    for (size_t i = ntp; i-- > 1;)
         if (pr[i] > pr[i - 1])
             pr[i - 1] = pr[i];
-
-    /* searchsorted(rc, rec_thrs, side="left"): the first i with
-     * rc[i] >= threshold. Thresholds past the last recall stay 0. */
-    size_t i = 0;
     for (int r = 0; r < VB_COCO_REC_THRS; r++) {
-        while (i < nd && rc[i] < rec_thrs[r])
-            i++;
-        q[r * q_stride] = i < nd ? pr[i] : 0.0;
+        uint64_t c = need[r];
+        double v = 0.0;
+        if (c == 0 && ntp > 0)
+            v = pr[0];
+        else if (c > 0 && c <= ntp)
+            v = pr[c - 1];
+        q[r * q_stride] = v;
     }
-    return nd ? rc[nd - 1] : 0.0;
+    return (double)ntp / (double)npig;
 }
 
 static size_t precisionIndex(const VbCocoEval *ev, size_t t, size_t r, size_t k, size_t a, size_t m)
@@ -625,23 +658,69 @@ static size_t recallIndex(const VbCocoEval *ev, size_t t, size_t k, size_t a, si
     return ((t * ev->category_count + k) * VB_COCO_AREAS + a) * VB_COCO_MAX_DETS + m;
 }
 
+/* Walks category k's kept detections of rank below max_det in accumulate
+ * order and stores, for each IoU threshold t, the precision after each TP
+ * in pr[t * stride ...] and the TP count in ntp[t]. Detection d enters
+ * weight[image of d] times, or once when weight is NULL. The caller sizes
+ * pr for the weighted TP count. */
+static void collectTps(const VbCocoEval *ev, size_t k, size_t a, uint32_t max_det,
+                       const uint32_t *weight, double *pr, size_t stride, size_t *ntp)
+{
+    const size_t T = (size_t)ev->params.iou_thr_count;
+    double tps[VB_COCO_IOU_THRS_MAX] = {0}, fps[VB_COCO_IOU_THRS_MAX] = {0};
+    const uint32_t *order = &ev->det_order[ev->category_det_start[k]];
+    size_t nk = ev->category_det_start[k + 1] - ev->category_det_start[k];
+
+    for (size_t t = 0; t < T; t++)
+        ntp[t] = 0;
+    for (size_t j = 0; j < nk; j++) {
+        uint32_t d = order[j];
+        if (ev->det_rank[d] >= max_det)
+            continue;
+        uint32_t w = weight ? weight[ev->pairs[ev->det_pair[d]].image] : 1;
+        const uint8_t *status = &ev->det_status[((size_t)d * VB_COCO_AREAS + a) * T];
+        for (size_t t = 0; t < T; t++) {
+            if (status[t] == VB_COCO_FP) {
+                fps[t] += w;
+                continue;
+            }
+            if (status[t] != VB_COCO_TP)
+                continue;
+            for (uint32_t c = 0; c < w; c++) {
+                tps[t] += 1;
+                pr[t * stride + ntp[t]++] = tps[t] / (fps[t] + tps[t] + COCO_EPS);
+            }
+        }
+    }
+}
+
 /* Fills ev->precision and ev->recall from the matches, as
  * COCOeval.accumulate does. Cells without GT stay -1. */
 static vb_status accumulate(VbCocoEval *ev, vb_error *err)
 {
     const VbCocoParams *p = &ev->params;
     const size_t T = (size_t)p->iou_thr_count, K = ev->category_count;
-    size_t np, nr;
+    const size_t q_stride = K * VB_COCO_AREAS * VB_COCO_MAX_DETS;
+    size_t np, nr, ncurve;
+
+    /* pr holds, per IoU threshold, one value per TP: at most the kept
+     * detections of the largest category. */
+    size_t max_nk = 1;
+    for (size_t k = 0; k < K; k++) {
+        size_t nk = ev->category_det_start[k + 1] - ev->category_det_start[k];
+        if (nk > max_nk)
+            max_nk = nk;
+    }
     if (vbMulSize(T * VB_COCO_REC_THRS * VB_COCO_AREAS * VB_COCO_MAX_DETS, K ? K : 1, &np) ||
-        vbMulSize(T * VB_COCO_AREAS * VB_COCO_MAX_DETS, K ? K : 1, &nr))
-        return vbErrorSet(err, VB_ERR_LIMIT, "%zu categories do not fit in memory", K);
+        vbMulSize(T * VB_COCO_AREAS * VB_COCO_MAX_DETS, K ? K : 1, &nr) ||
+        vbMulSize(T, max_nk, &ncurve) || ncurve > SIZE_MAX / sizeof(double))
+        return vbErrorSet(err, VB_ERR_LIMIT, "%zu categories and %zu detections do not fit in memory",
+                          K, ev->det_count);
     ev->precision = malloc(np * sizeof *ev->precision);
     ev->recall = malloc(nr * sizeof *ev->recall);
-    double *tp = malloc((ev->det_count ? ev->det_count : 1) * sizeof *tp);
-    double *fp = malloc((ev->det_count ? ev->det_count : 1) * sizeof *fp);
-    if (ev->precision == NULL || ev->recall == NULL || tp == NULL || fp == NULL) {
-        free(tp);
-        free(fp);
+    double *pr = malloc(ncurve * sizeof *pr);
+    if (ev->precision == NULL || ev->recall == NULL || pr == NULL) {
+        free(pr);
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for the precision arrays");
     }
     for (size_t i = 0; i < np; i++)
@@ -654,44 +733,28 @@ static vb_status accumulate(VbCocoEval *ev, vb_error *err)
         size_t p0 = ev->category_pair_start[k], p1 = ev->category_pair_start[k + 1];
         if (p0 == p1)
             continue;
-        const uint32_t *order = &ev->det_order[ev->category_det_start[k]];
-        size_t nk = ev->category_det_start[k + 1] - ev->category_det_start[k];
 
         for (size_t a = 0; a < VB_COCO_AREAS; a++) {
-            size_t npig = 0;
+            uint64_t npig = 0;
             for (size_t pi = p0; pi < p1; pi++)
                 npig += ev->pairs[pi].npig[a];
             if (npig == 0)
                 continue;
+            uint64_t need[VB_COCO_REC_THRS];
+            recallSteps(npig, p->rec_thrs, need);
 
             for (size_t m = 0; m < VB_COCO_MAX_DETS; m++) {
-                uint32_t max_det = (uint32_t)p->max_dets[m];
+                size_t ntp[VB_COCO_IOU_THRS_MAX];
+                collectTps(ev, k, a, (uint32_t)p->max_dets[m], NULL, pr, max_nk, ntp);
                 for (size_t t = 0; t < T; t++) {
-                    /* Cumulative TP and FP over the detections in score
-                     * order; ignored ones repeat the previous counts. */
-                    size_t nd = 0;
-                    double tps = 0, fps = 0;
-                    for (size_t j = 0; j < nk; j++) {
-                        uint32_t d = order[j];
-                        if (ev->det_rank[d] >= max_det)
-                            continue;
-                        uint8_t status = ev->det_status[((size_t)d * VB_COCO_AREAS + a) * T + t];
-                        tps += status == VB_COCO_TP;
-                        fps += status == VB_COCO_FP;
-                        tp[nd] = tps;
-                        fp[nd] = fps;
-                        nd++;
-                    }
                     double *q = &ev->precision[precisionIndex(ev, t, 0, k, a, m)];
-                    size_t q_stride = K * VB_COCO_AREAS * VB_COCO_MAX_DETS;
                     ev->recall[recallIndex(ev, t, k, a, m)] =
-                        accumulateCurve(tp, fp, nd, (double)npig, p->rec_thrs, q, q_stride);
+                        precisionFromTps(pr + t * max_nk, ntp[t], npig, need, q, q_stride);
                 }
             }
         }
     }
-    free(tp);
-    free(fp);
+    free(pr);
     return VB_OK;
 }
 
@@ -905,8 +968,7 @@ void vbCocoScratchFree(VbCocoScratch *s)
 {
     if (s == NULL)
         return;
-    free(s->tp);
-    free(s->fp);
+    free(s->pr);
     free(s->precision);
     free(s->values);
     memset(s, 0, sizeof *s);
@@ -936,7 +998,7 @@ vb_status vbCocoResampleMap(const VbCocoEval *ev, const uint32_t *weight, VbCoco
         s->precision[i] = -1;
 
     for (size_t k = 0; k < K; k++) {
-        /* The weighted pair and GT counts of this category. */
+        /* The weighted pair, GT and detection counts of this category. */
         size_t p0 = ev->category_pair_start[k], p1 = ev->category_pair_start[k + 1];
         uint64_t npig = 0, present = 0, expanded = 0;
         for (size_t pi = p0; pi < p1; pi++) {
@@ -947,45 +1009,28 @@ vb_status vbCocoResampleMap(const VbCocoEval *ev, const uint32_t *weight, VbCoco
         }
         if (present == 0 || npig == 0)
             continue;
-        if (expanded > SIZE_MAX / sizeof(double))
-            return vbErrorSet(err, VB_ERR_LIMIT, "resample of %llu detections does not fit",
+
+        /* Room for one precision value per weighted TP and IoU threshold. */
+        expanded = expanded ? expanded : 1;
+        if (expanded > SIZE_MAX / sizeof(double) / T)
+            return vbErrorSet(err, VB_ERR_LIMIT, "resample of %llu detections does not fit in memory",
                               (unsigned long long)expanded);
-        if (expanded > s->cap) {
-            double *tp = realloc(s->tp, (size_t)expanded * sizeof *tp);
-            if (tp != NULL)
-                s->tp = tp;
-            double *fp = realloc(s->fp, (size_t)expanded * sizeof *fp);
-            if (fp != NULL)
-                s->fp = fp;
-            if (tp == NULL || fp == NULL)
+        if (expanded * T > s->pr_cap) {
+            double *pr = realloc(s->pr, (size_t)expanded * T * sizeof *pr);
+            if (pr == NULL)
                 return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %llu resampled detections",
                                   (unsigned long long)expanded);
-            s->cap = (size_t)expanded;
+            s->pr = pr;
+            s->pr_cap = (size_t)expanded * T;
         }
 
-        const uint32_t *order = &ev->det_order[ev->category_det_start[k]];
-        size_t nk = ev->category_det_start[k + 1] - ev->category_det_start[k];
-        for (size_t t = 0; t < T; t++) {
-            /* Each detection enters as many times as its image was drawn. */
-            size_t nd = 0;
-            double tps = 0, fps = 0;
-            for (size_t j = 0; j < nk; j++) {
-                uint32_t d = order[j];
-                if (ev->det_rank[d] >= max_det)
-                    continue;
-                uint32_t w = weight[ev->pairs[ev->det_pair[d]].image];
-                uint8_t status = ev->det_status[((size_t)d * VB_COCO_AREAS + A) * T + t];
-                for (uint32_t c = 0; c < w; c++) {
-                    tps += status == VB_COCO_TP;
-                    fps += status == VB_COCO_FP;
-                    s->tp[nd] = tps;
-                    s->fp[nd] = fps;
-                    nd++;
-                }
-            }
-            accumulateCurve(s->tp, s->fp, nd, (double)npig, p->rec_thrs,
-                            &s->precision[t * R * K + k], K);
-        }
+        uint64_t need[VB_COCO_REC_THRS];
+        size_t ntp[VB_COCO_IOU_THRS_MAX];
+        recallSteps(npig, p->rec_thrs, need);
+        collectTps(ev, k, A, max_det, weight, s->pr, (size_t)expanded, ntp);
+        for (size_t t = 0; t < T; t++)
+            precisionFromTps(s->pr + t * (size_t)expanded, ntp[t], npig, need,
+                             &s->precision[t * R * K + k], K);
     }
 
     /* Means over [T][R][K] of the defined entries, as summarize does. */

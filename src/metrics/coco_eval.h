@@ -114,9 +114,8 @@ const char *vbCocoStatLabel(int i);
 /* Reusable buffers for vbCocoResampleMap; zero-initialise, free with
  * vbCocoScratchFree. */
 typedef struct VbCocoScratch {
-    double *tp;
-    double *fp;
-    size_t cap;
+    double *pr;                      /* precision after each TP, per IoU threshold */
+    size_t pr_cap;
     double *precision;               /* [T][R][K] */
     double *values;
     size_t values_cap;
