@@ -5,7 +5,8 @@
 #include "core/core.h"
 #include "onnx/decode.h"
 
-/* Requests at most this large share blocks; larger ones get a block each. */
+/* Size of the shared blocks. A request over a quarter of it gets a block of
+ * its own, so big tensors waste no shared space. */
 #define ARENA_BLOCK_BYTES (256 * 1024)
 
 typedef struct VbOnnxArenaBlock {

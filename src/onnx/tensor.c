@@ -58,7 +58,7 @@ static const VbOnnxMessageDesc entryDesc = {"StringStringEntryProto", 3, entryFi
 /* TensorProto.DataLocation.EXTERNAL. */
 #define TENSOR_LOCATION_EXTERNAL 1
 
-/* Longest external data location and offset/length strings accepted. */
+/* Maximum length of an external data location, in bytes. */
 #define MAX_LOCATION_BYTES 4096
 
 vb_status vbOnnxCheckCount(size_t count, size_t max, const char *what, vb_error *err)
@@ -241,12 +241,12 @@ static vb_status readExternal(VbOnnxDecoder *dec, VbOnnxTensor *t, const TensorP
         goto done;
     }
     if (length != t->nbytes && !(parts->length == NULL && length > t->nbytes)) {
-        st = vbErrorSet(err, VB_ERR_PARSE, "%s: external data holds %zu bytes, but %zu %s elements need %zu",
+        st = vbErrorSet(err, VB_ERR_PARSE, "%s: the external data range has %zu bytes, but %zu %s elements need %zu",
                         label, length, t->count, dataTypeName(t->dtype), t->nbytes);
         goto done;
     }
 
-    /* Copy the bytes; the arena cap grows by what the file really holds. */
+    /* Copy the bytes. The arena cap grows by the length, which the file has. */
     if (t->count == 0)
         goto done;
     if (vbAddSize(dec->arena->max, t->nbytes, &dec->arena->max))
@@ -294,7 +294,7 @@ static int typedFieldFits(uint32_t field, vb_dtype dtype)
 }
 
 /* Stores one typed-field value as element i of dst, narrowing it to the
- * element type (int32_data holds int8 to uint16, bool and float16 bits). */
+ * element type (int32_data carries int8 to uint16, bool and float16 bits). */
 static void storeTyped(uint8_t *dst, size_t i, vb_dtype dtype, uint64_t v)
 {
     switch (vb_dtype_size(dtype)) {
@@ -458,7 +458,7 @@ static vb_status placeRaw(VbOnnxDecoder *dec, VbOnnxTensor *t, const VbOnnxField
                           const char *label, vb_error *err)
 {
     if (raw->len != t->nbytes)
-        return vbErrorSet(err, VB_ERR_PARSE, "%s: raw_data holds %zu bytes, but %zu %s elements need %zu",
+        return vbErrorSet(err, VB_ERR_PARSE, "%s: raw_data contains %zu bytes, but %zu %s elements need %zu",
                           label, raw->len, t->count, dataTypeName(t->dtype), t->nbytes);
     if (t->count == 0)
         return VB_OK;
@@ -516,7 +516,7 @@ vb_status vbOnnxDecodeTensor(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOn
         return placeRaw(dec, t, parts.raw, label, err);
     }
     if (parts.typed_count != t->count)
-        return vbErrorSet(err, VB_ERR_PARSE, "%s holds %zu values, but its shape needs %zu", label,
+        return vbErrorSet(err, VB_ERR_PARSE, "%s contains %zu typed values, but its shape needs %zu", label,
                           parts.typed_count, t->count);
     if (t->count == 0)
         return VB_OK;

@@ -16,7 +16,7 @@ enum {
     VB_WIRE_FIXED32 = 5
 };
 
-/* Longest valid varint: 64 bits in groups of 7. */
+/* Maximum varint length: 64 bits in groups of 7. */
 #define VB_WIRE_MAX_VARINT_BYTES 10
 
 /* Encoding of one known field. A repeated scalar field (VARINT, FIXED32,
@@ -60,11 +60,11 @@ void vbOnnxWireInit(VbOnnxWire *w, const uint8_t *base, const uint8_t *data, siz
 void vbOnnxWireEnter(VbOnnxWire *inner, const VbOnnxWire *outer, const VbOnnxField *f,
                      const VbOnnxMessageDesc *desc);
 
-/* Reads the next field into *f, skipping nothing: unknown fields are returned
- * too (their desc entry is absent) and the caller ignores them. At the end of
- * the message f->number is 0. A known field with a wire type other than its
- * desc gives VB_ERR_PARSE, as do truncation, varints over 10 bytes, groups and
- * invalid wire types; the message names the byte offset and the field. */
+/* Reads the next field into *f. Unknown fields are returned too (their desc
+ * entry is absent), and the caller ignores them. At the end of the message
+ * f->number is 0. Truncation, varints over 10 bytes, groups, invalid wire
+ * types and a known field with another wire type than its desc give
+ * VB_ERR_PARSE. The message names the byte offset and the field. */
 vb_status vbOnnxWireNext(VbOnnxWire *w, VbOnnxField *f, vb_error *err);
 
 /* Scans the whole message without moving w and stores in counts[n] (for

@@ -19,15 +19,8 @@ static int writeCase(const char *dir, const char *name, const PbBuf *b)
     return 0;
 }
 
-/* A model with one initializer built by the caller. */
-static void modelWithTensor(PbBuf *model, PbBuf *tensor)
-{
-    PbBuf graph = {0};
-    pbMessage(&graph, 5, tensor);
-    pbModel(model, &graph);
-}
-
-/* The start of a JFIF file: SOI, an APP0 segment and EOI. */
+/* A JFIF file cut short: SOI, an APP0 segment, the start of a
+ * quantization table, and EOI. */
 static void jpegBytes(PbBuf *b)
 {
     static const uint8_t jfif[] = {
@@ -99,7 +92,7 @@ int main(int argc, char **argv)
     pbInt(&t, 2, 1);
     pbString(&t, 8, "huge");
     pbLen(&t, 9, "\0\0\0\0", 4);
-    modelWithTensor(&b, &t);
+    pbModelWithTensor(&b, &t);
     failed |= writeCase(dir, "huge_dim.onnx", &b);
     pbFree(&b);
 
@@ -111,7 +104,7 @@ int main(int argc, char **argv)
     pbString(&entry, 2, "missing_weights.bin");
     pbMessage(&t, 13, &entry);
     pbInt(&t, 14, 1);
-    modelWithTensor(&b, &t);
+    pbModelWithTensor(&b, &t);
     failed |= writeCase(dir, "missing_external.onnx", &b);
     pbFree(&b);
 

@@ -166,6 +166,15 @@ static inline void pbModel(PbBuf *model, PbBuf *graph)
     pbMessage(model, 7, graph);           /* graph */
 }
 
+/* Wraps tensor as the only initializer of a graph, in a model as pbModel
+ * builds it. Frees tensor. */
+static inline void pbModelWithTensor(PbBuf *model, PbBuf *tensor)
+{
+    PbBuf graph = {0};
+    pbMessage(&graph, 5, tensor);
+    pbModel(model, &graph);
+}
+
 /* Writes b to path; returns 0 on success. */
 static inline int pbWriteFile(const PbBuf *b, const char *path)
 {
