@@ -456,7 +456,8 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
         pair->npig[a] = npig;
 
         for (int t = 0; t < T; t++) {
-            memset(s->gt_matched, 0, ng);
+            if (ng > 0)
+                memset(s->gt_matched, 0, ng);
             for (size_t d = 0; d < nd; d++) {
                 const double *iou_row = &s->ious[d * ng];
                 double best = fmin(p->iou_thrs[t], 1 - 1e-10);
