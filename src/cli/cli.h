@@ -7,6 +7,7 @@
 int vbCmdInspect(int argc, char **argv);
 int vbCmdInfer(int argc, char **argv);
 int vbCmdEval(int argc, char **argv);
+int vbCmdRun(int argc, char **argv);
 
 /* Prints "visionbench: error: MESSAGE" to stderr (one line). */
 void vbCliError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

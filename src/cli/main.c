@@ -17,6 +17,7 @@ static const CliCommand commands[] = {
     {"inspect", vbCmdInspect, "describe an ONNX model: inputs, outputs, ops, parameters, FLOPs"},
     {"infer", vbCmdInfer, "run one model on a raw float32 input, dump or time its outputs"},
     {"eval", vbCmdEval, "evaluate a COCO results file against ground truth (pycocotools-exact)"},
+    {"run", vbCmdRun, "benchmark models on an image set: accuracy, speed, memory, energy, CO2"},
 };
 
 void vbCliError(const char *fmt, ...)

@@ -161,6 +161,7 @@ static vb_status runPasses(int fd, const VbRunBackend *backend, void *model,
     double seconds[3];
 
     /* Warm-up: caches, page faults of the arena, thread start-up. */
+    uint64_t warmup_start = vbNowNs();
     for (int i = 0; i < options->warmup && images->count > 0; i++) {
         size_t k = (size_t)i % images->count;
         scratch.count = 0;
@@ -169,6 +170,7 @@ static vb_status runPasses(int fd, const VbRunBackend *backend, void *model,
             goto done;
         sendProgress(fd, PHASE_WARMUP, (size_t)i + 1, (size_t)options->warmup);
     }
+    report->m.warmup_s = (double)(vbNowNs() - warmup_start) * 1e-9;
 
     /* Timed passes. */
     VbRapl rapl;
@@ -226,7 +228,8 @@ done:
  * report frame and exits without returning (no atexit handlers, no stdio
  * flush of the parent's buffers). */
 static void childMain(int fd, const VbRunBackend *backend, const VbRunModelSpec *spec,
-                      const VbRunOptions *options, const VbRunImages *images, int load_only)
+                      const VbRunOptions *options, const VbDataset *dataset,
+                      const VbRunImages *images, int load_only)
 {
     signal(SIGPIPE, SIG_IGN);
 
@@ -246,7 +249,7 @@ static void childMain(int fd, const VbRunBackend *backend, const VbRunModelSpec 
     /* Load. */
     sendProgress(fd, PHASE_LOAD, 0, 1);
     uint64_t t0 = vbNowNs();
-    st = backend->load(spec, options, &model, &report.m, &err);
+    st = backend->load(spec, options, dataset, &model, &report.m, &err);
     report.m.load_s = (double)(vbNowNs() - t0) * 1e-9;
     if (st != VB_OK)
         goto report;
@@ -448,7 +451,8 @@ static void classifyDeath(int wait_status, int timed_out, double timeout_s,
 }
 
 vb_status vbRunChild(const VbRunBackend *backend, const VbRunModelSpec *spec,
-                     const VbRunOptions *options, const VbRunImages *images, int load_only,
+                     const VbRunOptions *options, const VbDataset *dataset,
+                     const VbRunImages *images, int load_only,
                      VbChildProgressFn progress, void *user, VbChildOutcome *outcome,
                      vb_error *err)
 {
@@ -469,7 +473,7 @@ vb_status vbRunChild(const VbRunBackend *backend, const VbRunModelSpec *spec,
     }
     if (pid == 0) {
         close(fds[0]);
-        childMain(fds[1], backend, spec, options, images, load_only);
+        childMain(fds[1], backend, spec, options, dataset, images, load_only);
         _exit(4); /* not reached */
     }
     close(fds[1]);

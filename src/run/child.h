@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset/dataset.h"
 #include "image/image.h"
 #include "metrics/detection.h"
 #include "run/run.h"
@@ -21,10 +22,12 @@ typedef struct VbRunImages {
  * the engine and the model decoders; tests substitute their own. model is
  * the backend's state, created by load and released by release. */
 typedef struct VbRunBackend {
-    /* Loads spec with options and fills m's model fields (family, task,
-     * input size, engine statistics, threads). */
-    vb_status (*load)(const VbRunModelSpec *spec, const VbRunOptions *options, void **model,
-                      VbChildMeasurements *m, vb_error *err);
+    /* Loads spec with options, binds its classes to the dataset's
+     * categories and fills m's model fields (family, task, input size,
+     * engine statistics, threads). */
+    vb_status (*load)(const VbRunModelSpec *spec, const VbRunOptions *options,
+                      const VbDataset *dataset, void **model, VbChildMeasurements *m,
+                      vb_error *err);
     /* Turns image into the model's input tensor. */
     vb_status (*preprocess)(void *model, const VbImage *image, vb_error *err);
     /* Runs the model on the prepared input. */
@@ -63,7 +66,8 @@ typedef void (*VbChildProgressFn)(const char *phase, size_t done, size_t total, 
  * or times out is an outcome, not an error: the return value is VB_OK unless
  * the parent itself failed (pipe, fork, out of memory). */
 vb_status vbRunChild(const VbRunBackend *backend, const VbRunModelSpec *spec,
-                     const VbRunOptions *options, const VbRunImages *images, int load_only,
+                     const VbRunOptions *options, const VbDataset *dataset,
+                     const VbRunImages *images, int load_only,
                      VbChildProgressFn progress, void *user, VbChildOutcome *outcome,
                      vb_error *err);
 

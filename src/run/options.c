@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "measure/energy.h"
+#include "metrics/bootstrap.h"
 #include "run/run.h"
 
 void vbRunOptionsInit(VbRunOptions *options)
@@ -22,7 +23,7 @@ void vbRunOptionsInit(VbRunOptions *options)
     options->grid_intensity = -1.0;
     options->pue = 1.0;
     options->bootstrap = 1000;
-    options->seed = 0;
+    options->seed = VB_BOOTSTRAP_DEFAULT_SEED;
 }
 
 static void modelSpecFree(VbRunModelSpec *spec)

@@ -98,6 +98,7 @@ const char *vbEnergySourceName(VbEnergySource source);
 /* What the child measured and sends back. All times in seconds. */
 typedef struct VbChildMeasurements {
     double load_s;                   /* vb_engine_load and decoder set-up */
+    double warmup_s;                 /* wall time of the warm-up runs */
     double timed_wall_s;             /* wall time of the timed passes */
     double cpu_s;                    /* user + system CPU time of the timed passes */
     uint64_t rss_start_bytes;        /* VmRSS when the child started (shared pages included) */
@@ -207,7 +208,10 @@ typedef struct VbRunResult {
     VbModelResult *models;
     int model_count;
     VbRunComparison comparison;
-    double overhead_s;               /* execution_time - (loads + decode + per-image work) */
+    double validation_s;             /* wall time of the validation children (model loads) */
+    double evaluation_s;             /* COCO evaluation, P/R/F1 and bootstrap */
+    double overhead_s;               /* execution time not spent decoding, loading, warming
+                                      * up, in timed passes or evaluating */
 } VbRunResult;
 
 void vbRunResultFree(VbRunResult *result);

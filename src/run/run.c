@@ -1,0 +1,727 @@
+/* The run orchestration: validate inputs, decode images once, one child per model, evaluate, compare. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "core/log.h"
+#include "image/decode.h"
+#include "measure/digest.h"
+#include "measure/energy.h"
+#include "metrics/bootstrap.h"
+#include "metrics/coco_eval.h"
+#include "metrics/prf.h"
+#include "run/child.h"
+#include "run/run_internal.h"
+
+/* ---- Helpers ------------------------------------------------------------- */
+
+static double secondsSince(uint64_t start_ns)
+{
+    return (double)(vbNowNs() - start_ns) * 1e-9;
+}
+
+static void report(VbRunProgressFn fn, void *user, const char *phase, int model_index,
+                   int model_count, const char *name, size_t done, size_t total, double elapsed)
+{
+    if (fn == NULL)
+        return;
+    VbRunProgress p = {phase, model_index, model_count, name, done, total, elapsed};
+    fn(&p, user);
+}
+
+static int isDirectory(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int isRegularFile(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Checks that every path the options name exists, before any work. */
+static vb_status checkPaths(const VbRunOptions *options, vb_error *err)
+{
+    if (!isDirectory(options->images_dir))
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--images: '%s' is not a folder",
+                          options->images_dir);
+    struct stat sb;
+    if (stat(options->gt_path, &sb) != 0)
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--gt: '%s' not found", options->gt_path);
+    if (options->classes_path != NULL && !isRegularFile(options->classes_path))
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--classes: '%s' not found",
+                          options->classes_path);
+    return VB_OK;
+}
+
+/* Appends one skipped image with its reason. */
+static vb_status addSkipped(VbRunResult *result, const char *file_name, const char *reason,
+                            vb_error *err)
+{
+    VbSkippedImage *grown =
+        realloc(result->skipped, (result->skipped_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory listing skipped images");
+    result->skipped = grown;
+    VbSkippedImage *s = &result->skipped[result->skipped_count];
+    s->file_name = vbStrdup(file_name);
+    s->reason = vbStrdup(reason);
+    if (s->file_name == NULL || s->reason == NULL) {
+        free(s->file_name);
+        free(s->reason);
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory listing skipped images");
+    }
+    result->skipped_count++;
+    return VB_OK;
+}
+
+static int compareStrings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the ground truth to the dataset fingerprint: a file's bytes, or for a
+ * label folder each regular file's name, a NUL and its bytes, by name. */
+static vb_status hashGroundTruth(VbSha256 *sha, const char *path, vb_error *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    vb_status st = VB_OK;
+    if (!isDirectory(path)) {
+        st = vbFileRead(path, VB_DATASET_MAX_FILE_BYTES, &data, &len, err);
+        if (st == VB_OK)
+            st = vbMeasureSha256Update(sha, data, len, err);
+        free(data);
+        return st;
+    }
+
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return vbErrorSet(err, VB_ERR_IO, "%s: cannot list: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL && st == VB_OK) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char **grown = realloc(names, (count + 1) * sizeof *grown);
+        if (grown == NULL || (grown[count] = vbStrdup(entry->d_name)) == NULL) {
+            if (grown != NULL)
+                names = grown;
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory listing %s", path);
+            break;
+        }
+        names = grown;
+        count++;
+    }
+    closedir(dir);
+    if (st == VB_OK)
+        qsort(names, count, sizeof *names, compareStrings);
+    for (size_t i = 0; i < count && st == VB_OK; i++) {
+        char *file = vbPathJoin(path, names[i]);
+        if (file == NULL) {
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        if (isRegularFile(file)) {
+            st = vbMeasureSha256Update(sha, names[i], strlen(names[i]) + 1, err);
+            if (st == VB_OK)
+                st = vbFileRead(file, VB_DATASET_MAX_LABEL_FILE_BYTES, &data, &len, err);
+            if (st == VB_OK)
+                st = vbMeasureSha256Update(sha, data, len, err);
+            free(data);
+            data = NULL;
+        }
+        free(file);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return st;
+}
+
+/* ---- Inputs -------------------------------------------------------------- */
+
+/* Reads and decodes every dataset image once, timing the decode, hashing the
+ * bytes into the fingerprint, and lists the images that fail. images gets
+ * the decoded ones; keep[i] is 1 for dataset image i when it decoded. */
+static vb_status decodeImages(const VbRunOptions *options, const VbDataset *ds,
+                              VbRunProgressFn progress, void *user, VbRunResult *result,
+                              VbRunImages *images, unsigned char *keep, VbSha256 *sha,
+                              vb_error *err)
+{
+    vb_status st = VB_OK;
+    double *decode_s = calloc(ds->image_count + 1, sizeof *decode_s);
+    images->images = calloc(ds->image_count + 1, sizeof *images->images);
+    images->ids = calloc(ds->image_count + 1, sizeof *images->ids);
+    images->count = 0;
+    if (decode_s == NULL || images->images == NULL || images->ids == NULL) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu images", ds->image_count);
+        goto done;
+    }
+
+    uint64_t phase_start = vbNowNs();
+    for (size_t i = 0; i < ds->image_count; i++) {
+        const VbDatasetImage *image = &ds->images[i];
+        char *path = vbPathJoin(options->images_dir, image->file_name);
+        char *data = NULL;
+        size_t len = 0;
+        vb_error image_err;
+        memset(&image_err, 0, sizeof image_err);
+        if (path == NULL) {
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+            goto done;
+        }
+
+        /* Read and fingerprint: file name, NUL, bytes. */
+        vb_status image_st = vbFileRead(path, VB_IMAGE_MAX_FILE_BYTES, &data, &len, &image_err);
+        if (image_st == VB_OK) {
+            st = vbMeasureSha256Update(sha, image->file_name, strlen(image->file_name) + 1, err);
+            if (st == VB_OK)
+                st = vbMeasureSha256Update(sha, data, len, err);
+            if (st != VB_OK) {
+                free(data);
+                free(path);
+                goto done;
+            }
+        }
+
+        /* Decode, timed. */
+        VbImage decoded = {0};
+        if (image_st == VB_OK) {
+            uint64_t t0 = vbNowNs();
+            image_st = vbImageDecodeMemory((const uint8_t *)data, len, image->file_name, &decoded,
+                                           NULL, NULL, &image_err);
+            double seconds = secondsSince(t0);
+            if (image_st == VB_OK)
+                decode_s[images->count] = seconds;
+        }
+        free(data);
+        free(path);
+
+        if (image_st != VB_OK) {
+            if (options->on_bad_image == VB_BAD_IMAGE_FAIL) {
+                st = vbErrorSet(err, image_st, "%s (stopped by --on-bad-image fail; use skip to "
+                                "run without it)", image_err.message);
+                goto done;
+            }
+            st = addSkipped(result, image->file_name, image_err.message, err);
+            if (st != VB_OK)
+                goto done;
+            vbWarn("skipping image %s", image_err.message);
+            keep[i] = 0;
+        } else {
+            images->images[images->count] = decoded;
+            images->ids[images->count] = image->id;
+            images->count++;
+            keep[i] = 1;
+        }
+        report(progress, user, "decode", -1, options->model_count, NULL, i + 1, ds->image_count,
+               secondsSince(phase_start));
+    }
+
+    /* Decode statistics in milliseconds. */
+    double total = 0.0;
+    for (size_t i = 0; i < images->count; i++) {
+        total += decode_s[i];
+        decode_s[i] *= 1e3;
+    }
+    result->decode_total_s = total;
+    st = vbMeasureSummarize(decode_s, images->count, &result->decode_ms, err);
+
+done:
+    free(decode_s);
+    return st;
+}
+
+/* Lists what the loader set aside: unreadable files and names the ground
+ * truth uses that the folder lacks. */
+static vb_status listLoaderSkips(const VbDataset *ds, const VbRunOptions *options,
+                                 VbRunResult *result, vb_error *err)
+{
+    for (size_t i = 0; i < ds->unreadable_image_count; i++) {
+        const char *entry = ds->unreadable_images[i];
+        const char *colon = strstr(entry, ": ");
+        char name[1024];
+        snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - entry) : (int)strlen(entry), entry);
+        if (options->on_bad_image == VB_BAD_IMAGE_FAIL)
+            return vbErrorSet(err, VB_ERR_PARSE, "%s (stopped by --on-bad-image fail; use skip "
+                              "to run without it)", entry);
+        vb_status st = addSkipped(result, name, colon ? colon + 2 : "unreadable", err);
+        if (st != VB_OK)
+            return st;
+    }
+    for (size_t i = 0; i < ds->missing_image_count; i++) {
+        vb_status st = addSkipped(result, ds->missing_images[i],
+                                  "named by the ground truth but not found in the image folder "
+                                  "(its boxes are not evaluated)", err);
+        if (st != VB_OK)
+            return st;
+    }
+    return VB_OK;
+}
+
+/* Builds a view of ds with only the kept images and their annotations. The
+ * view borrows ds's strings; free only its two arrays. */
+static vb_status makeView(const VbDataset *ds, const unsigned char *keep, VbDataset *view,
+                          vb_error *err)
+{
+    *view = *ds;
+    view->images = calloc(ds->image_count + 1, sizeof *view->images);
+    view->annotations = calloc(ds->annotation_count + 1, sizeof *view->annotations);
+    if (view->images == NULL || view->annotations == NULL) {
+        free(view->images);
+        free(view->annotations);
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for the evaluation image list");
+    }
+    view->image_count = 0;
+    view->annotation_count = 0;
+    for (size_t i = 0; i < ds->image_count; i++) {
+        if (keep[i])
+            view->images[view->image_count++] = ds->images[i];
+    }
+    for (size_t i = 0; i < ds->annotation_count; i++) {
+        const VbAnnotation *a = &ds->annotations[i];
+        for (size_t k = 0; k < ds->image_count; k++) {
+            if (ds->images[k].id == a->image_id) {
+                if (keep[k])
+                    view->annotations[view->annotation_count++] = *a;
+                break;
+            }
+        }
+    }
+    return VB_OK;
+}
+
+/* ---- Per-model results ----------------------------------------------------- */
+
+/* Fills speed, memory and energy of one model from its child's outcome. */
+static vb_status fillMeasurements(const VbRunOptions *options, const VbRunResult *result,
+                                  VbChildOutcome *outcome, VbModelResult *model, vb_error *err)
+{
+    model->m = outcome->m;
+    size_t n = outcome->sample_count;
+    double *e2e = malloc((n + 1) * sizeof *e2e);
+    if (e2e == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for timing samples");
+
+    /* Milliseconds per image for each stage and end to end. */
+    double inference_total = 0.0, e2e_total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        e2e[i] = outcome->preprocess_s[i] + outcome->inference_s[i] + outcome->postprocess_s[i];
+        inference_total += outcome->inference_s[i];
+        e2e_total += e2e[i];
+        e2e[i] *= 1e3;
+        outcome->preprocess_s[i] *= 1e3;
+        outcome->inference_s[i] *= 1e3;
+        outcome->postprocess_s[i] *= 1e3;
+    }
+    vb_status st = vbMeasureSummarize(outcome->preprocess_s, n, &model->preprocess_ms, err);
+    if (st == VB_OK)
+        st = vbMeasureSummarize(outcome->inference_s, n, &model->inference_ms, err);
+    if (st == VB_OK)
+        st = vbMeasureSummarize(outcome->postprocess_s, n, &model->postprocess_ms, err);
+    if (st == VB_OK)
+        st = vbMeasureSummarize(e2e, n, &model->end_to_end_ms, err);
+    free(e2e);
+    if (st != VB_OK)
+        return st;
+    model->throughput = e2e_total > 0 ? (double)n / e2e_total : 0.0;
+    model->throughput_inference = inference_total > 0 ? (double)n / inference_total : 0.0;
+
+    /* Energy: the counter's joules, or CPU time x watts per core plus DRAM. */
+    if (model->m.energy_source == VB_ENERGY_ESTIMATE) {
+        const char *basis = NULL;
+        double watts = options->cpu_watts > 0
+                           ? options->cpu_watts
+                           : vbMeasureCpuWattsPerCore(result->machine.cpu_vendor,
+                                                      result->machine.cpu_model, &basis);
+        model->watts_per_core = watts;
+        model->watts_basis = options->cpu_watts > 0 ? "--cpu-watts" : basis;
+        uint64_t model_bytes = model->m.peak_rss_bytes > model->m.rss_start_bytes
+                                   ? model->m.peak_rss_bytes - model->m.rss_start_bytes
+                                   : 0;
+        model->energy_j = vbMeasureEstimateJoules(model->m.cpu_s, watts, model_bytes,
+                                                  model->m.timed_wall_s);
+    } else {
+        model->energy_j = model->m.measured_energy_j;
+    }
+    model->energy_per_image_j = n > 0 ? model->energy_j / (double)n : 0.0;
+    model->co2_kg = vbMeasureCo2Kg(model->energy_j, result->grid_g_per_kwh, result->pue);
+    model->green_score = n > 0 ? vbMeasureGreenScore(model->energy_per_image_j) : 0;
+
+    /* Detections move to the result. */
+    model->detections = outcome->detections;
+    model->detection_count = outcome->detections.count;
+    memset(&outcome->detections, 0, sizeof outcome->detections);
+    return VB_OK;
+}
+
+/* Evaluates one finished detector against the kept ground truth: COCO mAP,
+ * P/R/F1 at --conf and the bootstrap interval. */
+static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *view,
+                               VbModelResult *model, vb_error *err)
+{
+    VbCocoEval *ev = NULL;
+    VbPrfResult prf;
+    memset(&prf, 0, sizeof prf);
+    vb_status st = vbCocoEvaluate(view, model->detections.items, model->detections.count, NULL,
+                                  &ev, err);
+    if (st != VB_OK)
+        goto done;
+    model->has_accuracy = 1;
+    model->map = ev->stats[0];
+    model->map50 = ev->stats[1];
+    model->map75 = ev->stats[2];
+
+    st = vbPrfCompute(ev, options->conf, &prf, err);
+    if (st != VB_OK)
+        goto done;
+    model->precision = prf.at_threshold.micro.precision;
+    model->recall = prf.at_threshold.micro.recall;
+    model->f1 = prf.at_threshold.micro.f1;
+
+    if (options->bootstrap > 0) {
+        VbBootstrapResult boot;
+        st = vbBootstrapMap(ev, (size_t)options->bootstrap, options->seed, &boot, err);
+        if (st != VB_OK)
+            goto done;
+        model->has_interval = isfinite(boot.map.lo) && isfinite(boot.map.hi);
+        model->map_low = boot.map.lo;
+        model->map_high = boot.map.hi;
+        model->map50_low = boot.map50.lo;
+        model->map50_high = boot.map50.hi;
+    }
+
+done:
+    vbPrfResultClear(&prf);
+    vbCocoEvalFree(ev);
+    return st;
+}
+
+/* Scores a classifier per image: an image is positive when it has a box of
+ * the category the classifier reports, predicted positive when the
+ * classifier's whole-image detection scores at least --conf. Fills
+ * precision, recall and F1; COCO mAP does not apply. */
+static void evaluateClassifier(const VbRunOptions *options, const VbDataset *view,
+                               VbModelResult *model)
+{
+    uint64_t tp = 0, fp = 0, fn = 0;
+    for (size_t i = 0; i < view->image_count; i++) {
+        int64_t id = view->images[i].id;
+        int predicted = 0;
+        int64_t category = -1;
+        for (size_t k = 0; k < model->detections.count; k++) {
+            const VbDetection *d = &model->detections.items[k];
+            if (d->image_id == id && d->score >= options->conf) {
+                predicted = 1;
+                category = d->category_id;
+            }
+        }
+        int actual = 0;
+        for (size_t k = 0; k < view->annotation_count && !actual; k++) {
+            const VbAnnotation *a = &view->annotations[k];
+            actual = a->image_id == id && !a->iscrowd &&
+                     (category < 0 || a->category_id == category);
+        }
+        tp += predicted && actual;
+        fp += predicted && !actual;
+        fn += !predicted && actual;
+    }
+    model->has_accuracy = 1;
+    model->map = model->map50 = model->map75 = -1.0;
+    model->precision = tp + fp > 0 ? (double)tp / (double)(tp + fp) : 0.0;
+    model->recall = tp + fn > 0 ? (double)tp / (double)(tp + fn) : 0.0;
+    double sum = model->precision + model->recall;
+    model->f1 = sum > 0 ? 2.0 * model->precision * model->recall / sum : 0.0;
+}
+
+/* ---- The run ------------------------------------------------------------- */
+
+typedef struct ChildProgressContext {
+    int validating;          /* 1: a load-only child, reported as phase "validate" */
+    VbRunProgressFn fn;
+    void *user;
+    int model_index;
+    int model_count;
+    const char *name;
+    uint64_t start_ns;
+} ChildProgressContext;
+
+static void forwardChildProgress(const char *phase, size_t done, size_t total, void *user)
+{
+    ChildProgressContext *c = user;
+    if (c->validating)
+        phase = "validate";
+    report(c->fn, c->user, phase, c->model_index, c->model_count, c->name, done, total,
+           secondsSince(c->start_ns));
+}
+
+static vb_status copySpec(const VbRunModelSpec *from, VbRunModelSpec *to, vb_error *err)
+{
+    to->name = vbStrdup(from->name);
+    to->path = vbStrdup(from->path);
+    to->format = from->format != NULL ? vbStrdup(from->format) : NULL;
+    if (to->name == NULL || to->path == NULL || (from->format != NULL && to->format == NULL))
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+    return VB_OK;
+}
+
+static void freeImages(VbRunImages *images)
+{
+    for (size_t i = 0; i < images->count; i++)
+        vbImageFree(&images->images[i]);
+    free(images->images);
+    free(images->ids);
+    memset(images, 0, sizeof *images);
+}
+
+vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *options,
+                           VbRunProgressFn progress, void *user, VbRunResult *result,
+                           vb_error *err)
+{
+    memset(result, 0, sizeof *result);
+    uint64_t run_start = vbNowNs();
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(result->timestamp, sizeof result->timestamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    vbMeasureMachineInfo(&result->machine);
+    result->threads = options->threads > 0 ? options->threads : result->machine.cores;
+    result->pue = options->pue;
+
+    /* Grid intensity: --grid-intensity, --country, or the world average. */
+    if (options->grid_intensity >= 0.0) {
+        result->grid_g_per_kwh = options->grid_intensity;
+        result->grid_source = "--grid-intensity";
+    } else if (options->country != NULL) {
+        const VbGridIntensity *row = vbMeasureGridIntensity(options->country);
+        result->grid_g_per_kwh = row != NULL ? row->g_per_kwh : VB_GRID_WORLD_G_PER_KWH;
+        result->grid_source = VB_GRID_TABLE_SOURCE;
+    } else {
+        result->grid_g_per_kwh = VB_GRID_WORLD_G_PER_KWH;
+        result->grid_source = "world average (no --country or --grid-intensity given)";
+    }
+
+    VbDataset *ds = NULL;
+    VbDataset view;
+    memset(&view, 0, sizeof view);
+    VbRunImages images = {0};
+    unsigned char *keep = NULL;
+    VbSha256 sha = {0};
+    double validation_load_s = 0.0, evaluation_s = 0.0;
+    vb_status st = checkPaths(options, err);
+    if (st != VB_OK)
+        goto done;
+
+    /* Step 1: ground truth. */
+    VbDatasetOptions ds_options;
+    memset(&ds_options, 0, sizeof ds_options);
+    ds_options.class_names_file = options->classes_path;
+    st = vbDatasetLoad(options->gt_path, options->images_dir, &ds_options, &ds, err);
+    if (st != VB_OK)
+        goto done;
+    if (ds->image_count > VB_RUN_MAX_IMAGES) {
+        st = vbErrorSet(err, VB_ERR_LIMIT, "%s: %zu images exceed the limit of %d per run; "
+                        "split the dataset", options->gt_path, ds->image_count, VB_RUN_MAX_IMAGES);
+        goto done;
+    }
+    result->gt_format = vbStrdup(ds->source_format ? ds->source_format : "unknown");
+    result->category_count = ds->category_count;
+    if (ds->warnings.count > 0) {
+        result->gt_warnings = calloc((size_t)ds->warnings.count, sizeof(char *));
+        if (result->gt_warnings == NULL) {
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < ds->warnings.count; i++) {
+            char *copy = vbStrdup(ds->warnings.items[i]);
+            if (copy != NULL)
+                result->gt_warnings[result->gt_warning_count++] = copy;
+        }
+    }
+    st = listLoaderSkips(ds, options, result, err);
+    if (st != VB_OK)
+        goto done;
+
+    /* Step 2: decode every image once; fingerprint images and ground truth. */
+    keep = calloc(ds->image_count + 1, 1);
+    if (keep == NULL) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    st = vbMeasureSha256Init(&sha, err);
+    if (st == VB_OK)
+        st = decodeImages(options, ds, progress, user, result, &images, keep, &sha, err);
+    if (st == VB_OK)
+        st = hashGroundTruth(&sha, options->gt_path, err);
+    if (st == VB_OK)
+        st = vbMeasureSha256Final(&sha, result->dataset_sha256, err);
+    if (st != VB_OK)
+        goto done;
+    if (images.count == 0) {
+        st = vbErrorSet(err, VB_ERR_NOT_FOUND, "--images: no readable image in '%s' for the "
+                        "ground truth '%s'", options->images_dir, options->gt_path);
+        goto done;
+    }
+    result->image_count = images.count;
+    st = makeView(ds, keep, &view, err);
+    if (st != VB_OK)
+        goto done;
+    result->annotation_count = view.annotation_count;
+    vbInfo("inputs: %zu images decoded, %zu skipped, %zu boxes in %zu categories (%s)",
+           images.count, result->skipped_count, view.annotation_count, ds->category_count,
+           result->gt_format);
+    report(progress, user, "inputs", -1, options->model_count, NULL, images.count,
+           images.count + result->skipped_count, 0.0);
+
+    /* Step 3: every model loads in a validation child before any timed run. */
+    result->models = calloc((size_t)options->model_count, sizeof *result->models);
+    if (result->models == NULL) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    result->model_count = options->model_count;
+    for (int i = 0; i < options->model_count; i++) {
+        VbModelResult *model = &result->models[i];
+        st = copySpec(&options->models[i], &model->spec, err);
+        if (st != VB_OK)
+            goto done;
+        vb_error file_err;
+        if (vbMeasureSha256File(model->spec.path, model->sha256, &model->file_bytes, &file_err) !=
+            VB_OK) {
+            model->status = VB_MODEL_ERROR;
+            snprintf(model->error, sizeof model->error, "%s", file_err.message);
+            continue;
+        }
+
+        ChildProgressContext context = {1, progress, user, i, options->model_count,
+                                        model->spec.name, vbNowNs()};
+        VbChildOutcome outcome;
+        uint64_t t0 = vbNowNs();
+        st = vbRunChild(backend, &model->spec, options, &view, &images, 1, forwardChildProgress, &context,
+                        &outcome, err);
+        validation_load_s += secondsSince(t0);
+        if (st != VB_OK)
+            goto done;
+        model->status = outcome.status;
+        model->m = outcome.m;
+        snprintf(model->error, sizeof model->error, "%s", outcome.error);
+        vbChildOutcomeFree(&outcome);
+        if (model->status != VB_MODEL_OK)
+            vbWarn("model %s failed validation: %s", model->spec.name, model->error);
+    }
+
+    /* Step 4: timed runs, one child each. */
+    for (int i = 0; i < options->model_count; i++) {
+        VbModelResult *model = &result->models[i];
+        if (model->status != VB_MODEL_OK)
+            continue;
+        ChildProgressContext context = {0, progress, user, i, options->model_count,
+                                        model->spec.name, vbNowNs()};
+        VbChildOutcome outcome;
+        st = vbRunChild(backend, &model->spec, options, &view, &images, 0, forwardChildProgress, &context,
+                        &outcome, err);
+        if (st != VB_OK)
+            goto done;
+        model->status = outcome.status;
+        snprintf(model->error, sizeof model->error, "%s", outcome.error);
+        if (outcome.status == VB_MODEL_OK)
+            st = fillMeasurements(options, result, &outcome, model, err);
+        else
+            model->m = outcome.m;
+        vbChildOutcomeFree(&outcome);
+        if (st != VB_OK)
+            goto done;
+        if (model->status != VB_MODEL_OK)
+            vbWarn("model %s: %s: %s", model->spec.name, vbModelStatusName(model->status),
+                   model->error);
+    }
+
+    /* Step 5: accuracy, in this process, after every child has finished. */
+    uint64_t eval_start = vbNowNs();
+    for (int i = 0; i < options->model_count; i++) {
+        VbModelResult *model = &result->models[i];
+        if (model->status != VB_MODEL_OK)
+            continue;
+        if (strcmp(model->m.task, "classify") == 0) {
+            evaluateClassifier(options, &view, model);
+            continue;
+        }
+        report(progress, user, "eval", i, options->model_count, model->spec.name, 0, 1, 0.0);
+        vb_error eval_err;
+        if (evaluateModel(options, &view, model, &eval_err) != VB_OK) {
+            model->has_accuracy = 0;
+            vbWarn("model %s: evaluation failed: %s", model->spec.name, eval_err.message);
+        }
+    }
+    evaluation_s = secondsSince(eval_start);
+
+    /* Step 6: comparison and the overhead the orchestration added. */
+    st = vbRunCompare(result, err);
+    if (st != VB_OK)
+        goto done;
+    result->execution_time_s = secondsSince(run_start);
+    double accounted = result->decode_total_s + validation_load_s + evaluation_s;
+    for (int i = 0; i < result->model_count; i++) {
+        const VbModelResult *model = &result->models[i];
+        accounted += model->m.load_s + model->m.warmup_s + model->m.timed_wall_s;
+    }
+    result->validation_s = validation_load_s;
+    result->evaluation_s = evaluation_s;
+    result->overhead_s = result->execution_time_s - accounted;
+    report(progress, user, "done", -1, options->model_count, NULL, 1, 1,
+           result->execution_time_s);
+
+done:
+    vbMeasureSha256Free(&sha);
+    free(view.images);
+    free(view.annotations);
+    freeImages(&images);
+    free(keep);
+    vbDatasetFree(ds);
+    if (st != VB_OK) {
+        vbRunResultFree(result);
+        memset(result, 0, sizeof *result);
+    }
+    return st;
+}
+
+vb_status vbRun(const VbRunOptions *options, VbRunProgressFn progress, void *user,
+                VbRunResult *result, vb_error *err)
+{
+    return vbRunWithBackend(vbRunDefaultBackend(), options, progress, user, result, err);
+}
+
+void vbRunResultFree(VbRunResult *result)
+{
+    if (result == NULL)
+        return;
+    for (size_t i = 0; i < result->skipped_count; i++) {
+        free(result->skipped[i].file_name);
+        free(result->skipped[i].reason);
+    }
+    free(result->skipped);
+    for (size_t i = 0; i < result->gt_warning_count; i++)
+        free(result->gt_warnings[i]);
+    free(result->gt_warnings);
+    free(result->gt_format);
+    for (int i = 0; i < result->model_count; i++) {
+        VbModelResult *model = &result->models[i];
+        free(model->spec.name);
+        free(model->spec.path);
+        free(model->spec.format);
+        vbDetectionListFree(&model->detections);
+    }
+    free(result->models);
+    vbRunComparisonFree(&result->comparison);
+    memset(result, 0, sizeof *result);
+}
