@@ -10,10 +10,6 @@
 #include "onnx/onnx.h"
 #include "visionbench/engine.h"
 
-/* Distinct op types counted is capped so a hostile model cannot grow the
- * table without bound; more types than this are counted under "(other)". */
-#define INSPECT_MAX_OP_TYPES 4096
-
 typedef struct OpCount {
     char *op_type;         /* "Conv", or "domain:Op" outside the default domain */
     long count;
@@ -24,14 +20,23 @@ typedef struct OpTable {
     OpCount *ops;
     int count;
     int cap;
-    long other;            /* nodes of types beyond INSPECT_MAX_OP_TYPES */
+    int out_of_memory;
 } OpTable;
+
+/* Nodes gathered for counting. Sorting them by op type and counting runs
+ * keeps inspect O(n log n) however many op types a file declares. */
+typedef struct NodeList {
+    const VbOnnxNode **nodes;
+    size_t count;
+    size_t cap;
+} NodeList;
 
 /* Everything inspect reports, gathered once for both output formats. */
 typedef struct ModelSummary {
     OpTable ops;           /* main graph */
     OpTable sub_ops;       /* every subgraph, at any depth */
     long sub_nodes;
+    const char **init_names;  /* initializer names, sorted */
     uint64_t parameters;   /* elements of floating-point initializers */
     uint64_t weight_bytes; /* bytes of all initializers */
     int zero_copy;         /* initializers used in place from the mapping */
@@ -62,42 +67,29 @@ static void printInspectUsage(FILE *out)
             "FLOPs are reported as unavailable with the reason.\n");
 }
 
-/* Adds node to t. Returns nonzero on allocation failure. */
-static int opTableAdd(OpTable *t, const VbOnnxModel *m, const VbOnnxNode *node)
+/* Appends op_type to t; returns the new entry, or NULL when out of memory. */
+static OpCount *opTableAppend(OpTable *t, const char *op_type)
 {
-    char key[256];
-    const char *domain = node->domain;
-    if (domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0)
-        snprintf(key, sizeof key, "%s", node->op_type);
-    else
-        snprintf(key, sizeof key, "%s:%s", domain, node->op_type);
-
-    for (int i = 0; i < t->count; i++) {
-        if (strcmp(t->ops[i].op_type, key) == 0) {
-            t->ops[i].count++;
-            return 0;
-        }
-    }
-    if (t->count == INSPECT_MAX_OP_TYPES) {
-        t->other++;
-        return 0;
-    }
     if (t->count == t->cap) {
-        int cap = t->cap ? t->cap * 2 : 32;
+        int cap = t->cap ? t->cap * 2 : 64;
         OpCount *ops = realloc(t->ops, (size_t)cap * sizeof *ops);
-        if (ops == NULL)
-            return 1;
+        if (ops == NULL) {
+            t->out_of_memory = 1;
+            return NULL;
+        }
         t->ops = ops;
         t->cap = cap;
     }
     OpCount *op = &t->ops[t->count];
-    op->op_type = vbStrdup(key);
-    if (op->op_type == NULL)
-        return 1;
-    op->count = 1;
-    op->implemented = vbOpFind(domain, node->op_type, vbOnnxModelOpset(m, domain)) != NULL;
+    op->op_type = vbStrdup(op_type);
+    if (op->op_type == NULL) {
+        t->out_of_memory = 1;
+        return NULL;
+    }
+    op->count = 0;
+    op->implemented = 1;
     t->count++;
-    return 0;
+    return op;
 }
 
 static void opTableFree(OpTable *t)
@@ -117,32 +109,82 @@ static int compareOps(const void *a, const void *b)
     return strcmp(x->op_type, y->op_type);
 }
 
-/* Counts the nodes of g into main (when not NULL) and of all its subgraphs
- * into sub. Returns nonzero on allocation failure. */
-static int countNodes(const VbOnnxModel *m, const VbOnnxGraph *g, OpTable *main,
-                      ModelSummary *s)
+static const char *opDomain(const VbOnnxNode *node)
+{
+    return strcmp(node->domain, "ai.onnx") == 0 ? "" : node->domain;
+}
+
+/* Orders nodes by domain ("ai.onnx" as ""), then op type. */
+static int compareNodeTypes(const void *a, const void *b)
+{
+    const VbOnnxNode *x = *(const VbOnnxNode *const *)a, *y = *(const VbOnnxNode *const *)b;
+    int c = strcmp(opDomain(x), opDomain(y));
+    return c != 0 ? c : strcmp(x->op_type, y->op_type);
+}
+
+static int nodeListAdd(NodeList *l, const VbOnnxNode *node)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        const VbOnnxNode **nodes = realloc(l->nodes, cap * sizeof *nodes);
+        if (nodes == NULL)
+            return 1;
+        l->nodes = nodes;
+        l->cap = cap;
+    }
+    l->nodes[l->count++] = node;
+    return 0;
+}
+
+/* Adds the nodes of g to main (when not NULL, else to sub) and the nodes of
+ * all its subgraphs to sub. Returns nonzero on allocation failure. */
+static int collectNodes(const VbOnnxGraph *g, NodeList *main, NodeList *sub)
 {
     for (int n = 0; n < g->node_count; n++) {
         const VbOnnxNode *node = &g->nodes[n];
-        if (main != NULL) {
-            if (opTableAdd(main, m, node))
-                return 1;
-        } else {
-            s->sub_nodes++;
-            if (opTableAdd(&s->sub_ops, m, node))
-                return 1;
-        }
+        if (nodeListAdd(main != NULL ? main : sub, node))
+            return 1;
         for (int a = 0; a < node->attr_count; a++) {
             const VbOnnxAttr *attr = &node->attrs[a];
-            if (attr->g != NULL && countNodes(m, attr->g, NULL, s))
+            if (attr->g != NULL && collectNodes(attr->g, NULL, sub))
                 return 1;
             for (int k = 0; k < attr->graph_count; k++) {
-                if (countNodes(m, attr->graphs[k], NULL, s))
+                if (collectNodes(attr->graphs[k], NULL, sub))
                     return 1;
             }
         }
     }
     return 0;
+}
+
+/* Counts the nodes of l by op type into t, most frequent first, and looks
+ * each type up in the engine at the model's opset. Returns nonzero on
+ * allocation failure. */
+static int countOps(const VbOnnxModel *m, NodeList *l, OpTable *t)
+{
+    qsort(l->nodes, l->count, sizeof *l->nodes, compareNodeTypes);
+    for (size_t i = 0; i < l->count;) {
+        const VbOnnxNode *node = l->nodes[i];
+        const char *domain = opDomain(node);
+        char key[256];
+        if (domain[0] == '\0')
+            snprintf(key, sizeof key, "%s", node->op_type);
+        else
+            snprintf(key, sizeof key, "%s:%s", domain, node->op_type);
+        OpCount *op = opTableAppend(t, key);
+        if (op == NULL)
+            return 1;
+        op->implemented = vbOpFind(domain, node->op_type, vbOnnxModelOpset(m, domain)) != NULL;
+        for (; i < l->count && compareNodeTypes(&l->nodes[i], &node) == 0; i++)
+            op->count++;
+    }
+    qsort(t->ops, (size_t)t->count, sizeof *t->ops, compareOps);
+    return 0;
+}
+
+static int compareNames(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Asks the engine for its FLOPs estimate; on failure stores the reason. */
@@ -167,10 +209,15 @@ static void engineFlops(const char *path, ModelSummary *s)
 static int summarize(const char *path, const VbOnnxModel *m, ModelSummary *s)
 {
     const VbOnnxGraph *g = m->graph;
-    if (countNodes(m, g, &s->ops, s))
+    NodeList main_nodes = {0}, sub_nodes = {0};
+    int failed = collectNodes(g, &main_nodes, &sub_nodes) || countOps(m, &main_nodes, &s->ops) ||
+                 countOps(m, &sub_nodes, &s->sub_ops);
+    s->sub_nodes = (long)sub_nodes.count;
+    free(main_nodes.nodes);
+    free(sub_nodes.nodes);
+    s->init_names = malloc(((size_t)g->initializer_count + 1) * sizeof *s->init_names);
+    if (failed || s->init_names == NULL)
         return 1;
-    qsort(s->ops.ops, (size_t)s->ops.count, sizeof *s->ops.ops, compareOps);
-    qsort(s->sub_ops.ops, (size_t)s->sub_ops.count, sizeof *s->sub_ops.ops, compareOps);
 
     for (int i = 0; i < g->initializer_count; i++) {
         const VbOnnxTensor *t = &g->initializers[i];
@@ -179,18 +226,19 @@ static int summarize(const char *path, const VbOnnxModel *m, ModelSummary *s)
         s->weight_bytes += t->nbytes;
         if (vbOnnxTensorIsZeroCopy(m, t))
             s->zero_copy++;
+        s->init_names[i] = t->name;
     }
+    qsort(s->init_names, (size_t)g->initializer_count, sizeof *s->init_names, compareNames);
     engineFlops(path, s);
     return 0;
 }
 
-static int isInitializer(const VbOnnxGraph *g, const char *name)
+/* Returns nonzero when name is an initializer: IR < 4 models also list
+ * initializers among the graph inputs, and inspect shows real inputs only. */
+static int isInitializer(const VbOnnxGraph *g, const ModelSummary *s, const char *name)
 {
-    for (int i = 0; i < g->initializer_count; i++) {
-        if (strcmp(g->initializers[i].name, name) == 0)
-            return 1;
-    }
-    return 0;
+    return bsearch(&name, s->init_names, (size_t)g->initializer_count, sizeof *s->init_names,
+                   compareNames) != NULL;
 }
 
 /* Writes "[1, 3, H, 640]" (or "unknown shape") into buf. */
@@ -228,14 +276,14 @@ static json_t *shapeJson(const VbOnnxValueInfo *v)
     return dims;
 }
 
-static void printValues(const char *title, const VbOnnxGraph *g, const VbOnnxValueInfo *values,
-                        int count, int skip_initializers)
+static void printValues(const char *title, const VbOnnxGraph *g, const ModelSummary *s,
+                        const VbOnnxValueInfo *values, int count, int skip_initializers)
 {
     char shape[512];
     printf("%s:\n", title);
     for (int i = 0; i < count; i++) {
         const VbOnnxValueInfo *v = &values[i];
-        if (skip_initializers && isInitializer(g, v->name))
+        if (skip_initializers && isInitializer(g, s, v->name))
             continue;
         printf("  %-24s %-8s %s\n", v->name, vb_dtype_to_string(v->dtype), shapeText(v, shape, sizeof shape));
     }
@@ -250,8 +298,6 @@ static void printOps(const char *title, const OpTable *t)
         else
             printf("  %-24s %-6ld not implemented by the engine\n", t->ops[i].op_type, t->ops[i].count);
     }
-    if (t->other > 0)
-        printf("  %-24s %ld\n", "(other)", t->other);
 }
 
 static void printText(const char *path, const VbOnnxModel *m, const ModelSummary *s)
@@ -273,8 +319,8 @@ static void printText(const char *path, const VbOnnxModel *m, const ModelSummary
         printf("metadata: %s = %.60s%s\n", m->metadata[i].key, m->metadata[i].value,
                strlen(m->metadata[i].value) > 60 ? "..." : "");
 
-    printValues("inputs", g, g->inputs, g->input_count, 1);
-    printValues("outputs", g, g->outputs, g->output_count, 0);
+    printValues("inputs", g, s, g->inputs, g->input_count, 1);
+    printValues("outputs", g, s, g->outputs, g->output_count, 0);
     printf("nodes: %d", g->node_count);
     if (s->sub_nodes > 0)
         printf(" (and %ld in subgraphs)", s->sub_nodes);
@@ -294,13 +340,13 @@ static void printText(const char *path, const VbOnnxModel *m, const ModelSummary
         printf("FLOPs: unavailable (%s)\n", s->flops_error);
 }
 
-static json_t *valuesJson(const VbOnnxGraph *g, const VbOnnxValueInfo *values, int count,
-                          int skip_initializers)
+static json_t *valuesJson(const VbOnnxGraph *g, const ModelSummary *s, const VbOnnxValueInfo *values,
+                          int count, int skip_initializers)
 {
     json_t *list = json_array();
     for (int i = 0; i < count; i++) {
         const VbOnnxValueInfo *v = &values[i];
-        if (skip_initializers && isInitializer(g, v->name))
+        if (skip_initializers && isInitializer(g, s, v->name))
             continue;
         json_t *entry = json_object();
         json_object_set_new(entry, "name", json_string(v->name));
@@ -316,8 +362,6 @@ static json_t *opsJson(const OpTable *t)
     json_t *ops = json_object();
     for (int i = 0; i < t->count; i++)
         json_object_set_new(ops, t->ops[i].op_type, json_integer(t->ops[i].count));
-    if (t->other > 0)
-        json_object_set_new(ops, "(other)", json_integer(t->other));
     return ops;
 }
 
@@ -332,22 +376,9 @@ static void addUnimplemented(json_t *list, const OpTable *t)
 
 static void addOpName(const VbOpDef *op, void *user)
 {
-    OpTable *t = user;
-    if (t->count == t->cap) {
-        int cap = t->cap ? t->cap * 2 : 64;
-        OpCount *ops = realloc(t->ops, (size_t)cap * sizeof *ops);
-        if (ops == NULL) {
-            t->other++;
-            return;
-        }
-        t->ops = ops;
-        t->cap = cap;
-    }
-    t->ops[t->count].op_type = vbStrdup(op->op_type);
-    t->ops[t->count].count = op->min_opset;
-    t->ops[t->count].implemented = 1;
-    if (t->ops[t->count].op_type != NULL)
-        t->count++;
+    OpCount *entry = opTableAppend(user, op->op_type);
+    if (entry != NULL)
+        entry->count = op->min_opset;
 }
 
 static int compareOpNames(const void *a, const void *b)
@@ -364,7 +395,7 @@ static int printImplementedOps(void)
     memset(&t, 0, sizeof t);
     vbOpForEach(addOpName, &t);
     int rc = 0;
-    if (t.other > 0) {
+    if (t.out_of_memory) {
         vbCliError("inspect: out of memory while listing the engine's ops");
         rc = 1;
     } else {
@@ -400,8 +431,8 @@ static int printJson(const char *path, const VbOnnxModel *m, const ModelSummary 
     json_object_set_new(root, "ir_version", json_integer(m->ir_version));
     json_object_set_new(root, "opsets", opsets);
     json_object_set_new(root, "metadata", metadata);
-    json_object_set_new(root, "inputs", valuesJson(g, g->inputs, g->input_count, 1));
-    json_object_set_new(root, "outputs", valuesJson(g, g->outputs, g->output_count, 0));
+    json_object_set_new(root, "inputs", valuesJson(g, s, g->inputs, g->input_count, 1));
+    json_object_set_new(root, "outputs", valuesJson(g, s, g->outputs, g->output_count, 0));
     json_object_set_new(root, "node_count", json_integer(g->node_count));
     json_object_set_new(root, "subgraph_node_count", json_integer(s->sub_nodes));
     json_object_set_new(root, "op_counts", opsJson(&s->ops));
@@ -488,6 +519,7 @@ int vbCmdInspect(int argc, char **argv)
     }
     opTableFree(&summary.ops);
     opTableFree(&summary.sub_ops);
+    free(summary.init_names);
     vbOnnxModelFree(model);
     return rc;
 }

@@ -59,6 +59,10 @@ char *vbOnnxDecodeString(VbOnnxDecoder *dec, const VbOnnxField *f, vb_error *err
 vb_status vbOnnxDecodeEntry(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOnnxField *f,
                             const char **key, const char **value, vb_error *err);
 
+/* Replaces control characters (from names in the file) in err's message,
+ * so that it stays one line. Accepts NULL. */
+void vbOnnxErrorOneLine(vb_error *err);
+
 /* Checks that a count read from a file is at most max, naming what is
  * counted in the error. */
 vb_status vbOnnxCheckCount(size_t count, size_t max, const char *what, vb_error *err);

@@ -536,20 +536,30 @@ static vb_status sparseName(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOnn
     }
 }
 
-/* Returns the first node of g or its subgraphs that reads name, or NULL. */
-static const VbOnnxNode *findUser(const VbOnnxGraph *g, const char *name)
+static int compareNames(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Returns the first node of g or its subgraphs that reads a name in names
+ * (sorted, count entries), or NULL. *name is set to the name it reads. */
+static const VbOnnxNode *findUser(const VbOnnxGraph *g, const char **names, size_t count,
+                                  const char **name)
 {
     for (int n = 0; n < g->node_count; n++) {
         const VbOnnxNode *node = &g->nodes[n];
         for (int i = 0; i < node->input_count; i++) {
-            if (strcmp(node->inputs[i], name) == 0)
+            const char **hit = bsearch(&node->inputs[i], names, count, sizeof *names, compareNames);
+            if (hit != NULL) {
+                *name = *hit;
                 return node;
+            }
         }
         for (int a = 0; a < node->attr_count; a++) {
             const VbOnnxAttr *attr = &node->attrs[a];
-            const VbOnnxNode *user = attr->g != NULL ? findUser(attr->g, name) : NULL;
+            const VbOnnxNode *user = attr->g != NULL ? findUser(attr->g, names, count, name) : NULL;
             for (int k = 0; user == NULL && k < attr->graph_count; k++)
-                user = findUser(attr->graphs[k], name);
+                user = findUser(attr->graphs[k], names, count, name);
             if (user != NULL)
                 return user;
         }
@@ -557,34 +567,46 @@ static const VbOnnxNode *findUser(const VbOnnxGraph *g, const char *name)
     return NULL;
 }
 
-/* Rejects the graph when a node or graph output uses a sparse initializer;
- * unused ones are ignored. */
-static vb_status checkSparse(VbOnnxDecoder *dec, const VbOnnxWire *in, const VbOnnxGraph *g,
-                             vb_error *err)
+/* Rejects the graph when a node or graph output uses one of its count
+ * sparse initializers; unused ones are ignored. Names are sorted once and
+ * searched, so the check stays O(n log n) in hostile files. */
+static vb_status checkSparse(VbOnnxDecoder *dec, const VbOnnxWire *in, size_t count,
+                             const VbOnnxGraph *g, vb_error *err)
 {
+    vb_status st;
+    const char **names = allocArray(dec, count, sizeof *names, err);
+    if (names == NULL)
+        return failed(err);
+
+    /* Collect and sort the names. */
     VbOnnxWire scan = *in;
+    size_t n = 0;
     for (;;) {
         VbOnnxField f;
-        const char *name;
-        vb_status st = vbOnnxWireNext(&scan, &f, err);
-        if (st != VB_OK || f.number == 0)
+        if ((st = vbOnnxWireNext(&scan, &f, err)) != VB_OK)
             return st;
-        if (f.number != GRAPH_SPARSE_INITIALIZER)
-            continue;
-        if ((st = sparseName(dec, &scan, &f, &name, err)) != VB_OK)
+        if (f.number == 0)
+            break;
+        if (f.number == GRAPH_SPARSE_INITIALIZER && n < count &&
+            (st = sparseName(dec, &scan, &f, &names[n++], err)) != VB_OK)
             return st;
-        const VbOnnxNode *user = findUser(g, name);
-        if (user != NULL)
-            return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                              "sparse initializer '%s' is used by node '%s' (%s); visionbench does not support sparse tensors",
-                              name, user->name, user->op_type);
-        for (int i = 0; i < g->output_count; i++) {
-            if (strcmp(g->outputs[i].name, name) == 0)
-                return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                                  "sparse initializer '%s' is a graph output; visionbench does not support sparse tensors",
-                                  name);
-        }
     }
+    qsort(names, n, sizeof *names, compareNames);
+
+    /* Look for users. */
+    const char *name = NULL;
+    const VbOnnxNode *user = findUser(g, names, n, &name);
+    if (user != NULL)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "sparse initializer '%s' is used by node '%s' (%s); visionbench does not support sparse tensors",
+                          name, user->name, user->op_type);
+    for (int i = 0; i < g->output_count; i++) {
+        if (bsearch(&g->outputs[i].name, names, n, sizeof *names, compareNames) != NULL)
+            return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                              "sparse initializer '%s' is a graph output; visionbench does not support sparse tensors",
+                              g->outputs[i].name);
+    }
+    return VB_OK;
 }
 
 static vb_status decodeGraph(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOnnxField *f,
@@ -605,7 +627,8 @@ static vb_status decodeGraph(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOn
         (st = vbOnnxCheckCount(counts[GRAPH_INITIALIZER], MAX_ENTRIES, "GraphProto.initializer", err)) != VB_OK ||
         (st = vbOnnxCheckCount(counts[GRAPH_INPUT], MAX_ENTRIES, "GraphProto.input", err)) != VB_OK ||
         (st = vbOnnxCheckCount(counts[GRAPH_OUTPUT], MAX_ENTRIES, "GraphProto.output", err)) != VB_OK ||
-        (st = vbOnnxCheckCount(counts[GRAPH_VALUE_INFO], MAX_ENTRIES, "GraphProto.value_info", err)) != VB_OK)
+        (st = vbOnnxCheckCount(counts[GRAPH_VALUE_INFO], MAX_ENTRIES, "GraphProto.value_info", err)) != VB_OK ||
+        (st = vbOnnxCheckCount(counts[GRAPH_SPARSE_INITIALIZER], MAX_ENTRIES, "GraphProto.sparse_initializer", err)) != VB_OK)
         return st;
     VbOnnxNode *nodes = allocArray(dec, counts[GRAPH_NODE], sizeof(VbOnnxNode), err);
     VbOnnxTensor *inits = allocArray(dec, counts[GRAPH_INITIALIZER], sizeof(VbOnnxTensor), err);
@@ -657,7 +680,7 @@ static vb_status decodeGraph(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOn
     }
 
     if (counts[GRAPH_SPARSE_INITIALIZER] > 0)
-        return checkSparse(dec, &start, g, err);
+        return checkSparse(dec, &start, counts[GRAPH_SPARSE_INITIALIZER], g, err);
     return VB_OK;
 }
 
@@ -731,18 +754,6 @@ static vb_status decodeModel(VbOnnxDecoder *dec, VbOnnxModel *m, vb_error *err)
     return VB_OK;
 }
 
-/* Replaces control characters (from names in the file) in err's message,
- * so that it stays one line. */
-static void keepOneLine(vb_error *err)
-{
-    if (err == NULL)
-        return;
-    for (char *p = err->message; *p != '\0'; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    }
-}
-
 /* Names the file format that data starts with when it is a common
  * non-ONNX one, or returns NULL. */
 static const char *foreignFormat(const uint8_t *data, size_t size)
@@ -792,7 +803,7 @@ static vb_status loadModel(const uint8_t *data, size_t size, const char *base_di
     if (st == VB_ERR_PARSE && format != NULL)
         st = vbErrorSet(err, VB_ERR_PARSE, "the file is %s, not an ONNX model", format);
     if (st != VB_OK) {
-        keepOneLine(err);
+        vbOnnxErrorOneLine(err);
         vbOnnxModelFree(&block->model);
         return st;
     }
@@ -828,7 +839,7 @@ vb_status vbOnnxModelLoad(const char *path, VbOnnxModel **out, vb_error *err)
     if (st != VB_OK && err != NULL && strncmp(err->message, path, strlen(path)) != 0)
         vbErrorPrefix(err, "%s: ", path);
     if (st != VB_OK)
-        keepOneLine(err);
+        vbOnnxErrorOneLine(err);
     free(dir);
     return st;
 }

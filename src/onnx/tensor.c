@@ -68,6 +68,16 @@ vb_status vbOnnxCheckCount(size_t count, size_t max, const char *what, vb_error 
     return VB_OK;
 }
 
+void vbOnnxErrorOneLine(vb_error *err)
+{
+    if (err == NULL)
+        return;
+    for (char *p = err->message; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 char *vbOnnxDecodeString(VbOnnxDecoder *dec, const VbOnnxField *f, vb_error *err)
 {
     return vbOnnxArenaString(dec->arena, f->data, f->len, err);
@@ -156,7 +166,9 @@ static vb_status parseSize(const char *label, const char *key, const char *text,
     return VB_OK;
 }
 
-/* Rejects external data locations that could leave the model's folder. */
+/* Rejects external data locations that could leave the model's folder.
+ * NOTE: a symbolic link inside the folder may still point outside it,
+ * because only the path text is checked. */
 static vb_status checkLocation(const char *label, const char *location, vb_error *err)
 {
     size_t n = strlen(location);
@@ -559,6 +571,7 @@ vb_status vbOnnxTensorDecode(const uint8_t *data, size_t size, VbOnnxTensor **ou
     vbOnnxWireInit(&outer, whole.data, whole.data, size, &tensorDesc);
     vb_status st = vbOnnxDecodeTensor(&dec, &outer, &whole, &st_tensor->tensor, err);
     if (st != VB_OK) {
+        vbOnnxErrorOneLine(err);
         vbOnnxTensorFree(&st_tensor->tensor);
         return st;
     }
