@@ -91,6 +91,7 @@ extern const VbOpDef *const vbOpsSoftmax[];
 extern const VbOpDef *const vbOpsReduce[];
 extern const VbOpDef *const vbOpsBinary[];
 extern const VbOpDef *const vbOpsTensor[];
+extern const VbOpDef *const vbOpsNormalization[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 

@@ -1,0 +1,203 @@
+/* Normalization ops: BatchNormalization (inference form), InstanceNormalization and LayerNormalization. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernel_util.h"
+
+typedef enum NormKind { NORM_BATCH, NORM_INSTANCE, NORM_LAYER } NormKind;
+
+typedef struct NormParams {
+    NormKind kind;
+    float epsilon;
+    int64_t axis;   /* LayerNormalization */
+} NormParams;
+
+static vb_status normPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    int bad = 0;
+    NormKind kind = strcmp(node->op_type, "BatchNormalization") == 0      ? NORM_BATCH
+                    : strcmp(node->op_type, "InstanceNormalization") == 0 ? NORM_INSTANCE
+                                                                          : NORM_LAYER;
+
+    /* Only inference: training mode updates running statistics. */
+    if (kind == NORM_BATCH && (vbOnnxAttrInt(node, "training_mode", 0, &bad) != 0 ||
+                               node->output_count > 1))
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "BatchNormalization '%s': training mode (training_mode=1 or the "
+                          "running mean/var outputs) is not supported; export the model for "
+                          "inference", node->name);
+    if (kind == NORM_BATCH && vbOnnxAttrInt(node, "spatial", 1, &bad) != 1)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "BatchNormalization '%s': spatial=0 is not supported", node->name);
+    if (kind == NORM_LAYER && vbOnnxAttrInt(node, "stash_type", 1, &bad) != 1)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED,
+                          "LayerNormalization '%s': only stash_type=1 (float32) is supported",
+                          node->name);
+
+    NormParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing %s", node->op_type);
+    p->kind = kind;
+    p->epsilon = vbOnnxAttrFloat(node, "epsilon", 1e-5f, &bad);
+    p->axis = vbOnnxAttrInt(node, "axis", -1, &bad);
+    if (bad) {
+        free(p);
+        return vbErrorSet(err, VB_ERR_PARSE, "%s '%s': an attribute has the wrong type",
+                          node->op_type, node->name);
+    }
+    *params = p;
+    return VB_OK;
+}
+
+static vb_status normInfer(const void *params, const vb_tensor *const *in, int n_in,
+                           vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const NormParams *p = params;
+    const char *op = p->kind == NORM_BATCH      ? "BatchNormalization"
+                     : p->kind == NORM_INSTANCE ? "InstanceNormalization"
+                                                : "LayerNormalization";
+    const vb_tensor *x = in[0];
+    int needed = p->kind == NORM_BATCH ? 5 : p->kind == NORM_INSTANCE ? 3 : 2;
+    if (n_in < needed)
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s needs %d inputs, the node has %d", op, needed, n_in);
+    for (int i = 0; i < n_in; i++) {
+        if (in[i] != NULL && in[i]->dtype != VB_DTYPE_FLOAT32)
+            return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s supports float32 only, input %d is %s",
+                              op, i, vb_dtype_to_string(in[i]->dtype));
+    }
+
+    if (p->kind == NORM_LAYER) {
+        int axis;
+        vb_status st = vbKernelAxis(op, p->axis, x->rank, &axis, err);
+        if (st != VB_OK)
+            return st;
+        size_t n = 1;
+        for (int d = axis; d < x->rank; d++)
+            n *= (size_t)x->dims[d];
+        for (int i = 1; i < n_in; i++) {
+            size_t count = in[i] ? vbTensorCount(in[i]) : 1;
+            if (count != n && count != 1)
+                return vbErrorSet(err, VB_ERR_SHAPE, "%s: input %d has %zu elements, the "
+                                  "normalized axes have %zu", op, i, count, n);
+        }
+
+        /* Y, then the optional Mean and InvStdDev with the axes kept as 1. */
+        vbKernelSetShape(out[0], x->dtype, x->rank, x->dims);
+        for (int o = 1; o < n_out; o++) {
+            vbKernelSetShape(out[o], x->dtype, x->rank, x->dims);
+            for (int d = axis; d < x->rank; d++)
+                out[o]->dims[d] = 1;
+        }
+        return VB_OK;
+    }
+
+    if (x->rank < 2)
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s needs an input of rank 2 or more", op);
+    for (int i = 1; i < needed; i++) {
+        if (in[i] == NULL || vbTensorCount(in[i]) != (size_t)x->dims[1])
+            return vbErrorSet(err, VB_ERR_SHAPE, "%s: input %d must have %lld (channel) elements",
+                              op, i, (long long)x->dims[1]);
+    }
+    vbKernelSetShape(out[0], x->dtype, x->rank, x->dims);
+    info->flops = 2 * (uint64_t)vbTensorCount(x);
+    return VB_OK;
+}
+
+/* Normalises rows of n floats: y = (x - mean) * inv_std * scale + bias, with
+ * the statistics of each row (scale and bias per element, or one value). */
+static void layerRows(const float *x, float *y, size_t rows, size_t n, const vb_tensor *scale,
+                      const vb_tensor *bias, float epsilon, float *mean_out, float *inv_out)
+{
+    const float *s = scale->data, *b = bias ? bias->data : NULL;
+    size_t s_step = vbTensorCount(scale) == 1 ? 0 : 1;
+    size_t b_step = bias && vbTensorCount(bias) == 1 ? 0 : 1;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double sum = 0, sq = 0;
+        for (size_t j = 0; j < n; j++)
+            sum += xr[j];
+        double mean = sum / (double)n;
+        for (size_t j = 0; j < n; j++)
+            sq += (xr[j] - mean) * (xr[j] - mean);
+        float inv = (float)(1.0 / sqrt(sq / (double)n + epsilon));
+        for (size_t j = 0; j < n; j++) {
+            float v = ((float)(xr[j] - mean)) * inv * s[j * s_step];
+            yr[j] = b ? v + b[j * b_step] : v;
+        }
+        if (mean_out)
+            mean_out[r] = (float)mean;
+        if (inv_out)
+            inv_out[r] = inv;
+    }
+}
+
+static vb_status normRun(const void *params, const vb_tensor *const *in, int n_in,
+                         vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const NormParams *p = params;
+    const vb_tensor *x = in[0];
+    const float *src = x->data;
+    float *dst = out[0]->data;
+
+    if (p->kind == NORM_LAYER) {
+        int axis = (int)(p->axis < 0 ? p->axis + x->rank : p->axis);
+        size_t rows = 1, n = 1;
+        for (int d = 0; d < x->rank; d++) {
+            if (d < axis)
+                rows *= (size_t)x->dims[d];
+            else
+                n *= (size_t)x->dims[d];
+        }
+        if (n == 0)
+            return VB_OK;
+        layerRows(src, dst, rows, n, in[1], n_in > 2 ? in[2] : NULL, p->epsilon,
+                  n_out > 1 && out[1] ? out[1]->data : NULL,
+                  n_out > 2 && out[2] ? out[2]->data : NULL);
+        return VB_OK;
+    }
+
+    /* x [batch, channels, spatial] */
+    int64_t batch = x->dims[0], channels = x->dims[1], spatial = 1;
+    for (int d = 2; d < x->rank; d++)
+        spatial *= x->dims[d];
+    const float *scale = in[1]->data, *bias = in[2]->data;
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t c = 0; c < channels; c++) {
+            const float *xp = src + (b * channels + c) * spatial;
+            float *yp = dst + (b * channels + c) * spatial;
+            double mean, var;
+            if (p->kind == NORM_BATCH) {
+                mean = ((const float *)in[3]->data)[c];
+                var = ((const float *)in[4]->data)[c];
+            } else {
+                double sum = 0, sq = 0;
+                for (int64_t i = 0; i < spatial; i++)
+                    sum += xp[i];
+                mean = spatial ? sum / (double)spatial : 0;
+                for (int64_t i = 0; i < spatial; i++)
+                    sq += (xp[i] - mean) * (xp[i] - mean);
+                var = spatial ? sq / (double)spatial : 0;
+            }
+            float k = (float)(scale[c] / sqrt(var + p->epsilon));
+            float shift = (float)(bias[c] - mean * k);
+            for (int64_t i = 0; i < spatial; i++)
+                yp[i] = xp[i] * k + shift;
+        }
+    }
+    return VB_OK;
+}
+
+static const VbOpDef opBatchNormalization = {"BatchNormalization", 7, normPrepare, normInfer,
+                                             normRun, vbKernelFreeParams, NULL, NULL};
+static const VbOpDef opInstanceNormalization = {"InstanceNormalization", 6, normPrepare,
+                                                normInfer, normRun, vbKernelFreeParams, NULL,
+                                                NULL};
+static const VbOpDef opLayerNormalization = {"LayerNormalization", 17, normPrepare, normInfer,
+                                             normRun, vbKernelFreeParams, NULL, NULL};
+
+const VbOpDef *const vbOpsNormalization[] = {
+    &opBatchNormalization, &opInstanceNormalization, &opLayerNormalization, NULL,
+};
