@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "models/class_map.h"
 #include "models/decode.h"
 #include "models/model.h"
@@ -459,6 +460,47 @@ static void testClassMapErrors(void)
     CHECK(vbModelClassMapLoad("/nonexistent/map.txt", &map, &err) == VB_ERR_NOT_FOUND);
 }
 
+/* Decodes the zoo's ONNX Runtime output of yolox_nano on the reference photo
+ * (512x600, YOLOX recipe): the person is found at about 0.94. */
+static void testYoloxReferenceOutput(void)
+{
+    const char *shared = vbTestSharedDir();
+    char path[1024];
+    char *bytes = NULL;
+    size_t len = 0;
+    VbPreprocess p;
+    VbModelLayout layout = {.family = VB_MODEL_YOLOX, .input_width = 416, .input_height = 416};
+    VbDetectionList out = {0};
+    VbDecodeOptions opt;
+    vb_error err;
+
+    if (shared == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/models/yolox_nano.out0.f32", shared);
+    if (vbFileRead(path, (size_t)8 << 20, &bytes, &len, &err) != VB_OK) {
+        printf("skipped reference output: %s\n", err.message);
+        return;
+    }
+    CHECK_EQ_INT(len, (size_t)3549 * 85 * sizeof(float));
+    vb_tensor t = {VB_DTYPE_FLOAT32, 3, {1, 3549, 85}, bytes};
+    vbModelPreprocessYolox(&p, 416, 416);
+    VbLetterbox lb = letterboxFor(&p, 512, 600);
+    vbModelDecodeOptionsInit(&opt);
+    opt.conf_threshold = 0.25f;
+    CHECK(vbModelDecode(&layout, &t, 1, &lb, NULL, &opt, 1, &out, &err) == VB_OK);
+    CHECK(out.count >= 1);
+    if (out.count >= 1) {
+        const VbDetection *d = &out.items[0];
+        printf("yolox_nano reference: class %lld score %.4f box %.1f %.1f %.1f %.1f\n",
+               (long long)d->category_id, d->score, d->x, d->y, d->w, d->h);
+        CHECK_EQ_INT(d->category_id, 0);
+        CHECK_NEAR(d->score, 0.94, 0.01);
+        CHECK(d->w > 256 && d->h > 300);
+    }
+    vbDetectionListFree(&out);
+    free(bytes);
+}
+
 int main(void)
 {
     testYolov5Sizes();
@@ -471,5 +513,6 @@ int main(void)
     testLayoutDetect();
     testClassMapParse();
     testClassMapErrors();
+    testYoloxReferenceOutput();
     TEST_END();
 }
