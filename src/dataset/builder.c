@@ -146,10 +146,7 @@ vb_status vbDatasetAddAnnotation(VbDatasetBuilder *b, const VbAnnotation *annota
                         sizeof *d->annotations, VB_DATASET_MAX_ANNOTATIONS, "annotations", err);
     if (st != VB_OK)
         return st;
-    VbAnnotation *a = &d->annotations[d->annotation_count++];
-    *a = *annotation;
-    if (a->id == 0)
-        a->id = (int64_t)d->annotation_count;
+    d->annotations[d->annotation_count++] = *annotation;
     return VB_OK;
 }
 

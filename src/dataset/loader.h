@@ -35,7 +35,7 @@ void vbDatasetBuilderFree(VbDatasetBuilder *b);
 vb_status vbDatasetAddImage(VbDatasetBuilder *b, int64_t id, const char *file_name, int width,
                             int height, vb_error *err);
 
-/* Appends an annotation; a zero id is replaced by the next number from 1. */
+/* Appends an annotation as given (COCO ids, 0 included, are kept). */
 vb_status vbDatasetAddAnnotation(VbDatasetBuilder *b, const VbAnnotation *annotation,
                                  vb_error *err);
 

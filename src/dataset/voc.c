@@ -96,14 +96,16 @@ static vb_status readObject(VbDatasetBuilder *b, xmlNodePtr object, int number, 
     vb_status st = vbDatasetLabelCategory(b, name, where, &category, err);
     if (st != VB_OK)
         return st;
-    VbAnnotation a = {.image_id = image->id, .category_id = category,
+    VbAnnotation a = {.id = (int64_t)b->dataset->annotation_count + 1,
+                      .image_id = image->id, .category_id = category,
                       .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0,
                       .area = (x1 - x0) * (y1 - y0), .iscrowd = difficult[0] == '1'};
     return vbDatasetAddAnnotation(b, &a, err);
 }
 
 /* Reads one annotation file. The image is the one named by <filename>,
- * else the one whose name matches the file's stem. */
+ * else (with a warning when <filename> is given) the one whose name matches
+ * the XML file's stem. */
 static vb_status readFile(VbDatasetBuilder *b, const VbStemIndex *stems, const char *dir,
                           const char *file, vb_error *err)
 {
@@ -144,6 +146,11 @@ static vb_status readFile(VbDatasetBuilder *b, const VbStemIndex *stems, const c
     long index = file_name[0] != '\0' ? vbDatasetFindImageByName(b, file_name) : -1;
     const VbDatasetImage *image =
         index >= 0 ? &d->images[index] : vbDatasetFindImageByStem(b, stems, file);
+    if (image != NULL && index < 0 && file_name[0] != '\0')
+        vbWarningsAdd(&d->warnings,
+                      "%s: <filename> '%s' is not in the image folder; using '%s', which matches "
+                      "the XML file's name",
+                      path, file_name, image->file_name);
     if (image == NULL) {
         char stem[1024];
         snprintf(stem, sizeof stem, "%.*s", (int)vbDatasetStemLength(file), file);

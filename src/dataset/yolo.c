@@ -327,7 +327,8 @@ static vb_status readLine(YoloLoader *y, char *text, const char *where, const Vb
             return st;
         y->category_of[cls] = id;
     }
-    VbAnnotation a = {.image_id = image->id, .category_id = y->category_of[cls],
+    VbAnnotation a = {.id = (int64_t)y->b.dataset->annotation_count + 1,
+                      .image_id = image->id, .category_id = y->category_of[cls],
                       .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0,
                       .area = (x1 - x0) * (y1 - y0)};
     return vbDatasetAddAnnotation(&y->b, &a, err);
