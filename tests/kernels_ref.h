@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "onnx/onnx.h"
 #include "vbtest.h"
 
 /* ---- Random numbers: a fixed-seed xorshift so failures reproduce. ---- */
@@ -317,6 +318,137 @@ static inline void refMatMul(int m, int n, int k, const float *a, size_t ars, si
                 acc += (double)a[i * ars + p * acs] * b[p * brs + j * bcs];
             c[(size_t)i * n + j] = acc;
         }
+}
+
+/* ---- ONNX backend node cases (model.onnx and the test_data_set_0 tensors). ---- */
+
+/* Returns the folder of ONNX's node test cases: $VB_ONNX_TESTDATA, else the
+ * Debian libonnx-testdata location. */
+static inline const char *refOnnxTestDir(void)
+{
+    const char *dir = getenv("VB_ONNX_TESTDATA");
+    return dir ? dir : "/usr/share/libonnx-testdata/data/node";
+}
+
+static inline VbOnnxTensor *refLoadPb(const char *path)
+{
+    char *bytes = NULL;
+    size_t len = 0;
+    vb_error err = {0};
+    VbOnnxTensor *t = NULL;
+    if (vbFileRead(path, 64u << 20, &bytes, &len, &err) != VB_OK)
+        return NULL;
+    if (vbOnnxTensorDecode((const uint8_t *)bytes, len, &t, &err) != VB_OK)
+        t = NULL;
+    free(bytes);
+    return t;
+}
+
+static inline vb_tensor refFromOnnx(const VbOnnxTensor *t)
+{
+    return refTensor(t->dtype, t->rank, t->dims, (void *)t->data);
+}
+
+/* Runs the single-node ONNX test case `name` through this project's op and
+ * compares output 0 with the stored result within tol (relative). Returns 1
+ * when it matches, 0 when it fails (counted), -1 when the case folder is
+ * missing. Every input is shown to the op as a constant. */
+static inline int refRunOnnxCase(const char *name, double tol, int threads, int disable_simd)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/model.onnx", refOnnxTestDir(), name);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    vb_error err = {0};
+    VbOnnxModel *model = NULL;
+    VbOnnxTensor *loaded[9] = {0};
+    float *y = NULL;
+    int ok = 0;
+    if (vbOnnxModelLoad(path, &model, &err) != VB_OK) {
+        CHECK_MSG(0, "%s: %s", name, err.message);
+        return 0;
+    }
+    const VbOnnxGraph *g = model->graph;
+    const VbOnnxNode *node = &g->nodes[g->node_count - 1];
+    int64_t opset = vbOnnxModelOpset(model, "");
+    const VbOpDef *op = vbOpFind(node->domain, node->op_type, opset);
+    CHECK_MSG(op != NULL, "%s: no op %s at opset %lld", name, node->op_type, (long long)opset);
+    if (op == NULL)
+        goto done;
+
+    /* Graph input j is test_data_set_0/input_j.pb; node inputs refer to
+     * them by name, or to the value of an earlier Constant node. */
+    vb_tensor inputs[8];
+    vb_tensor *in[8] = {0};
+    int n_in = node->input_count < 8 ? node->input_count : 8;
+    for (int i = 0; i < n_in; i++) {
+        if (node->inputs[i][0] == '\0')
+            continue;
+        for (int j = 0; j < g->input_count && j < 8; j++) {
+            if (strcmp(g->inputs[j].name, node->inputs[i]) != 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s/test_data_set_0/input_%d.pb", refOnnxTestDir(), name, j);
+            loaded[i] = refLoadPb(path);
+            if (loaded[i]) {
+                inputs[i] = refFromOnnx(loaded[i]);
+                in[i] = &inputs[i];
+            }
+        }
+        for (int j = 0; in[i] == NULL && j < g->node_count - 1; j++) {
+            const VbOnnxNode *c = &g->nodes[j];
+            const VbOnnxAttr *value = vbOnnxNodeAttr(c, "value");
+            if (strcmp(c->op_type, "Constant") == 0 && c->output_count == 1 &&
+                strcmp(c->outputs[0], node->inputs[i]) == 0 && value && value->t) {
+                inputs[i] = refFromOnnx(value->t);
+                in[i] = &inputs[i];
+            }
+        }
+        CHECK_MSG(in[i] != NULL, "%s: input %s not loaded", name, node->inputs[i]);
+        if (in[i] == NULL)
+            goto done;
+    }
+    snprintf(path, sizeof path, "%s/%s/test_data_set_0/output_0.pb", refOnnxTestDir(), name);
+    loaded[8] = refLoadPb(path);
+    CHECK_MSG(loaded[8] != NULL, "%s: output_0.pb not loaded", name);
+    if (loaded[8] == NULL)
+        goto done;
+    size_t yn = loaded[8]->count;
+    y = calloc(yn + 1, sizeof(float));
+    vb_tensor ty = refTensor(VB_DTYPE_FLOAT32, 0, NULL, y);
+    vb_tensor *out[1] = {&ty};
+    RefRun cfg = {(int)opset, threads, disable_simd, 1, VB_ACT_NONE, 0, 0};
+    vb_status st = refRunOp(op, node, &cfg, in, n_in, 0xFFu, out, 1, yn, NULL, &err);
+    CHECK_MSG(st == VB_OK, "%s: %s", name, err.message);
+    if (st != VB_OK)
+        goto done;
+    CHECK_EQ_INT(ty.rank, loaded[8]->rank);
+    int same_shape = ty.rank == loaded[8]->rank;
+    for (int i = 0; same_shape && i < ty.rank; i++)
+        same_shape = ty.dims[i] == loaded[8]->dims[i];
+    CHECK_MSG(same_shape, "%s: output shape differs from the stored result", name);
+    if (same_shape)
+        ok = refCompare(name, y, loaded[8]->data, yn, tol);
+done:
+    free(y);
+    for (int i = 0; i < 9; i++)
+        vbOnnxTensorFree(loaded[i]);
+    vbOnnxModelFree(model);
+    return ok;
+}
+
+/* Runs every named case; prints how many were found. */
+static inline void refRunOnnxCases(const char *const *names, int count, double tol)
+{
+    int found = 0;
+    for (int i = 0; i < count; i++) {
+        int r = refRunOnnxCase(names[i], tol, 1 + i % 2, 0);
+        if (r >= 0) {
+            found++;
+            refRunOnnxCase(names[i], tol, 1, 1);
+        }
+    }
+    printf("ONNX node cases: %d of %d found in %s\n", found, count, refOnnxTestDir());
 }
 
 #endif /* VB_KERNELS_REF_H */

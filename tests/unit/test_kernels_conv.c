@@ -1,6 +1,15 @@
 /* Tests the Conv kernel against a naive reference on random shapes, attributes, activations, thread counts and SIMD settings. */
 #include "kernels_ref.h"
 
+static const char *const onnxCases[] = {
+    "test_basic_conv_with_padding",
+    "test_basic_conv_without_padding",
+    "test_conv_with_autopad_same",
+    "test_conv_with_strides_and_asymmetric_padding",
+    "test_conv_with_strides_no_padding",
+    "test_conv_with_strides_padding",
+};
+
 static const VbOpDef *convOp(void)
 {
     return vbOpFind("", "Conv", 13);
@@ -246,6 +255,7 @@ static void testRejects(void)
 
 int main(void)
 {
+    refRunOnnxCases(onnxCases, (int)(sizeof onnxCases / sizeof onnxCases[0]), 1e-5);
     CHECK(convOp() != NULL);
     if (convOp() == NULL)
         TEST_END();

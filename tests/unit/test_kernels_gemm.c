@@ -1,6 +1,23 @@
 /* Tests Gemm and MatMul against a naive reference: transposes, alpha and beta, every C broadcast, batched and 1-D MatMul. */
 #include "kernels_ref.h"
 
+static const char *const onnxCases[] = {
+    "test_gemm_all_attributes",
+    "test_gemm_alpha",
+    "test_gemm_beta",
+    "test_gemm_default_matrix_bias",
+    "test_gemm_default_no_bias",
+    "test_gemm_default_scalar_bias",
+    "test_gemm_default_single_elem_vector_bias",
+    "test_gemm_default_vector_bias",
+    "test_gemm_default_zero_bias",
+    "test_gemm_transposeA",
+    "test_gemm_transposeB",
+    "test_matmul_2d",
+    "test_matmul_3d",
+    "test_matmul_4d",
+};
+
 static void runGemmCase(int m, int n, int k, int ta, int tb, float alpha, float beta, int c_rows,
                         int c_cols, int c_rank, const RefRun *cfg, const char *label)
 {
@@ -191,6 +208,7 @@ static void testMatMulShapes(void)
 
 int main(void)
 {
+    refRunOnnxCases(onnxCases, (int)(sizeof onnxCases / sizeof onnxCases[0]), 1e-5);
     testGemmRandom();
     testGemmRejects();
     testMatMulShapes();

@@ -1,6 +1,36 @@
 /* Tests MaxPool, AveragePool and the global pools against a naive reference, including ceil_mode and padding edge cases. */
 #include "kernels_ref.h"
 
+static const char *const onnxCases[] = {
+    "test_averagepool_1d_default",
+    "test_averagepool_2d_ceil",
+    "test_averagepool_2d_default",
+    "test_averagepool_2d_pads",
+    "test_averagepool_2d_pads_count_include_pad",
+    "test_averagepool_2d_precomputed_pads",
+    "test_averagepool_2d_precomputed_pads_count_include_pad",
+    "test_averagepool_2d_precomputed_same_upper",
+    "test_averagepool_2d_precomputed_strides",
+    "test_averagepool_2d_same_lower",
+    "test_averagepool_2d_same_upper",
+    "test_averagepool_2d_strides",
+    "test_globalaveragepool",
+    "test_globalaveragepool_precomputed",
+    "test_globalmaxpool",
+    "test_globalmaxpool_precomputed",
+    "test_maxpool_1d_default",
+    "test_maxpool_2d_ceil",
+    "test_maxpool_2d_default",
+    "test_maxpool_2d_dilations",
+    "test_maxpool_2d_pads",
+    "test_maxpool_2d_precomputed_pads",
+    "test_maxpool_2d_precomputed_same_upper",
+    "test_maxpool_2d_precomputed_strides",
+    "test_maxpool_2d_same_lower",
+    "test_maxpool_2d_same_upper",
+    "test_maxpool_2d_strides",
+};
+
 static int pooledSize(int in, int k, int s, int d, int pb, int pe, int ceil_mode)
 {
     int span = (k - 1) * d + 1;
@@ -230,6 +260,7 @@ static void testRejects(void)
 
 int main(void)
 {
+    refRunOnnxCases(onnxCases, (int)(sizeof onnxCases / sizeof onnxCases[0]), 1e-5);
     testRandomPools();
     testCeilModeExample();
     testAutoPadSame();

@@ -1,0 +1,128 @@
+/* Times the Conv kernel on the convolution shapes of YOLOv8n at 640x640 and prints GFLOP/s per shape and in total. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "engine/op.h"
+
+/* One convolution shape and how many times YOLOv8n runs it. */
+typedef struct BenchShape {
+    int count;
+    int cin, cout, size, kernel, stride;
+} BenchShape;
+
+/* YOLOv8n (width 0.25, depth 0.33) at 640x640; size is the input side. */
+static const BenchShape shapes[] = {
+    {1, 3, 16, 640, 3, 2},    {1, 16, 32, 320, 3, 2},   {1, 32, 32, 160, 1, 1},
+    {2, 16, 16, 160, 3, 1},   {1, 48, 32, 160, 1, 1},   {1, 32, 64, 160, 3, 2},
+    {1, 64, 64, 80, 1, 1},    {4, 32, 32, 80, 3, 1},    {1, 128, 64, 80, 1, 1},
+    {1, 64, 128, 80, 3, 2},   {1, 128, 128, 40, 1, 1},  {4, 64, 64, 40, 3, 1},
+    {1, 256, 128, 40, 1, 1},  {1, 128, 256, 40, 3, 2},  {1, 256, 256, 20, 1, 1},
+    {2, 128, 128, 20, 3, 1},  {1, 384, 256, 20, 1, 1},  {1, 256, 128, 20, 1, 1},
+    {1, 512, 256, 20, 1, 1},  {1, 384, 128, 40, 1, 1},  {1, 192, 128, 40, 1, 1},
+    {1, 192, 64, 80, 1, 1},   {2, 32, 32, 80, 3, 1},    {1, 96, 64, 80, 1, 1},
+    {1, 64, 64, 80, 3, 2},    {1, 192, 128, 40, 1, 1},  {2, 64, 64, 40, 3, 1},
+    {1, 128, 128, 40, 3, 2},  {1, 384, 256, 20, 1, 1},  {2, 128, 128, 20, 3, 1},
+    {1, 64, 64, 80, 3, 1},    {1, 64, 64, 80, 3, 1},    {1, 64, 64, 80, 1, 1},
+    {1, 64, 80, 80, 3, 1},    {1, 80, 80, 80, 3, 1},    {1, 80, 80, 80, 1, 1},
+    {1, 128, 64, 40, 3, 1},   {1, 64, 64, 40, 3, 1},    {1, 64, 64, 40, 1, 1},
+    {1, 128, 80, 40, 3, 1},   {1, 80, 80, 40, 3, 1},    {1, 80, 80, 40, 1, 1},
+    {1, 256, 64, 20, 3, 1},   {1, 64, 64, 20, 3, 1},    {1, 64, 64, 20, 1, 1},
+    {1, 256, 80, 20, 3, 1},   {1, 80, 80, 20, 3, 1},    {1, 80, 80, 20, 1, 1},
+};
+
+static int64_t kernelAttr[2], strideAttr[2], padAttr[4];
+
+/* Runs one shape reps times with the given threads; returns ms per run. */
+static double timeShape(const BenchShape *s, int threads, int reps, int disable_simd, uint64_t *flops)
+{
+    const VbOpDef *op = vbOpFind("", "Conv", 13);
+    int pad = s->kernel / 2;
+    kernelAttr[0] = kernelAttr[1] = s->kernel;
+    strideAttr[0] = strideAttr[1] = s->stride;
+    padAttr[0] = padAttr[1] = padAttr[2] = padAttr[3] = pad;
+    VbOnnxAttr attrs[3];
+    memset(attrs, 0, sizeof attrs);
+    attrs[0] = (VbOnnxAttr){.name = "kernel_shape", .type = VB_ONNX_ATTR_INTS, .int_count = 2, .ints = kernelAttr};
+    attrs[1] = (VbOnnxAttr){.name = "strides", .type = VB_ONNX_ATTR_INTS, .int_count = 2, .ints = strideAttr};
+    attrs[2] = (VbOnnxAttr){.name = "pads", .type = VB_ONNX_ATTR_INTS, .int_count = 4, .ints = padAttr};
+    VbOnnxNode node = {.name = "bench", .op_type = "Conv", .domain = "", .attr_count = 3, .attrs = attrs};
+
+    size_t xn = (size_t)s->cin * s->size * s->size;
+    size_t wn = (size_t)s->cout * s->cin * s->kernel * s->kernel;
+    int out = (s->size + 2 * pad - s->kernel) / s->stride + 1;
+    size_t yn = (size_t)s->cout * out * out;
+    float *x = malloc(xn * sizeof(float)), *w = malloc(wn * sizeof(float));
+    float *b = malloc((size_t)s->cout * sizeof(float)), *y = malloc(yn * sizeof(float));
+    for (size_t i = 0; i < xn; i++)
+        x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < wn; i++)
+        w[i] = (float)((i * 104729) % 1000) / 10000.0f - 0.05f;
+    for (int i = 0; i < s->cout; i++)
+        b[i] = 0.01f * (float)i;
+    int64_t xd[4] = {1, s->cin, s->size, s->size}, wd[4] = {s->cout, s->cin, s->kernel, s->kernel};
+    int64_t bd[1] = {s->cout};
+    vb_tensor tx = {VB_DTYPE_FLOAT32, 4, {0}, x}, tw = {VB_DTYPE_FLOAT32, 4, {0}, w};
+    vb_tensor tb = {VB_DTYPE_FLOAT32, 1, {0}, b}, ty = {VB_DTYPE_FLOAT32, 0, {0}, NULL};
+    memcpy(tx.dims, xd, sizeof xd);
+    memcpy(tw.dims, wd, sizeof wd);
+    memcpy(tb.dims, bd, sizeof bd);
+    const vb_tensor *in[3] = {&tx, &tw, &tb};
+    vb_tensor *outs[1] = {&ty};
+
+    void *params = NULL;
+    vb_error err = {0};
+    VbOpInferInfo info = {0, 0};
+    double ms = -1.0;
+    void *workspace = NULL;
+    if (op->prepare(&node, 13, &params, &err) != VB_OK || op->pack(params, in, 3, &err) != VB_OK ||
+        op->infer(params, in, 3, outs, 1, &info, &err) != VB_OK) {
+        fprintf(stderr, "bench_conv: %s\n", err.message);
+        goto done;
+    }
+    op->fuse_activation(params, VB_ACT_SILU, 0.0f, 0.0f);
+    ty.data = y;
+    if (info.workspace_bytes && posix_memalign(&workspace, 64, info.workspace_bytes) != 0)
+        goto done;
+    VbOpRunContext ctx = {threads, disable_simd, workspace, info.workspace_bytes};
+    op->run(params, in, 3, outs, 1, &ctx, &err);  /* warm-up */
+    uint64_t start = vbNowNs();
+    for (int r = 0; r < reps; r++)
+        op->run(params, in, 3, outs, 1, &ctx, &err);
+    ms = (double)(vbNowNs() - start) / 1e6 / reps;
+    *flops = info.flops;
+done:
+    if (params)
+        op->release(params);
+    free(workspace);
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    return ms;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    int disable_simd = argc > 3 ? atoi(argv[3]) : 0;
+    printf("Conv on YOLOv8n shapes, %d thread(s), %d reps, SIMD %s\n", threads, reps,
+           disable_simd ? "off" : "on");
+    printf("%5s %5s %5s %3s %2s %5s %9s %8s\n", "cin", "cout", "size", "k", "s", "count", "ms", "GFLOP/s");
+    double total_ms = 0.0, total_flops = 0.0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        uint64_t flops = 0;
+        double ms = timeShape(&shapes[i], threads, reps, disable_simd, &flops);
+        if (ms < 0)
+            return 1;
+        printf("%5d %5d %5d %3d %2d %5d %9.3f %8.1f\n", shapes[i].cin, shapes[i].cout, shapes[i].size,
+               shapes[i].kernel, shapes[i].stride, shapes[i].count, ms, (double)flops / ms / 1e6);
+        total_ms += ms * shapes[i].count;
+        total_flops += (double)flops * shapes[i].count;
+    }
+    printf("total: %.2f ms for %.2f GFLOP, %.1f GFLOP/s\n", total_ms, total_flops / 1e9,
+           total_flops / total_ms / 1e6);
+    return 0;
+}
