@@ -8,7 +8,7 @@
 typedef enum BinaryKind {
     BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MOD, BIN_FMOD, BIN_MAX, BIN_MIN, BIN_SUM,
     BIN_MEAN, BIN_PRELU, BIN_EQUAL, BIN_LESS, BIN_GREATER, BIN_LESS_EQUAL, BIN_GREATER_EQUAL,
-    BIN_AND, BIN_OR, BIN_XOR, BIN_WHERE, BIN_NOT
+    BIN_AND, BIN_OR, BIN_XOR, BIN_WHERE, BIN_NOT, BIN_ISNAN, BIN_ISINF
 } BinaryKind;
 
 /* Which element types an op accepts. */
@@ -48,12 +48,15 @@ static const BinarySpec binarySpecs[] = {
     {"Xor", BIN_XOR, TYPES_BOOL, 0, 1},
     {"Where", BIN_WHERE, 0, 0, 0},
     {"Not", BIN_NOT, TYPES_BOOL, 0, 1},
+    {"IsNaN", BIN_ISNAN, TYPES_FLOAT, 0, 1},
+    {"IsInf", BIN_ISINF, TYPES_FLOAT, 0, 1},
 };
 
 typedef struct BinaryParams {
     const BinarySpec *spec;
     BinaryKind kind;   /* spec->kind, or BIN_FMOD for Mod with fmod=1 */
     int opset;
+    int detect_negative, detect_positive;  /* IsInf */
 } BinaryParams;
 
 static vb_status binaryPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
@@ -83,6 +86,8 @@ static vb_status binaryPrepare(const VbOnnxNode *node, int opset, void **params,
     p->opset = opset;
     if (spec->kind == BIN_MOD && vbOnnxAttrInt(node, "fmod", 0, &bad) != 0)
         p->kind = BIN_FMOD;
+    p->detect_negative = (int)vbOnnxAttrInt(node, "detect_negative", 1, &bad);
+    p->detect_positive = (int)vbOnnxAttrInt(node, "detect_positive", 1, &bad);
     *params = p;
     return VB_OK;
 }
@@ -106,7 +111,12 @@ static vb_status binaryInfer(const void *params, const vb_tensor *const *in, int
     const BinarySpec *spec = p->spec;
     const char *op = spec->op_type;
     int first = spec->kind == BIN_WHERE ? 1 : 0;
-    int needed = spec->kind == BIN_WHERE ? 3 : spec->kind == BIN_NOT ? 1 : spec->variadic ? 1 : 2;
+    int needed = 2;
+    if (spec->kind == BIN_WHERE)
+        needed = 3;
+    else if (spec->kind == BIN_NOT || spec->kind == BIN_ISNAN || spec->kind == BIN_ISINF ||
+             spec->variadic)
+        needed = 1;
     if (n_in < needed)
         return vbErrorSet(err, VB_ERR_SHAPE, "%s needs %d inputs, the node has %d", op, needed, n_in);
     for (int i = 0; i < n_in; i++) {
@@ -434,7 +444,7 @@ static vb_status binaryRun(const void *params, const vb_tensor *const *in, int n
     int threads = ctx->threads;
     size_t count = vbTensorCount(o);
 
-    /* Not and Where have their own loops. */
+    /* Not, Where, IsNaN and IsInf have their own loops. */
     if (p->kind == BIN_NOT) {
         const uint8_t *x = in[0]->data;
         uint8_t *y = o->data;
@@ -444,6 +454,18 @@ static vb_status binaryRun(const void *params, const vb_tensor *const *in, int n
     }
     if (p->kind == BIN_WHERE) {
         applyWhere(in, o, threads);
+        return VB_OK;
+    }
+    if (p->kind == BIN_ISNAN || p->kind == BIN_ISINF) {
+        uint8_t *y = o->data;
+        for (size_t i = 0; i < count; i++) {
+            double v = in[0]->dtype == VB_DTYPE_FLOAT32 ? ((const float *)in[0]->data)[i]
+                                                        : ((const double *)in[0]->data)[i];
+            if (p->kind == BIN_ISNAN)
+                y[i] = isnan(v) != 0;
+            else
+                y[i] = isinf(v) && (v > 0 ? p->detect_positive : p->detect_negative);
+        }
         return VB_OK;
     }
 
@@ -497,9 +519,11 @@ BINARY_OP(opOr, "Or", 7);
 BINARY_OP(opXor, "Xor", 7);
 BINARY_OP(opWhere, "Where", 9);
 BINARY_OP(opNot, "Not", 1);
+BINARY_OP(opIsNaN, "IsNaN", 9);
+BINARY_OP(opIsInf, "IsInf", 10);
 
 const VbOpDef *const vbOpsBinary[] = {
     &opAdd, &opSub, &opMul, &opDiv, &opPow, &opMod, &opPRelu, &opMax, &opMin, &opSum, &opMean,
     &opEqual, &opLess, &opGreater, &opLessOrEqual, &opGreaterOrEqual, &opAnd, &opOr, &opXor,
-    &opWhere, &opNot, NULL,
+    &opWhere, &opNot, &opIsNaN, &opIsInf, NULL,
 };

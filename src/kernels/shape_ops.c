@@ -1,4 +1,4 @@
-/* Ops that change only a tensor's shape or produce shapes and constants: Identity, Constant, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze, ConstantOfShape, Range, Expand. */
+/* Ops that change only a tensor's shape or produce shapes and constants: Identity, Dropout (inference), Constant, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze, ConstantOfShape, Range, Expand. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,7 +330,18 @@ static vb_status shapeInfer(const void *params, const vb_tensor *const *in, int 
         return squeezeInfer(p, in, n_in, out[0], err);
     if (strcmp(op, "Unsqueeze") == 0)
         return unsqueezeInfer(p, in, n_in, out[0], err);
-    vbKernelSetShape(out[0], data->dtype, data->rank, data->dims); /* Identity */
+    /* Identity, and Dropout in inference, whose optional mask is all true. */
+    vbKernelSetShape(out[0], data->dtype, data->rank, data->dims);
+    if (n_out > 1 && out[1] != NULL)
+        vbKernelSetShape(out[1], VB_DTYPE_BOOL, data->rank, data->dims);
+    if (strcmp(op, "Dropout") == 0 && n_in > 2 && in[2] != NULL) {
+        if (in[2]->data == NULL)
+            return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Dropout requires a constant "
+                              "'training_mode' input");
+        if (*(const uint8_t *)in[2]->data != 0)
+            return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Dropout: training_mode=true is not "
+                              "supported; inference only");
+    }
     return VB_OK;
 }
 
@@ -357,6 +368,8 @@ static vb_status shapeRun(const void *params, const vb_tensor *const *in, int n_
      * and output. */
     if (out[0]->data != data->data)
         memcpy(out[0]->data, data->data, vbTensorBytes(data));
+    if (n_out > 1 && out[1] != NULL)
+        memset(out[1]->data, 1, vbTensorCount(out[1]));
     return VB_OK;
 }
 
@@ -524,6 +537,7 @@ static vb_status noParamsPrepare(const VbOnnxNode *node, int opset, void **param
                                  vbKernelFreeParams, NULL, NULL}
 
 SHAPE_OP(opIdentity, "Identity", 1);
+SHAPE_OP(opDropout, "Dropout", 7);
 SHAPE_OP(opShape, "Shape", 1);
 SHAPE_OP(opSize, "Size", 1);
 SHAPE_OP(opReshape, "Reshape", 5);
@@ -542,6 +556,6 @@ static const VbOpDef opExpand = {"Expand", 8, noParamsPrepare, expandInfer, expa
                                  vbKernelFreeParams, NULL, NULL};
 
 const VbOpDef *const vbOpsShape[] = {
-    &opIdentity, &opShape, &opSize, &opReshape, &opFlatten, &opSqueeze, &opUnsqueeze, &opConstant,
+    &opIdentity, &opDropout, &opShape, &opSize, &opReshape, &opFlatten, &opSqueeze, &opUnsqueeze, &opConstant,
     &opConstantOfShape, &opRange, &opExpand, NULL,
 };

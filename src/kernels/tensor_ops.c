@@ -1,4 +1,4 @@
-/* Ops that move data between positions: Gather, Concat, Split, Slice, Transpose and Pad. */
+/* Ops that move data between positions: Gather, Concat, Split, Slice, Transpose, Pad, Tile, DepthToSpace and SpaceToDepth. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,8 @@ typedef struct TensorParams {
     int opset;
     int64_t axis;                    /* Gather, Concat, Split */
     int64_t num_outputs;             /* Split (opset 18); 0 when absent */
-    char mode[16];                   /* Pad: constant, reflect, edge, wrap */
+    char mode[16];                   /* Pad: constant, reflect, edge, wrap; DepthToSpace: DCR, CRD */
+    int64_t blocksize;               /* DepthToSpace, SpaceToDepth */
     float value;                     /* Pad (opset < 11) */
     int count;                       /* entries used in ints[] (perm, pads, starts) */
     int count2;                      /* entries used in ints2[] (Slice ends) */
@@ -70,7 +71,9 @@ static vb_status tensorPrepare(const VbOnnxNode *node, int opset, void **params,
     p->axis = vbOnnxAttrInt(node, "axis", strcmp(node->op_type, "Concat") == 0 ? INT64_MIN : 0,
                             &bad);
     p->num_outputs = vbOnnxAttrInt(node, "num_outputs", 0, &bad);
-    snprintf(p->mode, sizeof p->mode, "%s", vbOnnxAttrString(node, "mode", "constant", &bad));
+    const char *mode_default = strcmp(node->op_type, "DepthToSpace") == 0 ? "DCR" : "constant";
+    snprintf(p->mode, sizeof p->mode, "%s", vbOnnxAttrString(node, "mode", mode_default, &bad));
+    p->blocksize = vbOnnxAttrInt(node, "blocksize", 0, &bad);
     p->value = vbOnnxAttrFloat(node, "value", 0.0f, &bad);
     if (strcmp(node->op_type, "Transpose") == 0) {
         st = copyInts(node, "perm", p->ints, VB_MAX_RANK, &p->count, &p->has_ints, err);
@@ -93,6 +96,16 @@ static vb_status tensorPrepare(const VbOnnxNode *node, int opset, void **params,
         strcmp(p->mode, "wrap") != 0)
         st = vbErrorSet(err, VB_ERR_UNSUPPORTED, "Pad '%s': mode '%s' is not supported (constant, "
                         "reflect, edge and wrap are)", node->name, p->mode);
+    if (st == VB_OK && strcmp(node->op_type, "DepthToSpace") == 0 && strcmp(p->mode, "DCR") != 0 &&
+        strcmp(p->mode, "CRD") != 0)
+        st = vbErrorSet(err, VB_ERR_UNSUPPORTED, "DepthToSpace '%s': mode '%s' is not DCR or CRD",
+                        node->name, p->mode);
+    if (st == VB_OK && strstr(node->op_type, "ToSpace") == NULL &&
+        strstr(node->op_type, "ToDepth") == NULL)
+        p->blocksize = 0;
+    if (st == VB_OK && strstr(node->op_type, "To") != NULL && p->blocksize <= 0)
+        st = vbErrorSet(err, VB_ERR_PARSE, "%s '%s' needs a positive blocksize", node->op_type,
+                        node->name);
     if (st != VB_OK) {
         free(p);
         return st;
@@ -621,6 +634,112 @@ static vb_status padRun(const TensorParams *p, const vb_tensor *const *in, int n
     return VB_OK;
 }
 
+/* ---- Tile ------------------------------------------------------------------- */
+
+static vb_status tileInfer(const vb_tensor *const *in, int n_in, vb_tensor *out, vb_error *err)
+{
+    const vb_tensor *data = in[0];
+    int64_t repeats[VB_MAX_RANK];
+    int count = 0;
+    if (n_in < 2 || in[1] == NULL)
+        return vbErrorSet(err, VB_ERR_SHAPE, "Tile needs the repeats input");
+    vb_status st = vbKernelReadInts("Tile", "repeats", in[1], repeats, VB_MAX_RANK, &count, err);
+    if (st != VB_OK)
+        return st;
+    if (count != data->rank)
+        return vbErrorSet(err, VB_ERR_SHAPE, "Tile: %d repeats for rank %d", count, data->rank);
+    vbKernelSetShape(out, data->dtype, data->rank, data->dims);
+    for (int d = 0; d < data->rank; d++) {
+        if (repeats[d] < 0 || vbMulI64(data->dims[d], repeats[d], &out->dims[d]))
+            return vbErrorSet(err, VB_ERR_SHAPE, "Tile: repeats[%d] = %lld is invalid", d,
+                              (long long)repeats[d]);
+    }
+    return vbKernelCheckSize("Tile", out, err);
+}
+
+static void tileRun(const vb_tensor *data, vb_tensor *out)
+{
+    int rank = data->rank;
+    size_t es = vb_dtype_size(data->dtype), total = vbTensorCount(out);
+    if (total == 0)
+        return;
+    if (rank == 0) {
+        memcpy(out->data, data->data, es);
+        return;
+    }
+
+    /* Copy each output row from its source row, wrapping every coordinate. */
+    int64_t in_strides[VB_MAX_RANK], idx[VB_MAX_RANK] = {0}, stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        in_strides[d] = stride;
+        stride *= data->dims[d];
+    }
+    int last = rank - 1;
+    int64_t width = out->dims[last], src_width = data->dims[last];
+    char *dst = out->data;
+    for (size_t row = 0; row < total / (size_t)width; row++) {
+        int64_t base = 0;
+        for (int d = 0; d < last; d++)
+            base += (idx[d] % data->dims[d]) * in_strides[d];
+        const char *src = (const char *)data->data + base * (int64_t)es;
+        for (int64_t j = 0; j < width; j += src_width) {
+            memcpy(dst, src, (size_t)src_width * es);
+            dst += (size_t)src_width * es;
+        }
+        for (int d = last - 1; d >= 0; d--) {
+            if (++idx[d] < out->dims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+}
+
+/* ---- DepthToSpace and SpaceToDepth ------------------------------------------ */
+
+/* Describes the op as a 6-D transpose of a reshaped input: fills the output
+ * view dims (6), the input's element strides for each view dim, and the
+ * final 4-D output shape. */
+static vb_status spaceDepthView(const TensorParams *p, const vb_tensor *x, int64_t *view,
+                                int64_t *strides, int64_t *out_dims, vb_error *err)
+{
+    if (x->rank != 4)
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s needs a 4-D input, got rank %d", p->op_type,
+                          x->rank);
+    int64_t n = x->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3], b = p->blocksize;
+    int64_t in6[6], perm[6];
+    if (strcmp(p->op_type, "SpaceToDepth") == 0) {
+        if (h % b || w % b)
+            return vbErrorSet(err, VB_ERR_SHAPE, "SpaceToDepth: %lldx%lld is not divisible by "
+                              "blocksize %lld", (long long)h, (long long)w, (long long)b);
+        int64_t shape[6] = {n, c, h / b, b, w / b, b}, order[6] = {0, 3, 5, 1, 2, 4};
+        memcpy(in6, shape, sizeof in6);
+        memcpy(perm, order, sizeof perm);
+        int64_t dims[4] = {n, c * b * b, h / b, w / b};
+        memcpy(out_dims, dims, sizeof dims);
+    } else {
+        if (c % (b * b))
+            return vbErrorSet(err, VB_ERR_SHAPE, "DepthToSpace: %lld channels are not divisible "
+                              "by blocksize^2 = %lld", (long long)c, (long long)(b * b));
+        int crd = strcmp(p->mode, "CRD") == 0;
+        int64_t dcr_shape[6] = {n, b, b, c / (b * b), h, w}, dcr_order[6] = {0, 3, 4, 1, 5, 2};
+        int64_t crd_shape[6] = {n, c / (b * b), b, b, h, w}, crd_order[6] = {0, 1, 4, 2, 5, 3};
+        memcpy(in6, crd ? crd_shape : dcr_shape, sizeof in6);
+        memcpy(perm, crd ? crd_order : dcr_order, sizeof perm);
+        int64_t dims[4] = {n, c / (b * b), h * b, w * b};
+        memcpy(out_dims, dims, sizeof dims);
+    }
+    int64_t in_strides[6], stride = 1;
+    for (int d = 5; d >= 0; d--) {
+        in_strides[d] = stride;
+        stride *= in6[d];
+    }
+    for (int d = 0; d < 6; d++) {
+        view[d] = in6[perm[d]];
+        strides[d] = in_strides[perm[d]];
+    }
+    return VB_OK;
+}
+
 /* ---- Dispatch ---------------------------------------------------------------- */
 
 static vb_status tensorInfer(const void *params, const vb_tensor *const *in, int n_in,
@@ -648,7 +767,14 @@ static vb_status tensorInfer(const void *params, const vb_tensor *const *in, int
         st = sliceInfer(p, in, n_in, out[0], err);
     else if (strcmp(op, "Transpose") == 0)
         st = transposeInfer(p, in[0], out[0], err);
-    else
+    else if (strcmp(op, "Tile") == 0)
+        st = tileInfer(in, n_in, out[0], err);
+    else if (p->blocksize > 0) {
+        int64_t view[6], strides[6], dims[4];
+        st = spaceDepthView(p, in[0], view, strides, dims, err);
+        if (st == VB_OK)
+            vbKernelSetShape(out[0], in[0]->dtype, 4, dims);
+    } else
         st = padInfer(p, in, n_in, out[0], err);
     return st;
 }
@@ -674,6 +800,20 @@ static vb_status tensorRun(const void *params, const vb_tensor *const *in, int n
         transposeRun(p, in[0], out[0], ctx->threads);
         return VB_OK;
     }
+    if (strcmp(op, "Tile") == 0) {
+        tileRun(in[0], out[0]);
+        return VB_OK;
+    }
+    if (p->blocksize > 0) {
+        int64_t view[6], strides[6], dims[4];
+        vb_status st = spaceDepthView(p, in[0], view, strides, dims, err);
+        if (st != VB_OK || vbTensorCount(out[0]) == 0)
+            return st;
+        vb_tensor view_out = *out[0];
+        vbKernelSetShape(&view_out, out[0]->dtype, 6, view);
+        copyView(in[0], 0, strides, &view_out, ctx->threads);
+        return VB_OK;
+    }
     return padRun(p, in, n_in, out[0], err);
 }
 
@@ -687,7 +827,11 @@ TENSOR_OP(opSplit, "Split", 2);
 TENSOR_OP(opSlice, "Slice", 1);
 TENSOR_OP(opTranspose, "Transpose", 1);
 TENSOR_OP(opPad, "Pad", 2);
+TENSOR_OP(opTile, "Tile", 6);
+TENSOR_OP(opDepthToSpace, "DepthToSpace", 1);
+TENSOR_OP(opSpaceToDepth, "SpaceToDepth", 1);
 
 const VbOpDef *const vbOpsTensor[] = {
-    &opGather, &opConcat, &opSplit, &opSlice, &opTranspose, &opPad, NULL,
+    &opGather, &opConcat, &opSplit, &opSlice, &opTranspose, &opPad, &opTile, &opDepthToSpace,
+    &opSpaceToDepth, NULL,
 };
