@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "coco/coco_gt.h"
 #include "core/core.h"
+#include "dataset/dataset.h"
 #include "metrics/coco_eval.h"
 
 /* Returns the CPU time this process has used, in nanoseconds. */
@@ -40,11 +40,12 @@ int main(int argc, char **argv)
     char *gt_path = vbPathJoin(argv[1], "gt.json");
     char *dets_path = vbPathJoin(argv[1], "dets.json");
     char *expected_path = vbPathJoin(argv[1], "expected.json");
-    VbDataset *gt = cocoGtLoad(gt_path);
+    VbDataset *gt = NULL;
     VbDetectionList dets = {0};
     vb_error err = {0};
-    if (gt == NULL || vbCocoResultsLoad(dets_path, &dets, &err) != VB_OK) {
-        fprintf(stderr, "bench_coco: %s\n", gt == NULL ? "cannot load the ground truth" : err.message);
+    if (vbDatasetLoadCoco(gt_path, NULL, NULL, &gt, &err) != VB_OK ||
+        vbCocoResultsLoad(dets_path, &dets, &err) != VB_OK) {
+        fprintf(stderr, "bench_coco: %s\n", err.message);
         return 1;
     }
 

@@ -1,6 +1,7 @@
-# COCO evaluation reference cases: one CTest test per case folder under
-# ${VB_SHARED_DIR}/coco-cases, each checking vbCocoEvaluate against the
-# pycocotools numbers in its expected.json to 1e-9.
+# COCO evaluation reference cases: two CTest tests per case folder under
+# ${VB_SHARED_DIR}/coco-cases. coco.CASE evaluates in-process and
+# coco_cli.CASE runs `visionbench eval --json`; both compare with the
+# pycocotools numbers in the case's expected.json to 1e-9.
 
 add_executable(coco_case ${CMAKE_SOURCE_DIR}/tests/coco/coco_case.c)
 target_include_directories(coco_case PRIVATE ${CMAKE_SOURCE_DIR}/tests)
@@ -16,6 +17,12 @@ foreach(case_dir ${VB_COCO_CASES})
     add_test(NAME coco.${case_name} COMMAND coco_case ${case_dir})
     set_tests_properties(coco.${case_name} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}"
                          SKIP_RETURN_CODE 77 LABELS coco)
+    set(report ${CMAKE_CURRENT_BINARY_DIR}/coco_cli_${case_name}.json)
+    add_test(NAME coco_cli.${case_name}
+             COMMAND sh -c "\"$0\" eval --gt \"$1/gt.json\" --dets \"$1/dets.json\" --bootstrap 0 --json \"$2\" >/dev/null && \"$3\" \"$1\" \"$2\""
+                     $<TARGET_FILE:visionbench> ${case_dir} ${report} $<TARGET_FILE:coco_case>)
+    set_tests_properties(coco_cli.${case_name} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}"
+                         SKIP_RETURN_CODE 77 LABELS coco)
     set(VB_COCO_CASE_FOUND TRUE)
   endif()
 endforeach()
@@ -25,8 +32,7 @@ if(NOT VB_COCO_CASE_FOUND)
   set_tests_properties(coco.cases_absent PROPERTIES SKIP_RETURN_CODE 77 LABELS coco)
 endif()
 
-# The COCO evaluation benchmark (bench/bench_coco.sh runs it); it shares the
-# test-only ground-truth reader above.
+# The COCO evaluation benchmark; bench/bench_coco.sh builds and runs it.
 add_executable(bench_coco ${CMAKE_SOURCE_DIR}/bench/bench_coco.c)
 target_include_directories(bench_coco PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_compile_definitions(bench_coco PRIVATE _POSIX_C_SOURCE=200809L)

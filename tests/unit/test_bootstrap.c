@@ -57,19 +57,24 @@ static void testDeterministicInterval(void)
         CHECK(vbBootstrapMap(ev, 300, 11, &r1, &err) == VB_OK);
         CHECK(vbBootstrapMap(ev, 300, 11, &r2, &err) == VB_OK);
         CHECK(vbBootstrapMap(ev, 300, 12, &r3, &err) == VB_OK);
-        CHECK(r1.map.lo == r2.map.lo && r1.map.hi == r2.map.hi);
-        CHECK(r1.map50.lo == r2.map50.lo && r1.map50.hi == r2.map50.hi);
+        CHECK(r1.map.lo == r2.map.lo);
+        CHECK(r1.map.hi == r2.map.hi);
+        CHECK(r1.map50.lo == r2.map50.lo);
+        CHECK(r1.map50.hi == r2.map50.hi);
         CHECK(r1.map.lo != r3.map.lo || r1.map.hi != r3.map.hi);
 
         /* The interval brackets the point estimate and has some width. */
         CHECK(r1.map.estimate == ev->stats[0]);
-        CHECK(r1.map.lo <= r1.map.estimate && r1.map.estimate <= r1.map.hi);
-        CHECK(r1.map50.lo <= r1.map50.estimate && r1.map50.estimate <= r1.map50.hi);
+        CHECK(r1.map.lo <= r1.map.estimate);
+        CHECK(r1.map.estimate <= r1.map.hi);
+        CHECK(r1.map50.lo <= r1.map50.estimate);
+        CHECK(r1.map50.estimate <= r1.map50.hi);
         CHECK(r1.map.hi - r1.map.lo > 0.005);
 
         VbBootstrapResult none;
         CHECK(vbBootstrapMap(ev, 0, 11, &none, &err) == VB_OK);
-        CHECK(isnan(none.map.lo) && isnan(none.map.hi));
+        CHECK(isnan(none.map.lo));
+        CHECK(isnan(none.map.hi));
         CHECK(none.map.estimate == ev->stats[0]);
     }
     vbCocoEvalFree(ev);
@@ -81,17 +86,20 @@ static void testPaired(void)
     VbDataset *gt_a = NULL, *gt_b = NULL;
     VbCocoEval *good = noisyEvaluation(&gt_a, 1.0);
     VbCocoEval *poor = noisyEvaluation(&gt_b, 4.0);
-    CHECK(good != NULL && poor != NULL);
+    CHECK(good != NULL);
+    CHECK(poor != NULL);
     if (good != NULL && poor != NULL) {
         VbBootstrapPaired p;
         vb_error err = {0};
         CHECK(vbBootstrapCompare(good, good, 200, 5, &p, &err) == VB_OK);
-        CHECK(p.diff_map.lo == 0.0 && p.diff_map.hi == 0.0);
+        CHECK(p.diff_map.lo == 0.0);
+        CHECK(p.diff_map.hi == 0.0);
         CHECK(p.a_better_map == 0.0);
 
         CHECK(vbBootstrapCompare(good, poor, 200, 5, &p, &err) == VB_OK);
         CHECK(p.diff_map.estimate > 0);
-        CHECK(p.diff_map.lo <= p.diff_map.estimate && p.diff_map.estimate <= p.diff_map.hi);
+        CHECK(p.diff_map.lo <= p.diff_map.estimate);
+        CHECK(p.diff_map.estimate <= p.diff_map.hi);
         CHECK(p.a_better_map > 0.9);
         CHECK_EQ_INT(p.samples, 200);
     }

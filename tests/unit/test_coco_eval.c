@@ -24,7 +24,8 @@ static void testDefaultParams(void)
     CHECK(p.rec_thrs[50] == 0.5);
     CHECK(p.rec_thrs[100] == 1.0);
     CHECK_EQ_INT(p.max_dets[2], 100);
-    CHECK(p.area_rng[2][0] == 1024 && p.area_rng[2][1] == 9216);
+    CHECK(p.area_rng[2][0] == 1024);
+    CHECK(p.area_rng[2][1] == 9216);
 }
 
 static void testMean(void)
@@ -60,7 +61,7 @@ static void testPerfectMatch(void)
         CHECK(ev->per_category[0].recall50 == 1.0);
         CHECK(ev->stats[8] == 1.0);
         CHECK(ev->stats[3] == -1.0); /* no small GT */
-        CHECK(ev->stats[4] > 0.99);  /* 2000 px is medium */
+        CHECK(ev->stats[4] > 0.99);  /* area 2000 is medium */
         CHECK(ev->per_category[0].pr50[100] == LEADING_TP);
     }
     vbCocoEvalFree(ev);

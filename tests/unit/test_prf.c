@@ -68,6 +68,7 @@ static void testNoDetections(void)
     VbCocoEval *ev = fixtureEvaluate(gt, NULL, 0);
     VbPrfResult r = {0};
     vb_error err = {0};
+    CHECK(ev != NULL);
     CHECK(ev != NULL && vbPrfCompute(ev, 0.5, &r, &err) == VB_OK);
     CHECK_NEAR(r.at_threshold.micro.precision, 0.0, 0);
     CHECK_NEAR(r.at_threshold.micro.recall, 0.0, 0);
@@ -92,6 +93,7 @@ static void testTiedScores(void)
     VbCocoEval *ev = fixtureEvaluate(gt, dets, 3);
     VbPrfResult r = {0};
     vb_error err = {0};
+    CHECK(ev != NULL);
     CHECK(ev != NULL && vbPrfCompute(ev, 0.9, &r, &err) == VB_OK);
     CHECK_EQ_INT(r.at_threshold.micro.tp + r.at_threshold.micro.fp, 0);
     CHECK_NEAR(r.best.threshold, 0.5, 0);
