@@ -53,8 +53,8 @@ static int modelFinished(const VbModelResult *m)
 static json_t *accuracyJson(const VbModelResult *m)
 {
     if (!m->has_accuracy)
-        return json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "map", "map50", "map75",
-                         "precision", "recall", "f1", "map_ci95", "map50_ci95", "conf_threshold");
+        return json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "map", "map50", "map75",
+                         "precision", "recall", "f1", "map_ci95", "map50_ci95");
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "map", metric(m->map), "map50",
                      metric(m->map50), "map75", metric(m->map75), "precision", number(m->precision),
                      "recall", number(m->recall), "f1", number(m->f1), "map_ci95",

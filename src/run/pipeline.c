@@ -38,8 +38,8 @@ static void pipelineRelease(void *state)
 }
 
 /* Builds the class map: a class map file when --classes names a file, else
- * the COCO-80 map, bound to the dataset's categories and, when --classes is
- * a name list, filtered to those names. */
+ * the COCO-80 map. It binds the map to the dataset's categories and, when
+ * --classes is a name list, keeps only those names. */
 static vb_status buildClassMap(const VbRunOptions *options, const VbDataset *dataset,
                                VbClassMap *map, vb_error *err)
 {
@@ -48,7 +48,9 @@ static vb_status buildClassMap(const VbRunOptions *options, const VbDataset *dat
                   S_ISREG(sb.st_mode);
     vb_status st = is_file ? vbModelClassMapLoad(options->classes_path, map, err)
                            : vbModelClassMapCoco(map, err);
-    if (st == VB_OK && dataset != NULL)
+    /* A ground truth without categories (every image negative) has nothing
+     * to bind to; the classes keep their own ids and mAP is undefined. */
+    if (st == VB_OK && dataset != NULL && dataset->category_count > 0)
         st = vbModelClassMapBind(map, dataset, err);
     if (st == VB_OK && options->classes_path != NULL && !is_file)
         st = vbModelClassMapFilter(map, options->classes_path, err);
