@@ -28,8 +28,11 @@ typedef struct MatchScratch {
     uint8_t *gt_matched; /* ng, in gt_order */
     uint8_t *gt_crowd;   /* ng, in gt_order */
     size_t gt_cap;
-    double *row_max;     /* nd: each detection's highest IoU */
-    size_t row_cap;
+    uint32_t *cand;      /* [nd][ng]: per detection, GT positions in gt_order that can match */
+    double *cand_iou;    /* [nd][ng]: their IoUs */
+    size_t cand_cap;
+    uint32_t *cand_count; /* nd */
+    size_t count_cap;
 } MatchScratch;
 
 void vbCocoParamsDefault(VbCocoParams *p)
@@ -412,27 +415,31 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
         s->gt_cap = ng;
     }
 
-    if ((st = growArray((void **)&s->row_max, &s->row_cap, nd, sizeof *s->row_max, "detections",
-                        err)))
+    if ((st = growArray((void **)&s->cand_count, &s->count_cap, nd, sizeof *s->cand_count,
+                        "detections", err)))
         return st;
+    if (cells > s->cand_cap) {
+        size_t cap = s->cand_cap;
+        if ((st = growArray((void **)&s->cand, &cap, cells, sizeof *s->cand, "IoU values", err)))
+            return st;
+        cap = s->cand_cap;
+        if ((st = growArray((void **)&s->cand_iou, &cap, cells, sizeof *s->cand_iou, "IoU values",
+                            err)))
+            return st;
+        s->cand_cap = cap;
+    }
 
     /* IoU of every kept detection with every GT, GTs in pycocotools' order:
      * ious is [nd][ng]. */
     for (size_t d = 0; d < nd; d++) {
         const VbDetection *dt = &dets[det[d]];
         const double db[4] = {dt->x, dt->y, dt->w, dt->h};
-        double row_max = 0;
         for (size_t g = 0; g < ng; g++) {
             const double gb[4] = {anns[g]->x, anns[g]->y, anns[g]->w, anns[g]->h};
-            double iou = bboxIou(db, gb, anns[g]->iscrowd != 0);
-            s->ious[d * ng + g] = iou;
-            /* A NaN IoU (from infinite coordinates) never fails the
-             * `< best` test in pycocotools, so it must not skip the scan. */
-            if (!(iou <= row_max))
-                row_max = isnan(iou) ? INFINITY : iou;
+            s->ious[d * ng + g] = bboxIou(db, gb, anns[g]->iscrowd != 0);
         }
-        s->row_max[d] = row_max;
     }
+    double lowest = fmin(p->iou_thrs[0], 1 - 1e-10);
 
     for (int a = 0; a < VB_COCO_AREAS; a++) {
         double lo = p->area_rng[a][0], hi = p->area_rng[a][1];
@@ -455,28 +462,48 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
         }
         pair->npig[a] = npig;
 
+        /* Candidates: the GTs, in gt_order, whose IoU can pass the lowest
+         * threshold (a NaN IoU passes, as `NaN < best` is false in
+         * pycocotools). Skipping the others changes nothing: they always
+         * fail `iou < best`, and the early stop they could trigger also
+         * fires at the next ignored candidate because every GT after the
+         * first ignored one is ignored. */
+        for (size_t d = 0; d < nd; d++) {
+            const double *iou_row = &s->ious[d * ng];
+            uint32_t n = 0;
+            for (size_t gi = 0; gi < ng; gi++) {
+                double iou = iou_row[s->gt_order[gi]];
+                if (iou < lowest)
+                    continue;
+                s->cand[d * ng + n] = (uint32_t)gi;
+                s->cand_iou[d * ng + n] = iou;
+                n++;
+            }
+            s->cand_count[d] = n;
+        }
+
         for (int t = 0; t < T; t++) {
             if (ng > 0)
                 memset(s->gt_matched, 0, ng);
             for (size_t d = 0; d < nd; d++) {
-                const double *iou_row = &s->ious[d * ng];
+                const uint32_t *cand = &s->cand[d * ng];
+                const double *cand_iou = &s->cand_iou[d * ng];
                 double best = fmin(p->iou_thrs[t], 1 - 1e-10);
                 ptrdiff_t m = -1;
 
                 /* Greedy match: IoU == threshold matches, an IoU tie goes to
                  * the later GT, and once a regular GT is held the scan stops
                  * at the first ignored GT. A crowd GT can absorb any number
-                 * of detections. A detection whose highest IoU is below
-                 * the threshold cannot match and skips the scan. */
-                for (size_t gi = 0; s->row_max[d] >= best && gi < ng; gi++) {
+                 * of detections. */
+                for (uint32_t c = 0; c < s->cand_count[d]; c++) {
+                    uint32_t gi = cand[c];
                     if (s->gt_matched[gi] && !s->gt_crowd[gi])
                         continue;
-                    uint32_t g = s->gt_order[gi];
                     if (m > -1 && !s->gt_ignored[m] && s->gt_ignored[gi])
                         break;
-                    if (iou_row[g] < best)
+                    if (cand_iou[c] < best)
                         continue;
-                    best = iou_row[g];
+                    best = cand_iou[c];
                     m = (ptrdiff_t)gi;
                 }
 
@@ -599,7 +626,9 @@ done:
     free(s.gt_ignored);
     free(s.gt_matched);
     free(s.gt_crowd);
-    free(s.row_max);
+    free(s.cand);
+    free(s.cand_iou);
+    free(s.cand_count);
     free(anns);
     free(score);
     return st;
