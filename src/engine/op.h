@@ -92,6 +92,7 @@ extern const VbOpDef *const vbOpsReduce[];
 extern const VbOpDef *const vbOpsBinary[];
 extern const VbOpDef *const vbOpsTensor[];
 extern const VbOpDef *const vbOpsNormalization[];
+extern const VbOpDef *const vbOpsIndex[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 

@@ -6,7 +6,7 @@
 static const VbOpDef *const *const opTables[] = {
     vbOpsConv, vbOpsGemm, vbOpsPool, vbOpsResize,
     vbOpsElementwise, vbOpsShape, vbOpsSoftmax, vbOpsReduce,
-    vbOpsBinary, vbOpsTensor, vbOpsNormalization,
+    vbOpsBinary, vbOpsTensor, vbOpsNormalization, vbOpsIndex,
 };
 
 static int isDefaultDomain(const char *domain)

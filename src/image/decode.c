@@ -402,7 +402,8 @@ static vb_status pngDecode(const uint8_t *data, size_t size, const char *name, V
         png_set_expand_gray_1_2_4_to_8(png);
     if (bit_depth == 16)
         png_set_strip_16(png);
-    if (color_type & PNG_COLOR_MASK_ALPHA)
+    /* png_set_palette_to_rgb also turns tRNS into alpha, so strip it then too. */
+    if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, png_info, PNG_INFO_tRNS))
         png_set_strip_alpha(png);
     if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
         png_set_gray_to_rgb(png);

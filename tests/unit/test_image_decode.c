@@ -113,6 +113,40 @@ static MemPng encodePng(int w, int h, int color_type, int depth, int interlace)
     return m;
 }
 
+/* A palette PNG with a tRNS chunk decodes to the palette's RGB, alpha dropped. */
+static void testPaletteWithTransparency(void)
+{
+    MemPng m = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    png_set_write_fn(png, &m, memPngWrite, memPngFlush);
+    png_set_IHDR(png, info, 4, 2, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_color palette[2] = {{10, 20, 30}, {200, 100, 50}};
+    png_byte alpha[2] = {0, 255};
+    png_set_PLTE(png, info, palette, 2);
+    png_set_tRNS(png, info, alpha, 2, NULL);
+    png_write_info(png, info);
+    png_byte row0[4] = {0, 1, 0, 1}, row1[4] = {1, 1, 0, 0};
+    png_bytep rows[2] = {row0, row1};
+    png_write_image(png, rows);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+
+    VbImage image;
+    vb_error err = {0};
+    vb_status st = vbImageDecodeMemory(m.data, m.size, "trns.png", &image, NULL, NULL, &err);
+    CHECK_MSG(st == VB_OK, "%s", err.message);
+    if (st == VB_OK) {
+        CHECK_EQ_INT(image.pixels[0], 10);
+        CHECK_EQ_INT(image.pixels[2], 30);
+        CHECK_EQ_INT(image.pixels[3], 200);
+        CHECK_EQ_INT(image.pixels[(4 + 3) * 3 + 1], 20);
+    }
+    vbImageFree(&image);
+    free(m.data);
+}
+
 static void testSniff(void)
 {
     const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0};
@@ -351,6 +385,7 @@ int main(void)
     testNotAnImage();
     testJpegRoundTripAndTruncation();
     testPngVariants();
+    testPaletteWithTransparency();
     testGraceHopperMatchesOpenCv();
 
     vb_error err = {0};
