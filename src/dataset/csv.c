@@ -58,7 +58,13 @@ static vb_status checkEncoding(const char *text, size_t len, const char *name, v
             i++;
             continue;
         }
-        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        size_t n = 0;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 4;
         int ok = n != 0 && i + n <= len;
         for (size_t k = 1; ok && k < n; k++)
             ok = (s[i + k] & 0xC0) == 0x80;
@@ -370,11 +376,11 @@ static vb_status dropDuplicates(VbDatasetBuilder *b, const char *name, vb_error 
                           name, (long long)cur->id, (long long)d->annotations[order[first]].id);
         }
     }
-    size_t kept = 0;
+    size_t remaining = 0;
     for (size_t i = 0; i < n; i++)
         if (!drop[i])
-            d->annotations[kept++] = d->annotations[i];
-    d->annotation_count = kept;
+            d->annotations[remaining++] = d->annotations[i];
+    d->annotation_count = remaining;
     free(order);
     free(drop);
 
@@ -382,6 +388,16 @@ renumber:
     for (size_t i = 0; i < d->annotation_count; i++)
         d->annotations[i].id = (int64_t)i + 1;
     return VB_OK;
+}
+
+/* Returns the separator as it is shown in messages. */
+static const char *separatorName(char sep)
+{
+    if (sep == '\t')
+        return "\\t";
+    if (sep == ';')
+        return ";";
+    return ",";
 }
 
 /* Turns one data record into an annotation, or skips it with a warning. */
@@ -398,8 +414,7 @@ static vb_status readRow(CsvReader *r, long line, VbDatasetBuilder *b, const int
         return vbErrorSet(err, VB_ERR_PARSE,
                           "%s: %d fields, but the header has %d; quote fields that contain the "
                           "separator '%s'",
-                          where, r->count, r->header_count,
-                          r->sep == '\t' ? "\\t" : r->sep == ';' ? ";" : ",");
+                          where, r->count, r->header_count, separatorName(r->sep));
     const char *image = field(r, columns[COL_IMAGE]);
     if (image[0] == '\0')
         return vbErrorSet(err, VB_ERR_PARSE, "%s, column %d (image): empty image name", where,
@@ -463,7 +478,7 @@ static vb_status readRow(CsvReader *r, long line, VbDatasetBuilder *b, const int
     st = vbDatasetLabelCategory(b, label, where, &category, err);
     if (st != VB_OK)
         return st;
-    /* The id holds the line until dropDuplicates renumbers the annotations. */
+    /* The id stores the line until dropDuplicates renumbers the annotations. */
     VbAnnotation a = {.id = line, .image_id = img->id, .category_id = category,
                       .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0,
                       .area = (x1 - x0) * (y1 - y0), .iscrowd = 0};

@@ -94,13 +94,12 @@ typedef struct VbDatasetOptions {
  * vbDatasetFree). The format is detected: a .csv file, a .json file (COCO),
  * or a folder of .txt (YOLO) or .xml (Pascal VOC) label files.
  * images_dir is the image folder. For CSV, YOLO and VOC every image in it
- * becomes a dataset image (images without boxes are negatives); NULL means
- * the folder "images" beside a CSV file, or for a label folder the sibling
- * "images" folder of a "labels" folder, else the label folder itself. For
- * COCO, NULL leaves the disk alone and trusts the JSON's sizes. options may
- * be NULL. Accepted-with-a-rule input adds warnings to (*out)->warnings.
- * docs/datasets.md lists every rule. Errors name the file, line and column
- * (CSV), annotation id (COCO) or file and line (YOLO). */
+ * becomes a dataset image, and images without boxes are negatives. NULL
+ * picks a default folder (docs/datasets.md lists them); for COCO, NULL
+ * leaves the disk alone and trusts the JSON's sizes. options may be NULL.
+ * Input accepted under a documented rule adds warnings to (*out)->warnings.
+ * Errors name the file and the line and column (CSV), the annotation id
+ * (COCO), or the line (YOLO, VOC). */
 vb_status vbDatasetLoad(const char *path, const char *images_dir, const VbDatasetOptions *options,
                         VbDataset **out, vb_error *err);
 

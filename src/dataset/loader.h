@@ -50,15 +50,16 @@ vb_status vbDatasetLabelCategory(VbDatasetBuilder *b, const char *label, const c
                                  int64_t *id, vb_error *err);
 
 /* Records an image name the ground truth uses but the folder lacks, once per
- * name, with one warning. When only the letter case differs from an image
- * in the dataset, the warning says so. */
+ * name, with one warning. When an image in the dataset differs only in
+ * letter case, the warning names it. */
 vb_status vbDatasetAddMissing(VbDatasetBuilder *b, const char *name, const char *source,
                               vb_error *err);
 
-/* Adds every JPEG or PNG file (by extension, case-insensitive; hidden files
- * skipped; no subfolders) of images_dir to the dataset in byte order of their
- * names, with ids from 1 and the size from the file header. A file whose
- * header cannot be read goes to unreadable_images with a warning. */
+/* Adds every JPEG or PNG file of images_dir to the dataset, in byte order of
+ * their names, with ids from 1 and the size from the file header. Files count
+ * by extension in any letter case. Hidden files and subfolders are skipped.
+ * A file whose header cannot be read goes to unreadable_images with a
+ * warning. */
 vb_status vbDatasetScanImages(VbDatasetBuilder *b, const char *images_dir, vb_error *err);
 
 /* Returns the index of the image with exactly this file name, or -1. Needs

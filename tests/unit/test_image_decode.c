@@ -74,8 +74,9 @@ static void memPngFlush(png_structp png)
     (void)png;
 }
 
-/* Encodes a w x h image of the given PNG color type and bit depth; every
- * sample is (x * 7 + y * 3 + channel) scaled to the depth. */
+/* Encodes a w x h image of the given PNG color type and bit depth. Sample
+ * (x, y, channel) is v = (x * 7 + y * 3 + channel) mod 256; 16-bit samples
+ * store v in the high byte and 255 - v in the low byte. */
 static MemPng encodePng(int w, int h, int color_type, int depth, int interlace)
 {
     MemPng m = {0};
