@@ -58,7 +58,7 @@ static int clampIndex(int i, int n)
     return i;
 }
 
-/* Returns the cache slot (0 or 1) that holds source row, or -1. */
+/* Returns the cache slot (0 or 1) that contains source row, or -1. */
 static int findSlot(const int slot_rows[2], int row)
 {
     if (slot_rows[0] == row)
@@ -229,7 +229,7 @@ static void resizeAreaFast(const uint8_t *src, int sw, int sh, int cn, uint8_t *
         for (int dx = 0; dx < whole; dx++) {
             int c = dx % cn;
             const uint8_t *s = src + (size_t)sy0 * src_stride + (size_t)(dx / cn) * scale_x * cn + c;
-            int sum = 0;
+            int64_t sum = 0;
             for (int y = 0; y < scale_y; y++)
                 for (int x = 0; x < scale_x; x++)
                     sum += s[(size_t)y * src_stride + (size_t)x * cn];
@@ -238,7 +238,8 @@ static void resizeAreaFast(const uint8_t *src, int sw, int sh, int cn, uint8_t *
         for (int dx = whole; dx < row_len; dx++) {
             int c = dx % cn;
             int sx0 = (dx / cn) * scale_x;
-            int sum = 0, count = 0;
+            int64_t sum = 0;
+            int count = 0;
             for (int y = 0; y < scale_y && sy0 + y < sh; y++)
                 for (int x = 0; x < scale_x && sx0 + x < sw; x++) {
                     sum += src[(size_t)(sy0 + y) * src_stride + (size_t)(sx0 + x) * cn + c];

@@ -131,7 +131,14 @@ vb_status vbModelLetterbox(const VbPreprocess *p, int image_width, int image_hei
                               p->height);
         int shorter = image_width < image_height ? image_width : image_height;
         double s = (double)p->resize_short / shorter;
-        /* The limit only guards overflow: the longer side may exceed the crop. */
+        /* The longer side may exceed the crop but not the resize limit. */
+        double longer = (image_width > image_height ? image_width : image_height) * s;
+        if (nearbyint(longer) > VB_RESIZE_MAX_DIM)
+            return vbErrorSet(err, VB_ERR_LIMIT,
+                              "recipe %s: a %dx%d image would resize to a side of %.0f pixels, "
+                              "over the limit %d",
+                              p->name ? p->name : "(unnamed)", image_width, image_height,
+                              nearbyint(longer), VB_RESIZE_MAX_DIM);
         out->resized_width = scaledSize(image_width, s, 1, VB_RESIZE_MAX_DIM);
         out->resized_height = scaledSize(image_height, s, 1, VB_RESIZE_MAX_DIM);
         if (out->resized_width < p->width || out->resized_height < p->height)

@@ -55,7 +55,8 @@ void vbModelPreprocessTorchvision(VbPreprocess *p, int width, int height); /* tw
  * without touching pixels. Letterboxes use r = min(H/h, W/w) and never make a
  * side 0 pixels (an 8000x16 image letterboxed to 640 is 640x1).
  * Errors: VB_ERR_INVALID_ARGUMENT for sizes < 1 or a recipe that cannot fit
- * (crop larger than resize_short). */
+ * (crop larger than resize_short), VB_ERR_LIMIT when a shorter-side resize
+ * would make the longer side exceed VB_RESIZE_MAX_DIM. */
 vb_status vbModelLetterbox(const VbPreprocess *p, int image_width, int image_height,
                            VbLetterbox *out, vb_error *err);
 

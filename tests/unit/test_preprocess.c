@@ -79,6 +79,13 @@ static void testLetterboxSmall(void)
     CHECK(vbModelLetterbox(&p, 676, 380, &lb, &err) == VB_OK);
     CHECK_EQ_INT(lb.resized_height, 233); /* int(380 * 416/676) = int(233.84) */
     CHECK(vbModelLetterbox(&p, 0, 10, &lb, &err) == VB_ERR_INVALID_ARGUMENT);
+
+    /* Shorter side 16 -> 256 would make the other side 128000 pixels. */
+    vbModelPreprocessImagenet(&p, 224, 224);
+    CHECK(vbModelLetterbox(&p, 8000, 16, &lb, &err) == VB_ERR_LIMIT);
+    CHECK(vbModelLetterbox(&p, 1, 1, &lb, &err) == VB_OK);
+    CHECK_EQ_INT(lb.resized_width, 256);
+    CHECK_EQ_INT((int)lb.pad_x, -16);
 }
 
 static void testPreprocessTinyImage(void)
