@@ -127,6 +127,63 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
     return 1;
 }
 
+/* How one Conv call runs and how it splits the workspace. The row-pointer
+ * GEMM reads B straight from the (padded) input, which suits stride-1
+ * convolutions whose output rows fill whole micro-tiles; the rest pack
+ * im2col tiles. */
+typedef struct ConvPlan {
+    int use_rows;
+    size_t thread_bytes;   /* per-thread scratch for every core */
+    size_t offsets_bytes;  /* row-pointer path: K offsets into the input */
+    size_t padded_bytes;   /* row-pointer path with pads: one padded image group */
+    size_t weights_bytes;  /* weights packed at run time when not packed at load */
+} ConvPlan;
+
+/* Output rows narrower than this many columns use the packing path, where
+ * micro-tiles may span rows. */
+#define ROWS_MIN_WIDTH 64
+
+static size_t alignUp64(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+static int64_t paddedHeight(const ConvShape *s)
+{
+    return s->g.in[0] + s->g.pad_begin[0] + s->g.pad_end[0];
+}
+
+static int64_t paddedWidth(const ConvShape *s)
+{
+    return s->g.in[1] + s->g.pad_begin[1] + s->g.pad_end[1];
+}
+
+static void convPlan(const ConvParams *p, const ConvShape *s, int packed, ConvPlan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    int stride1 = s->g.stride[0] == 1 && s->g.stride[1] == 1;
+    plan->use_rows = !s->pointwise && stride1 && s->g.out[1] >= ROWS_MIN_WIDTH;
+    int n = (int)(s->g.out[0] * s->g.out[1]);
+    size_t cores = (size_t)vbCpuCount();
+    if (plan->use_rows) {
+        plan->thread_bytes = alignUp64(vbSgemmRowsThreadWorkspace()) * cores;
+        plan->offsets_bytes = alignUp64((size_t)s->k * sizeof(size_t));
+        int padded = s->g.pad_begin[0] || s->g.pad_begin[1] || s->g.pad_end[0] || s->g.pad_end[1];
+        if (padded)
+            plan->padded_bytes = alignUp64((size_t)s->group_in * (size_t)paddedHeight(s) *
+                                           (size_t)paddedWidth(s) * sizeof(float));
+    } else {
+        plan->thread_bytes = vbSgemmThreadWorkspace(n, (int)s->k) * cores;
+    }
+    if (!packed)
+        plan->weights_bytes = alignUp64(convPackedBytes(p, s));
+}
+
+static size_t convPlanBytes(const ConvPlan *plan)
+{
+    return plan->thread_bytes + plan->offsets_bytes + plan->padded_bytes + plan->weights_bytes;
+}
+
 static vb_status convInfer(const void *params, const vb_tensor *const *in, int n_in,
                            vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
@@ -148,15 +205,13 @@ static vb_status convInfer(const void *params, const vb_tensor *const *in, int n
         y->dims[2] = s.g.out[1];
     }
 
-    /* Workspace: B tiles for every core, plus packed weights when they were
-     * not packed at load. */
+    /* Workspace: per-core scratch of the chosen GEMM path, plus packed
+     * weights when they were not packed at load. */
     info->workspace_bytes = 0;
     if (!s.depthwise) {
-        size_t bytes = vbSgemmThreadWorkspace((int)(s.g.out[0] * s.g.out[1]), (int)s.k) *
-                       (size_t)vbCpuCount();
-        if (!convIsPacked(p, in[1]))
-            bytes += (convPackedBytes(p, &s) + 63) & ~(size_t)63;
-        info->workspace_bytes = bytes;
+        ConvPlan plan;
+        convPlan(p, &s, convIsPacked(p, in[1]), &plan);
+        info->workspace_bytes = convPlanBytes(&plan);
     }
     info->flops = 2ull * (uint64_t)s.batch * (uint64_t)s.out_channels *
                   (uint64_t)(s.g.out[0] * s.g.out[1]) * (uint64_t)s.k;
@@ -356,6 +411,28 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     }
 }
 
+/* Copies one image group x [Cg][H][W] into dst [Cg][Hp][Wp] with zero
+ * borders of the conv's pads. */
+static void convPadImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
+{
+    int64_t h = s->g.in[0], w = s->g.in[1], hp = paddedHeight(s), wp = paddedWidth(s);
+    int64_t top = s->g.pad_begin[0], left = s->g.pad_begin[1];
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t c = 0; c < s->group_in; c++) {
+        float *plane = dst + (size_t)(c * hp * wp);
+        const float *src = x + (size_t)(c * h * w);
+        memset(plane, 0, sizeof(float) * (size_t)(top * wp));
+        for (int64_t r = 0; r < h; r++) {
+            float *row = plane + (size_t)((top + r) * wp);
+            memset(row, 0, sizeof(float) * (size_t)left);
+            memcpy(row + left, src + (size_t)(r * w), sizeof(float) * (size_t)w);
+            memset(row + left + w, 0, sizeof(float) * (size_t)(wp - left - w));
+        }
+        memset(plane + (size_t)((top + h) * wp), 0, sizeof(float) * (size_t)((hp - top - h) * wp));
+    }
+}
+
 static vb_status convRun(const void *params, const vb_tensor *const *in, int n_in,
                          vb_tensor *const *out, int n_out, const VbOpRunContext *ctx,
                          vb_error *err)
@@ -376,20 +453,34 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
         return VB_OK;
     }
 
-    /* Weights: packed at load, or packed now at the end of the workspace. */
+    /* Carve the workspace: thread scratch, offsets, padded image, weights. */
     int n = (int)(s.g.out[0] * s.g.out[1]);
-    size_t thread_bytes = ctx->workspace_bytes;
+    ConvPlan plan;
+    convPlan(p, &s, convIsPacked(p, in[1]), &plan);
+    if (ctx->workspace == NULL || ctx->workspace_bytes < convPlanBytes(&plan))
+        return vbErrorSet(err, VB_ERR_INTERNAL,
+                          "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
+                          p->window.node, ctx->workspace_bytes, convPlanBytes(&plan));
+    char *cursor = (char *)ctx->workspace + plan.thread_bytes;
+    size_t *offsets = (size_t *)cursor;
+    cursor += plan.offsets_bytes;
+    float *padded = plan.padded_bytes ? (float *)cursor : NULL;
+    cursor += plan.padded_bytes;
     const float *packed = p->packed;
-    if (!convIsPacked(p, in[1])) {
-        size_t need = (convPackedBytes(p, &s) + 63) & ~(size_t)63;
-        if (ctx->workspace == NULL || ctx->workspace_bytes < need + vbSgemmThreadWorkspace(n, (int)s.k))
-            return vbErrorSet(err, VB_ERR_INTERNAL,
-                              "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
-                              p->window.node, ctx->workspace_bytes, need);
-        thread_bytes = ctx->workspace_bytes - need;
-        float *dst = (float *)((char *)ctx->workspace + thread_bytes);
-        convPackWeights(p, &s, w, dst);
-        packed = dst;
+    if (plan.weights_bytes) {
+        convPackWeights(p, &s, w, (float *)cursor);
+        packed = (const float *)cursor;
+    }
+
+    /* Row-pointer path: tap k of channel c reads the (padded) image at
+     * offset c*Hp*Wp + ky*dh*Wp + kx*dw from the output position. */
+    int64_t hp = padded ? paddedHeight(&s) : s.g.in[0], wp = padded ? paddedWidth(&s) : s.g.in[1];
+    if (plan.use_rows) {
+        int64_t kh = s.g.kernel[0], kw = s.g.kernel[1];
+        for (int64_t k = 0; k < s.k; k++) {
+            int64_t c = k / (kh * kw), ky = (k / kw) % kh, kx = k % kw;
+            offsets[k] = (size_t)(c * hp * wp + ky * s.g.dilation[0] * wp + kx * s.g.dilation[1]);
+        }
     }
 
     /* One GEMM per image and group: Y[g] (Mg x OH*OW) = Wg (Mg x K) * B (K x OH*OW). */
@@ -405,11 +496,20 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
             if (s.pointwise) {
                 VbSgemmMatrix src = {xg, (size_t)n, 1};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
-                        &ep, ctx, ctx->workspace, thread_bytes);
+                        &ep, ctx, ctx->workspace, plan.thread_bytes);
+            } else if (plan.use_rows) {
+                const float *src = xg;
+                if (padded) {
+                    convPadImage(xg, &s, padded, ctx);
+                    src = padded;
+                }
+                vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wp, (int)s.k,
+                            ag, src, offsets, yg, (size_t)n, &ep, ctx, ctx->workspace,
+                            plan.thread_bytes);
             } else {
                 Im2colSource src = {xg, &s.g};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, packIm2col, &src, yg, (size_t)n, &ep,
-                        ctx, ctx->workspace, thread_bytes);
+                        ctx, ctx->workspace, plan.thread_bytes);
             }
         }
     }

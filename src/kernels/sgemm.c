@@ -209,7 +209,120 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
         }
     }
 }
+
+/* Row-pointer variants: B step p is the nv contiguous floats at rows[p],
+ * read straight from the caller's tensor instead of a packed panel. */
+typedef void (*RowsKernel)(int kc, const float *a, const float *const *rows, float *c, size_t ldc,
+                           int mv, int nv, int accumulate);
+
+/* 8x32 AVX-512F micro-kernel reading B through row pointers; masked loads
+ * keep a partial tile from touching memory past its nv columns. */
+__attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a,
+                                                          const float *const *rows, float *c,
+                                                          size_t ldc, int mv, int nv, int accumulate)
+{
+    __mmask16 m0 = nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1u);
+    __mmask16 m1 = nv >= 32 ? (__mmask16)0xFFFF
+                 : nv > 16  ? (__mmask16)((1u << (nv - 16)) - 1u)
+                            : (__mmask16)0;
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const float *b = rows[p];
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 av;
+#define VB_ROW(r)                                   \
+    av = _mm512_set1_ps(a[r]);                      \
+    c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);     \
+    c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);
+        VB_ROW(0) VB_ROW(1) VB_ROW(2) VB_ROW(3) VB_ROW(4) VB_ROW(5) VB_ROW(6) VB_ROW(7)
+#undef VB_ROW
+        a += 8;
+    }
+    __m512 acc[16] = {c00, c01, c10, c11, c20, c21, c30, c31,
+                      c40, c41, c50, c51, c60, c61, c70, c71};
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        __m512 lo = acc[2 * i], hi = acc[2 * i + 1];
+        if (accumulate) {
+            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));
+            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, m0, lo);
+        _mm512_mask_storeu_ps(out + 16, m1, hi);
+    }
+}
+
+/* 6x16 AVX2+FMA micro-kernel reading B through row pointers. */
+__attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
+                                                        const float *const *rows, float *c,
+                                                        size_t ldc, int mv, int nv, int accumulate)
+{
+    /* lane j of the masks is set when j < nv (first 8) or j + 8 < nv */
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
+    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const float *b = rows[p];
+        __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1);
+        __m256 av;
+#define VB_ROW(r)                                   \
+    av = _mm256_broadcast_ss(a + r);                \
+    c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);     \
+    c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+        VB_ROW(0) VB_ROW(1) VB_ROW(2) VB_ROW(3) VB_ROW(4) VB_ROW(5)
+#undef VB_ROW
+        a += 6;
+    }
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        __m256 lo = acc[2 * i], hi = acc[2 * i + 1];
+        if (accumulate) {
+            lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));
+            hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));
+        }
+        _mm256_maskstore_ps(out, m0, lo);
+        _mm256_maskstore_ps(out + 8, m1, hi);
+    }
+}
 #endif
+
+/* Portable row-pointer micro-kernel for any layout. */
+static void rowsPortable(int kc, const float *a, const float *const *rows, float *c, size_t ldc,
+                         int mv, int nv, int accumulate, int mr, int nr)
+{
+    float acc[MAX_TILE];
+    memset(acc, 0, sizeof(float) * (size_t)(mr * nr));
+    for (int p = 0; p < kc; p++) {
+        const float *b = rows[p];
+        for (int i = 0; i < mr; i++) {
+            float ai = a[i];
+            float *row = acc + i * nr;
+            for (int j = 0; j < nv; j++)
+                row[j] += ai * b[j];
+        }
+        a += mr;
+    }
+    for (int i = 0; i < mv; i++) {
+        float *out = c + (size_t)i * ldc;
+        const float *row = acc + i * nr;
+        for (int j = 0; j < nv; j++)
+            out[j] = accumulate ? out[j] + row[j] : row[j];
+    }
+}
 
 size_t vbSgemmThreadWorkspace(int n, int k)
 {
@@ -300,6 +413,98 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
         if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
             for (int i = 0; i < m; i++)
                 vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
+                                  ep->act, ep->alpha, ep->beta, use_simd);
+        }
+    }
+}
+
+/* With more rows of A than this, vbSgemmRows copies each B tile into a
+ * packed panel first: the copy costs less than re-reading scattered rows
+ * (which can also collide in cache sets) once per micro-panel of A. */
+#define ROWS_DIRECT_MAX_M 32
+
+size_t vbSgemmRowsThreadWorkspace(void)
+{
+    VbSgemmLayout layout = vbSgemmLayout();
+    return VB_SGEMM_KC * sizeof(const float *) + VB_SGEMM_KC * (size_t)layout.nr * sizeof(float);
+}
+
+void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
+                 const float *packed_a, const float *x, const size_t *row_offsets, float *c,
+                 size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+                 void *workspace, size_t workspace_bytes)
+{
+    if (m <= 0 || segments <= 0 || segment_length <= 0)
+        return;
+    VbSgemmLayout layout = vbSgemmLayout();
+    int mr = layout.mr, nr = layout.nr;
+    RowsKernel kernel = NULL;
+#if VB_X86
+    if (!ctx->disable_simd && mr == 8 && nr == 32 && cpuHasAvx512())
+        kernel = rowsAvx512;
+    else if (!ctx->disable_simd && mr == 6 && nr == 16 && cpuHasAvx2())
+        kernel = rowsAvx2;
+#endif
+    MicroKernel packed_kernel = pickKernel(layout, ctx->disable_simd);
+    int use_simd = !ctx->disable_simd;
+    size_t per_thread = vbSgemmRowsThreadWorkspace();
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+    if ((size_t)threads > workspace_bytes / per_thread)
+        threads = (int)(workspace_bytes / per_thread) < 1 ? 1 : (int)(workspace_bytes / per_thread);
+    int per_segment = (segment_length + nr - 1) / nr;
+    int64_t tiles = (int64_t)segments * per_segment;
+
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t t = 0; t < tiles; t++) {
+        char *scratch = (char *)workspace + per_thread * (size_t)omp_get_thread_num();
+        const float **rows = (const float **)scratch;
+        float *panel = (float *)(scratch + VB_SGEMM_KC * sizeof(const float *));
+        int64_t seg = t / per_segment;
+        int offset = (int)(t % per_segment) * nr;
+        int nv = segment_length - offset < nr ? segment_length - offset : nr;
+        const float *base = x + (size_t)seg * segment_stride + (size_t)offset;
+        float *ctile = c + (size_t)seg * (size_t)segment_length + (size_t)offset;
+
+        if (k == 0) {
+            for (int i = 0; i < m; i++)
+                memset(ctile + (size_t)i * ldc, 0, sizeof(float) * (size_t)nv);
+        }
+
+        /* C[m][tile] += A[m][pc..pc+kc) * B rows, one K block at a time. */
+        for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
+            int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+            for (int p = 0; p < kc; p++)
+                rows[p] = base + row_offsets[pc + p];
+
+            /* Many A panels: copy B's rows once into panel [kc][nr]. */
+            int copy = m > ROWS_DIRECT_MAX_M;
+            if (copy) {
+                float *dst = panel;
+                for (int p = 0; p < kc; p++, dst += nr) {
+                    memcpy(dst, rows[p], sizeof(float) * (size_t)nv);
+                    for (int j = nv; j < nr; j++)
+                        dst[j] = 0.0f;
+                }
+            }
+            for (int ic = 0; ic < m; ic += mr) {
+                const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                                      (size_t)pc * (size_t)mr;
+                int mv = m - ic < mr ? m - ic : mr;
+                float *cpanel = ctile + (size_t)ic * ldc;
+                if (copy && packed_kernel)
+                    packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0);
+                else if (copy)
+                    kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, mr, nr);
+                else if (kernel)
+                    kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
+                else
+                    rowsPortable(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0, mr, nr);
+            }
+        }
+
+        if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+            for (int i = 0; i < m; i++)
+                vbActivationApply(ctile + (size_t)i * ldc, (size_t)nv, ep->bias ? ep->bias[i] : 0.0f,
                                   ep->act, ep->alpha, ep->beta, use_simd);
         }
     }

@@ -70,6 +70,22 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
              float *c, size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
              void *workspace, size_t workspace_bytes);
 
+/* Returns the scratch bytes vbSgemmRows needs per thread. */
+size_t vbSgemmRowsThreadWorkspace(void);
+
+/* Computes C = A * B like vbSgemm, but reads B from x without packing: B's
+ * columns form `segments` runs of segment_length columns, run s starting at
+ * x + s * segment_stride, and row r of B is offset row_offsets[r] floats
+ * from there. Columns inside a run must be contiguous in x. C column s *
+ * segment_length + j belongs to run s, column j. Tiles never cross a run,
+ * so every element of C is summed in the same order whatever the thread
+ * count. Stride-1 convolutions use one run per output row and pointwise
+ * ones a single run. */
+void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
+                 const float *packed_a, const float *x, const size_t *row_offsets, float *c,
+                 size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+                 void *workspace, size_t workspace_bytes);
+
 /* Applies act to n floats in place after adding bias to each. SiLU is
  * x / (1 + exp(-x)), HardSwish x * max(0, min(1, x / 6 + 0.5)). use_simd
  * picks the AVX-512 path when the CPU has it. That path computes exp with the

@@ -111,7 +111,7 @@ static ConvCase randomCase(int i)
         r->m = r->c;
     }
     r->h = kind == 4 ? 1 : refRandInt(1, 23);
-    r->w = refRandInt(1, 37);
+    r->w = refRandInt(1, i % 3 == 0 ? 100 : 37);
     r->kh = kind == 4 || kind == 3 ? 1 : refRandInt(1, 5);
     r->kw = kind == 3 ? 1 : refRandInt(1, 5);
     r->sh = kind == 4 || kind == 3 ? 1 : refRandInt(1, 3);
