@@ -31,6 +31,7 @@ typedef struct VbValue {
 /* One node of the graph. */
 typedef struct VbNode {
     const VbOnnxNode *src;
+    int file_index;       /* position in the model's node list, for unnamed nodes in messages */
     const VbOpDef *op;
     int opset;
     void *params;         /* owned; freed with op->release */
@@ -84,7 +85,7 @@ struct vb_engine {
 };
 
 /* Writes "node 'name' (OpType)" (or "node #index (OpType)" for unnamed
- * nodes) into buf and returns buf. */
+ * nodes, index counting from 0 in file order) into buf and returns buf. */
 const char *vbGraphNodeLabel(const vb_engine *engine, int node, char *buf, size_t size);
 
 /* Builds values and nodes from the model, checks every name, finds each

@@ -56,7 +56,7 @@ const char *vbGraphNodeLabel(const vb_engine *engine, int node, char *buf, size_
     if (src->name != NULL && src->name[0] != '\0')
         snprintf(buf, size, "node '%s' (%s)", src->name, src->op_type);
     else
-        snprintf(buf, size, "node #%d (%s)", node, src->op_type);
+        snprintf(buf, size, "node #%d (%s)", engine->nodes[node].file_index, src->op_type);
     return buf;
 }
 
@@ -155,26 +155,31 @@ static void findOpVersions(const VbOpDef *op, void *user)
 
 /* Rejects a node whose op is missing, naming the op, node, opset and what
  * the registry has instead. */
-static vb_status rejectUnsupported(const VbOnnxNode *src, int64_t opset, vb_error *err)
+static vb_status rejectUnsupported(const VbOnnxNode *src, int index, int64_t opset, vb_error *err)
 {
+    char node[160];
+    if (src->name != NULL && src->name[0] != '\0')
+        snprintf(node, sizeof node, "'%s'", src->name);
+    else
+        snprintf(node, sizeof node, "#%d", index);
+
     if (!isDefaultDomain(src->domain))
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                          "op '%s.%s' (node '%s') is not supported: only the default ONNX "
+                          "op '%s.%s' (node %s) is not supported: only the default ONNX "
                           "domain is implemented; supported ops: see visionbench inspect",
-                          src->domain, src->op_type, src->name);
+                          src->domain, src->op_type, node);
 
     OpSearch search = {src->op_type, -1};
     vbOpForEach(findOpVersions, &search);
     if (search.min_opset > opset)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                          "op '%s' (node '%s', opset %lld) is not supported; '%s' is "
+                          "op '%s' (node %s, opset %lld) is not supported; '%s' is "
                           "implemented from opset %d: re-export the model with a newer opset",
-                          src->op_type, src->name, (long long)opset, src->op_type,
-                          search.min_opset);
+                          src->op_type, node, (long long)opset, src->op_type, search.min_opset);
     return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                      "op '%s' (node '%s', opset %lld) is not supported; supported ops: see "
+                      "op '%s' (node %s, opset %lld) is not supported; supported ops: see "
                       "visionbench inspect",
-                      src->op_type, src->name, (long long)opset);
+                      src->op_type, node, (long long)opset);
 }
 
 /* Orders engine->nodes topologically into engine->order. */
@@ -308,6 +313,7 @@ static vb_status defineValues(vb_engine *engine, NameMap *map, vb_error *err)
         if (!is_constant) {
             VbNode *node = &engine->nodes[engine->node_count++];
             node->src = src;
+            node->file_index = i;
             node->in_count = src->input_count;
             node->out_count = src->output_count;
             node->in = calloc((size_t)src->input_count + 1, sizeof *node->in);
@@ -386,7 +392,7 @@ static vb_status findOps(vb_engine *engine, vb_error *err)
                               (long long)opset);
         node->op = vbOpFind(src->domain, src->op_type, opset);
         if (node->op == NULL)
-            return rejectUnsupported(src, opset, err);
+            return rejectUnsupported(src, node->file_index, opset, err);
         node->opset = (int)opset;
     }
     return VB_OK;
