@@ -162,6 +162,8 @@ static int collectNodes(const VbOnnxGraph *g, NodeList *main, NodeList *sub)
  * allocation failure. */
 static int countOps(const VbOnnxModel *m, NodeList *l, OpTable *t)
 {
+    if (l->count == 0)
+        return 0;
     qsort(l->nodes, l->count, sizeof *l->nodes, compareNodeTypes);
     for (size_t i = 0; i < l->count;) {
         const VbOnnxNode *node = l->nodes[i];
@@ -399,7 +401,8 @@ static int printImplementedOps(void)
         vbCliError("inspect: out of memory while listing the engine's ops");
         rc = 1;
     } else {
-        qsort(t.ops, (size_t)t.count, sizeof *t.ops, compareOpNames);
+        if (t.count > 0)
+            qsort(t.ops, (size_t)t.count, sizeof *t.ops, compareOpNames);
         printf("op types the engine implements (%d), with the oldest opset each follows:\n", t.count);
         for (int i = 0; i < t.count; i++)
             printf("  %-24s %ld\n", t.ops[i].op_type, t.ops[i].count);
