@@ -326,13 +326,17 @@ static long imageForRow(VbDatasetBuilder *b, const char *images_dir, const char 
     return *st == VB_OK ? (*last = (long)d->image_count - 1) : -1;
 }
 
-/* Orders annotation indices by image, category, box, then line, so exact
- * duplicates end up next to each other. */
-static const VbAnnotation *sortAnnotations;
+/* An annotation and its position, sorted so that exact duplicates end up
+ * next to each other. */
+typedef struct BoxKey {
+    const VbAnnotation *a;
+    size_t index;
+} BoxKey;
+
+/* Orders by image, category, box, then line (the id before renumbering). */
 static int compareBoxes(const void *pa, const void *pb)
 {
-    const VbAnnotation *a = &sortAnnotations[*(const size_t *)pa];
-    const VbAnnotation *b = &sortAnnotations[*(const size_t *)pb];
+    const VbAnnotation *a = ((const BoxKey *)pa)->a, *b = ((const BoxKey *)pb)->a;
     if (a->image_id != b->image_id)
         return a->image_id < b->image_id ? -1 : 1;
     if (a->category_id != b->category_id)
@@ -344,15 +348,21 @@ static int compareBoxes(const void *pa, const void *pb)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+static int sameBox(const VbAnnotation *a, const VbAnnotation *b)
+{
+    return a->image_id == b->image_id && a->category_id == b->category_id && a->x == b->x &&
+           a->y == b->y && a->w == b->w && a->h == b->h;
+}
+
 /* Drops rows that repeat an earlier row's image, box and label, with one
- * warning each. Annotation ids hold the source line until renumbered here. */
+ * warning each. Annotation ids are the source lines until renumbered here. */
 static vb_status dropDuplicates(VbDatasetBuilder *b, const char *name, vb_error *err)
 {
     VbDataset *d = b->dataset;
     size_t n = d->annotation_count;
     if (n < 2)
         goto renumber;
-    size_t *order = malloc(n * sizeof *order);
+    BoxKey *order = malloc(n * sizeof *order);
     unsigned char *drop = calloc(n, 1);
     if (order == NULL || drop == NULL) {
         free(order);
@@ -360,21 +370,20 @@ static vb_status dropDuplicates(VbDatasetBuilder *b, const char *name, vb_error 
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    sortAnnotations = d->annotations;
+        order[i] = (BoxKey){&d->annotations[i], i};
     qsort(order, n, sizeof *order, compareBoxes);
+
+    /* In each run of equal boxes the first (lowest line) is kept. */
+    size_t first = 0;
     for (size_t i = 1; i < n; i++) {
-        const VbAnnotation *prev = &d->annotations[order[i - 1]], *cur = &d->annotations[order[i]];
-        if (prev->image_id == cur->image_id && prev->category_id == cur->category_id &&
-            prev->x == cur->x && prev->y == cur->y && prev->w == cur->w && prev->h == cur->h) {
-            size_t first = i - 1;
-            while (drop[order[first]])
-                first--;
-            drop[order[i]] = 1;
-            vbWarningsAdd(&d->warnings,
-                          "%s: line %lld repeats the box and label of line %lld; duplicate dropped",
-                          name, (long long)cur->id, (long long)d->annotations[order[first]].id);
+        if (!sameBox(order[first].a, order[i].a)) {
+            first = i;
+            continue;
         }
+        drop[order[i].index] = 1;
+        vbWarningsAdd(&d->warnings,
+                      "%s: line %lld repeats the box and label of line %lld; duplicate dropped",
+                      name, (long long)order[i].a->id, (long long)order[first].a->id);
     }
     size_t remaining = 0;
     for (size_t i = 0; i < n; i++)

@@ -224,13 +224,19 @@ static const VbAnnotation *boxOf(const VbDataset *d, const char *file_name)
     return NULL;
 }
 
-static void testBadInputCsv(const char *shared)
+/* Runs every case, or with only set the cases of that one file. Returns the
+ * number of cases run. */
+static int testBadInputCsv(const char *shared, const char *only)
 {
+    int run = 0;
     char dir[4096], images[4160];
     snprintf(dir, sizeof dir, "%s/datasets/bad-inputs/csv", shared);
     snprintf(images, sizeof images, "%s/images", dir);
     for (size_t i = 0; i < sizeof CSV_CASES / sizeof CSV_CASES[0]; i++) {
         const CsvCase *c = &CSV_CASES[i];
+        if (only != NULL && strcmp(c->file, only) != 0)
+            continue;
+        run++;
         char path[4352];
         snprintf(path, sizeof path, "%s/%s", dir, c->file);
         VbDataset *d = NULL;
@@ -304,10 +310,49 @@ static void testBadInputCsv(const char *shared)
         }
         vbDatasetFree(d);
     }
+    return run;
 }
 
-int main(void)
+/* The bad-input image folder as an image folder: files whose header cannot
+ * be read are left out and listed; header warnings reach the dataset. */
+static void testUnreadableImages(const char *shared)
 {
+    char csv[4096], images[4096];
+    snprintf(csv, sizeof csv, "%s/datasets/bad-inputs/csv/header_only.csv", shared);
+    snprintf(images, sizeof images, "%s/datasets/bad-inputs/images", shared);
+    VbDataset *d = NULL;
+    vb_error err = {0};
+    vb_status st = vbDatasetLoadCsv(csv, images, NULL, &d, &err);
+    CHECK_MSG(st == VB_OK, "%s", err.message);
+    if (d == NULL)
+        return;
+    /* bad_crc_ihdr.png, text_named.jpg and zero_bytes.jpg; the IDAT CRC and
+     * the truncated JPEG show only when the pixels are decoded. */
+    CHECK_EQ_INT(d->unreadable_image_count, 3);
+    CHECK_EQ_INT(d->image_count, 16);
+    for (size_t i = 0; i < d->unreadable_image_count; i++)
+        CHECK_MSG(strstr(d->unreadable_images[i], "bad_crc_ihdr.png: ") == d->unreadable_images[i] ||
+                      strstr(d->unreadable_images[i], "text_named.jpg: ") == d->unreadable_images[i] ||
+                      strstr(d->unreadable_images[i], "zero_bytes.jpg: ") == d->unreadable_images[i],
+                  "%s", d->unreadable_images[i]);
+    CHECK(hasWarning(d, "EXIF orientation 6 ignored"));
+    CHECK(hasWarning(d, "JPEG data despite its extension"));
+    CHECK(hasWarning(d, "image skipped: "));
+    vbDatasetFree(d);
+}
+
+/* With an argument (a file name of the bad-input CSV set) only that case
+ * runs; tests/bad_inputs.cmake registers one test per case. */
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        const char *shared = vbTestSharedDir();
+        if (shared == NULL)
+            return VB_TEST_SKIP;
+        CHECK_MSG(testBadInputCsv(shared, argv[1]) > 0, "no expected outcome for '%s'; add it to CSV_CASES",
+                  argv[1]);
+        TEST_END();
+    }
     testQuotingAndLayout();
     testLabelsAndCategories();
     testNumbers();
@@ -320,6 +365,7 @@ int main(void)
             TEST_END();
         return VB_TEST_SKIP;
     }
-    testBadInputCsv(shared);
+    testBadInputCsv(shared, NULL);
+    testUnreadableImages(shared);
     TEST_END();
 }

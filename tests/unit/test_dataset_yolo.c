@@ -28,12 +28,18 @@ static const YoloCase YOLO_CASES[] = {
     {"comma_separated", VB_ERR_PARSE, "road_a.txt: line 1: fields are separated by commas", 0},
 };
 
-static void testBadInputYolo(const char *shared)
+/* Runs every case, or with only set the cases of that one file. Returns the
+ * number of cases run. */
+static int testBadInputYolo(const char *shared, const char *only)
 {
+    int run = 0;
     char images[4096];
     snprintf(images, sizeof images, "%s/datasets/bad-inputs/csv/images", shared);
     for (size_t i = 0; i < sizeof YOLO_CASES / sizeof YOLO_CASES[0]; i++) {
         const YoloCase *c = &YOLO_CASES[i];
+        if (only != NULL && strcmp(c->folder, only) != 0)
+            continue;
+        run++;
         char dir[4352];
         snprintf(dir, sizeof dir, "%s/datasets/bad-inputs/yolo/%s", shared, c->folder);
         VbDataset *d = NULL;
@@ -71,6 +77,7 @@ static void testBadInputYolo(const char *shared)
         }
         vbDatasetFree(d);
     }
+    return run;
 }
 
 static void writeFile(const char *dir, const char *name, const char *text)
@@ -165,12 +172,22 @@ static void testClassNamesFiles(const char *shared)
     rmdir(dir);
 }
 
-int main(void)
+/* With an argument (a case folder of the bad-input YOLO set) only that case
+ * runs; tests/bad_inputs.cmake registers one test per case. */
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        const char *shared = vbTestSharedDir();
+        if (shared == NULL)
+            return VB_TEST_SKIP;
+        CHECK_MSG(testBadInputYolo(shared, argv[1]) > 0, "no expected outcome for '%s'; add it to YOLO_CASES",
+                  argv[1]);
+        TEST_END();
+    }
     const char *shared = vbTestSharedDir();
     if (shared == NULL)
         return VB_TEST_SKIP;
-    testBadInputYolo(shared);
+    testBadInputYolo(shared, NULL);
     testClassNamesFiles(shared);
     TEST_END();
 }
