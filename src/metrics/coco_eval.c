@@ -33,6 +33,8 @@ typedef struct MatchScratch {
     size_t cand_cap;
     uint32_t *cand_count; /* nd */
     size_t count_cap;
+    double *det_area;    /* nd: w * h of each kept detection */
+    size_t area_cap;
 } MatchScratch;
 
 void vbCocoParamsDefault(VbCocoParams *p)
@@ -205,6 +207,43 @@ static ptrdiff_t findId(const int64_t *ids, size_t n, int64_t id)
     return (lo < n && ids[lo] == id) ? (ptrdiff_t)lo : -1;
 }
 
+/* Sorts e[0..n) stably by the bucket (key / divisor) % buckets, a counting
+ * sort pass in O(n + buckets). tmp has room for n entries. Errors:
+ * VB_ERR_NO_MEMORY. */
+static vb_status bucketSort(PairEntry *e, PairEntry *tmp, size_t n, uint64_t divisor, size_t buckets,
+                            vb_error *err)
+{
+    size_t *start = calloc(buckets + 1, sizeof *start);
+    if (start == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu sort buckets", buckets);
+    for (size_t i = 0; i < n; i++)
+        start[(e[i].key / divisor) % buckets + 1]++;
+    for (size_t b = 0; b < buckets; b++)
+        start[b + 1] += start[b];
+    for (size_t i = 0; i < n; i++)
+        tmp[start[(e[i].key / divisor) % buckets]++] = e[i];
+    memcpy(e, tmp, n * sizeof *e);
+    free(start);
+    return VB_OK;
+}
+
+/* Sorts e[0..n), given in seq order, by key = category * image_count +
+ * image and then seq: two stable bucket passes, image then category. */
+static vb_status sortByPair(PairEntry *e, size_t n, const VbCocoEval *ev, vb_error *err)
+{
+    vb_status st = VB_OK;
+    if (n < 2 || ev->image_count == 0)
+        return VB_OK;
+    PairEntry *tmp = malloc(n * sizeof *tmp);
+    if (tmp == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu entries", n);
+    st = bucketSort(e, tmp, n, 1, ev->image_count, err);
+    if (st == VB_OK)
+        st = bucketSort(e, tmp, n, ev->image_count, ev->category_count, err);
+    free(tmp);
+    return st;
+}
+
 /* Grows *p, which has room for *cap elements of size bytes, to at least n
  * elements. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT on overflow. */
 static vb_status growArray(void **p, size_t *cap, size_t n, size_t size, const char *what,
@@ -286,14 +325,19 @@ static vb_status placeGroundTruth(const VbDataset *gt, const VbCocoEval *ev, Pai
         goto done;
     }
 
-    /* Resolve each annotation to the last annotation with the same id. The
+    /* Resolve each annotation to the last annotation with the same id. Ids
+     * that ascend in file order are unique and need no sort. Otherwise the
      * id goes through the key with its sign bit flipped to sort as signed. */
+    int ascending = 1;
     for (size_t i = 0; i < n; i++) {
         by_id[i].key = (uint64_t)gt->annotations[i].id ^ ((uint64_t)1 << 63);
         by_id[i].seq = i;
         by_id[i].index = i;
+        if (i > 0 && gt->annotations[i].id <= gt->annotations[i - 1].id)
+            ascending = 0;
     }
-    qsort(by_id, n, sizeof *by_id, comparePairEntry);
+    if (!ascending)
+        qsort(by_id, n, sizeof *by_id, comparePairEntry);
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j + 1 < n && by_id[j + 1].key == by_id[i].key)
@@ -316,7 +360,10 @@ static vb_status placeGroundTruth(const VbDataset *gt, const VbCocoEval *ev, Pai
         by_id[visit].index = i;
         visit++;
     }
-    qsort(by_id, visit, sizeof *by_id, comparePairEntry);
+    if (visit > 1 && ev->image_count > 0) {
+        if ((st = bucketSort(by_id, entries, visit, 1, ev->image_count, err)))
+            goto done;
+    }
 
     /* Key each visited annotation by the pair of the annotation it resolves to. */
     size_t m = 0;
@@ -331,7 +378,8 @@ static vb_status placeGroundTruth(const VbDataset *gt, const VbCocoEval *ev, Pai
         entries[m].index = resolved[by_id[v].index];
         m++;
     }
-    qsort(entries, m, sizeof *entries, comparePairEntry);
+    if ((st = sortByPair(entries, m, ev, err)))
+        goto done;
     *out = entries;
     *out_n = m;
     entries = NULL;
@@ -373,7 +421,11 @@ static vb_status placeDetections(const VbDetection *dets, size_t n, VbCocoEval *
         entries[m].index = i;
         m++;
     }
-    qsort(entries, m, sizeof *entries, comparePairEntry);
+    vb_status st = sortByPair(entries, m, ev, err);
+    if (st != VB_OK) {
+        free(entries);
+        return st;
+    }
     *out = entries;
     *out_n = m;
     return VB_OK;
@@ -418,6 +470,9 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
     if ((st = growArray((void **)&s->cand_count, &s->count_cap, nd, sizeof *s->cand_count,
                         "detections", err)))
         return st;
+    if ((st = growArray((void **)&s->det_area, &s->area_cap, nd, sizeof *s->det_area, "detections",
+                        err)))
+        return st;
     if (cells > s->cand_cap) {
         size_t cap = s->cand_cap;
         if ((st = growArray((void **)&s->cand, &cap, cells, sizeof *s->cand, "IoU values", err)))
@@ -434,6 +489,7 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
     for (size_t d = 0; d < nd; d++) {
         const VbDetection *dt = &dets[det[d]];
         const double db[4] = {dt->x, dt->y, dt->w, dt->h};
+        s->det_area[d] = dt->w * dt->h;
         for (size_t g = 0; g < ng; g++) {
             const double gb[4] = {anns[g]->x, anns[g]->y, anns[g]->w, anns[g]->h};
             s->ious[d * ng + g] = bboxIou(db, gb, anns[g]->iscrowd != 0);
@@ -483,12 +539,13 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
         }
 
         for (int t = 0; t < T; t++) {
+            const double start = fmin(p->iou_thrs[t], 1 - 1e-10);
             if (ng > 0)
                 memset(s->gt_matched, 0, ng);
             for (size_t d = 0; d < nd; d++) {
                 const uint32_t *cand = &s->cand[d * ng];
                 const double *cand_iou = &s->cand_iou[d * ng];
-                double best = fmin(p->iou_thrs[t], 1 - 1e-10);
+                double best = start;
                 ptrdiff_t m = -1;
 
                 /* Greedy match: IoU == threshold matches, an IoU tie goes to
@@ -517,8 +574,7 @@ static vb_status matchPair(VbCocoEval *ev, VbCocoPair *pair, const VbDetection *
                     ignored = s->gt_ignored[m];
                     matched = anns[s->gt_order[m]]->id != 0;
                 }
-                const VbDetection *dt = &dets[det[d]];
-                double darea = dt->w * dt->h;
+                double darea = s->det_area[d];
                 if (!matched && (darea < lo || darea > hi))
                     ignored = 1;
                 uint8_t status = VB_COCO_FP;
@@ -629,6 +685,7 @@ done:
     free(s.cand);
     free(s.cand_iou);
     free(s.cand_count);
+    free(s.det_area);
     free(anns);
     free(score);
     return st;
