@@ -92,11 +92,11 @@ static void sendProgress(int fd, uint32_t phase, size_t done, size_t total)
 
 /* ---- The child ------------------------------------------------------------ */
 
-/* Test hooks, read only in the child of a timed run: when the variable names
- * this model, the child dies from SIGSEGV (VB_TEST_CRASH_MODEL), is killed
- * with SIGKILL as the kernel's out-of-memory killer does
- * (VB_TEST_OOM_MODEL), or sleeps until the parent's timeout
- * (VB_TEST_HANG_MODEL). tests/run.cmake uses them; they are not options. */
+/* Test hooks, read only in the child of a timed run. When
+ * VB_TEST_CRASH_MODEL names this model, the child raises SIGSEGV. With
+ * VB_TEST_OOM_MODEL it raises SIGKILL, as the kernel's out-of-memory killer
+ * does. With VB_TEST_HANG_MODEL it sleeps until the parent's timeout.
+ * tests/run.cmake uses them; they are not options. */
 static void applyTestHooks(const char *name)
 {
     const char *crash = getenv("VB_TEST_CRASH_MODEL");
@@ -260,7 +260,7 @@ static void childMain(int fd, const VbRunBackend *backend, const VbRunModelSpec 
         goto report;
     applyTestHooks(spec->name);
 
-    /* Timed passes; samples holds 3 doubles per image and pass. */
+    /* Timed passes; samples contains 3 doubles per image and pass. */
     size_t sample_count, bytes;
     if (vbMulSize(images->count, (size_t)options->repeat, &sample_count) ||
         vbMulSize(sample_count, 3 * sizeof(double), &bytes)) {

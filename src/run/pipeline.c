@@ -55,7 +55,8 @@ static vb_status buildClassMap(const VbRunOptions *options, const VbDataset *dat
     if (st == VB_OK && options->classes_path != NULL && !is_file)
         st = vbModelClassMapFilter(map, options->classes_path, err);
     if (st != VB_OK)
-        vbErrorPrefix(err, "--classes: ");
+        vbErrorPrefix(err, "%s", options->classes_path != NULL ? "--classes: "
+                                                                : "class map (set it with --classes FILE): ");
     return st;
 }
 
@@ -137,7 +138,7 @@ static vb_status pipelineLoad(const VbRunModelSpec *spec, const VbRunOptions *op
     p->input_tensor.dims[3] = p->recipe.width;
     p->input_tensor.data = p->input;
 
-    /* What the report needs about the model. */
+    /* Model facts for the report. */
     vb_engine_stats stats;
     vb_engine_get_stats(p->engine, &stats);
     m->weight_bytes = stats.weight_bytes;

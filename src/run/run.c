@@ -269,6 +269,41 @@ static vb_status listLoaderSkips(const VbDataset *ds, const VbRunOptions *option
     return VB_OK;
 }
 
+/* An image id with its position in the view, for binary search. */
+typedef struct IdIndex {
+    int64_t id;
+    size_t index;
+} IdIndex;
+
+static int compareIdIndex(const void *a, const void *b)
+{
+    int64_t x = ((const IdIndex *)a)->id, y = ((const IdIndex *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Returns the view position of image id in the sorted table, or -1. */
+static long findImage(const IdIndex *table, size_t n, int64_t id)
+{
+    IdIndex key = {id, 0};
+    const IdIndex *hit = bsearch(&key, table, n, sizeof *table, compareIdIndex);
+    return hit != NULL ? (long)hit->index : -1;
+}
+
+/* Returns a table of the view's image ids sorted for findImage (caller
+ * frees), or NULL when out of memory. */
+static IdIndex *makeIdTable(const VbDataset *view)
+{
+    IdIndex *table = malloc((view->image_count + 1) * sizeof *table);
+    if (table == NULL)
+        return NULL;
+    for (size_t i = 0; i < view->image_count; i++) {
+        table[i].id = view->images[i].id;
+        table[i].index = i;
+    }
+    qsort(table, view->image_count, sizeof *table, compareIdIndex);
+    return table;
+}
+
 /* Builds a view of ds with only the kept images and their annotations. The
  * view borrows ds's strings; free only its two arrays. */
 static vb_status makeView(const VbDataset *ds, const unsigned char *keep, VbDataset *view,
@@ -277,28 +312,33 @@ static vb_status makeView(const VbDataset *ds, const unsigned char *keep, VbData
     *view = *ds;
     view->images = calloc(ds->image_count + 1, sizeof *view->images);
     view->annotations = calloc(ds->annotation_count + 1, sizeof *view->annotations);
-    if (view->images == NULL || view->annotations == NULL) {
-        free(view->images);
-        free(view->annotations);
-        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for the evaluation image list");
-    }
+    IdIndex *table = NULL;
+    if (view->images == NULL || view->annotations == NULL)
+        goto no_memory;
     view->image_count = 0;
     view->annotation_count = 0;
     for (size_t i = 0; i < ds->image_count; i++) {
         if (keep[i])
             view->images[view->image_count++] = ds->images[i];
     }
+
+    /* Annotations of kept images, found by binary search on the ids. */
+    table = makeIdTable(view);
+    if (table == NULL)
+        goto no_memory;
     for (size_t i = 0; i < ds->annotation_count; i++) {
-        const VbAnnotation *a = &ds->annotations[i];
-        for (size_t k = 0; k < ds->image_count; k++) {
-            if (ds->images[k].id == a->image_id) {
-                if (keep[k])
-                    view->annotations[view->annotation_count++] = *a;
-                break;
-            }
-        }
+        if (findImage(table, view->image_count, ds->annotations[i].image_id) >= 0)
+            view->annotations[view->annotation_count++] = ds->annotations[i];
     }
+    free(table);
     return VB_OK;
+
+no_memory:
+    free(table);
+    free(view->images);
+    free(view->annotations);
+    memset(view, 0, sizeof *view);
+    return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for the evaluation image list");
 }
 
 /* ---- Per-model results ----------------------------------------------------- */
@@ -411,37 +451,53 @@ done:
  * the category the classifier reports, predicted positive when the
  * classifier's whole-image detection scores at least --conf. Fills
  * precision, recall and F1; COCO mAP does not apply. */
-static void evaluateClassifier(const VbRunOptions *options, const VbDataset *view,
-                               VbModelResult *model)
+static vb_status evaluateClassifier(const VbRunOptions *options, const VbDataset *view,
+                                    VbModelResult *model, vb_error *err)
 {
+    /* Per view image: the predicted category (-1: none) and the truth. */
+    IdIndex *table = makeIdTable(view);
+    int64_t *predicted = malloc((view->image_count + 1) * sizeof *predicted);
+    unsigned char *actual = calloc(view->image_count + 1, 1);
+    if (table == NULL || predicted == NULL || actual == NULL) {
+        free(table);
+        free(predicted);
+        free(actual);
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory scoring a classifier");
+    }
+    for (size_t i = 0; i < view->image_count; i++)
+        predicted[i] = -1;
+    for (size_t k = 0; k < model->detections.count; k++) {
+        const VbDetection *d = &model->detections.items[k];
+        long i = findImage(table, view->image_count, d->image_id);
+        if (i >= 0 && d->score >= options->conf)
+            predicted[i] = d->category_id;
+    }
+    for (size_t k = 0; k < view->annotation_count; k++) {
+        const VbAnnotation *a = &view->annotations[k];
+        long i = findImage(table, view->image_count, a->image_id);
+        if (i >= 0 && !a->iscrowd && (predicted[i] < 0 || a->category_id == predicted[i]))
+            actual[i] = 1;
+    }
+
+    /* A negative prediction counts a miss when the image has any box. */
     uint64_t tp = 0, fp = 0, fn = 0;
     for (size_t i = 0; i < view->image_count; i++) {
-        int64_t id = view->images[i].id;
-        int predicted = 0;
-        int64_t category = -1;
-        for (size_t k = 0; k < model->detections.count; k++) {
-            const VbDetection *d = &model->detections.items[k];
-            if (d->image_id == id && d->score >= options->conf) {
-                predicted = 1;
-                category = d->category_id;
-            }
-        }
-        int actual = 0;
-        for (size_t k = 0; k < view->annotation_count && !actual; k++) {
-            const VbAnnotation *a = &view->annotations[k];
-            actual = a->image_id == id && !a->iscrowd &&
-                     (category < 0 || a->category_id == category);
-        }
-        tp += predicted && actual;
-        fp += predicted && !actual;
-        fn += !predicted && actual;
+        int is_predicted = predicted[i] >= 0;
+        tp += is_predicted && actual[i];
+        fp += is_predicted && !actual[i];
+        fn += !is_predicted && actual[i];
     }
+    free(table);
+    free(predicted);
+    free(actual);
+
     model->has_accuracy = 1;
     model->map = model->map50 = model->map75 = -1.0;
     model->precision = tp + fp > 0 ? (double)tp / (double)(tp + fp) : 0.0;
     model->recall = tp + fn > 0 ? (double)tp / (double)(tp + fn) : 0.0;
     double sum = model->precision + model->recall;
     model->f1 = sum > 0 ? 2.0 * model->precision * model->recall / sum : 0.0;
+    return VB_OK;
 }
 
 /* ---- The run ------------------------------------------------------------- */
@@ -653,7 +709,9 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         if (model->status != VB_MODEL_OK)
             continue;
         if (strcmp(model->m.task, "classify") == 0) {
-            evaluateClassifier(options, &view, model);
+            vb_error eval_err;
+            if (evaluateClassifier(options, &view, model, &eval_err) != VB_OK)
+                vbWarn("model %s: evaluation failed: %s", model->spec.name, eval_err.message);
             continue;
         }
         report(progress, user, "eval", i, options->model_count, model->spec.name, 0, 1, 0.0);

@@ -161,6 +161,16 @@ options)
   expect_status 1 $?
   expect_text "$work/stderr" "is not a folder"
   ;;
+classifier)
+  # A classifier is scored per image (F1) and ranked apart from detectors.
+  make_tiny
+  run_tiny --model "$models/efficientnet_b0.onnx" --model "$models/FastestDet.onnx"
+  expect_status 0 $?
+  report status=ok results.efficientnet_b0.model.task=classify \
+    results.efficientnet_b0.model.family=classifier results.efficientnet_b0.accuracy.map=null \
+    'results.efficientnet_b0.accuracy.f1>-1' comparison.best_classifier=efficientnet_b0 \
+    comparison.best_accuracy=FastestDet comparison.pareto_front#1
+  ;;
 schema_rejects)
   # The validator must reject a report that breaks the schema.
   make_tiny
