@@ -128,14 +128,15 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
 }
 
 /* How one Conv call runs and how it splits the workspace. The row-pointer
- * GEMM reads B straight from the (padded) input, which suits stride-1
- * convolutions whose output rows fill whole micro-tiles; the rest pack
- * im2col tiles. */
+ * GEMM reads B straight from the input, or from a padded copy split into
+ * stride phases, so that every tap reads a contiguous run along an output
+ * row. That suits convolutions whose output rows fill whole micro-tiles;
+ * the rest pack im2col tiles. */
 typedef struct ConvPlan {
     int use_rows;
     size_t thread_bytes;   /* per-thread scratch for every core */
     size_t offsets_bytes;  /* row-pointer path: K offsets into the input */
-    size_t padded_bytes;   /* row-pointer path with pads: one padded image group */
+    size_t padded_bytes;   /* row-pointer path: one image group padded and split into stride phases */
     size_t weights_bytes;  /* weights packed at run time when not packed at load */
 } ConvPlan;
 
@@ -148,30 +149,35 @@ static size_t alignUp64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-static int64_t paddedHeight(const ConvShape *s)
+/* Returns the height of one stride phase of the padded image: padded row
+ * i*sy + py is row i of phase py. */
+static int64_t phaseHeight(const ConvShape *s)
 {
-    return s->g.in[0] + s->g.pad_begin[0] + s->g.pad_end[0];
+    int64_t padded = s->g.in[0] + s->g.pad_begin[0] + s->g.pad_end[0];
+    return (padded + s->g.stride[0] - 1) / s->g.stride[0];
 }
 
-static int64_t paddedWidth(const ConvShape *s)
+static int64_t phaseWidth(const ConvShape *s)
 {
-    return s->g.in[1] + s->g.pad_begin[1] + s->g.pad_end[1];
+    int64_t padded = s->g.in[1] + s->g.pad_begin[1] + s->g.pad_end[1];
+    return (padded + s->g.stride[1] - 1) / s->g.stride[1];
 }
 
 static void convPlan(const ConvParams *p, const ConvShape *s, int packed, ConvPlan *plan)
 {
     memset(plan, 0, sizeof *plan);
     int stride1 = s->g.stride[0] == 1 && s->g.stride[1] == 1;
-    plan->use_rows = !s->pointwise && stride1 && s->g.out[1] >= ROWS_MIN_WIDTH;
+    plan->use_rows = !s->pointwise && s->g.out[1] >= ROWS_MIN_WIDTH;
     int n = (int)(s->g.out[0] * s->g.out[1]);
     size_t cores = (size_t)vbCpuCount();
     if (plan->use_rows) {
         plan->thread_bytes = alignUp64(vbSgemmRowsThreadWorkspace()) * cores;
         plan->offsets_bytes = alignUp64((size_t)s->k * sizeof(size_t));
         int padded = s->g.pad_begin[0] || s->g.pad_begin[1] || s->g.pad_end[0] || s->g.pad_end[1];
-        if (padded)
-            plan->padded_bytes = alignUp64((size_t)s->group_in * (size_t)paddedHeight(s) *
-                                           (size_t)paddedWidth(s) * sizeof(float));
+        if (padded || !stride1)
+            plan->padded_bytes = alignUp64((size_t)(s->g.stride[0] * s->g.stride[1]) *
+                                           (size_t)s->group_in * (size_t)phaseHeight(s) *
+                                           (size_t)phaseWidth(s) * sizeof(float));
     } else {
         plan->thread_bytes = vbSgemmThreadWorkspace(n, (int)s->k) * cores;
     }
@@ -411,25 +417,46 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     }
 }
 
-/* Copies one image group x [Cg][H][W] into dst [Cg][Hp][Wp] with zero
- * borders of the conv's pads. */
-static void convPadImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
+/* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph]:
+ * the image with the conv's zero pads, split into stride phases, so phase
+ * (py, px) row i column j is padded pixel (i*sy + py, j*sx + px). With
+ * stride 1 this is just the padded image. */
+static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
 {
-    int64_t h = s->g.in[0], w = s->g.in[1], hp = paddedHeight(s), wp = paddedWidth(s);
+    int64_t h = s->g.in[0], w = s->g.in[1], sy = s->g.stride[0], sx = s->g.stride[1];
+    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
     int64_t top = s->g.pad_begin[0], left = s->g.pad_begin[1];
+    int64_t planes = sy * sx * s->group_in;
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t c = 0; c < s->group_in; c++) {
-        float *plane = dst + (size_t)(c * hp * wp);
+    for (int64_t q = 0; q < planes; q++) {
+        int64_t phase = q / s->group_in, c = q % s->group_in;
+        int64_t py = phase / sx, px = phase % sx;
+        float *plane = dst + (size_t)(q * hph * wph);
         const float *src = x + (size_t)(c * h * w);
-        memset(plane, 0, sizeof(float) * (size_t)(top * wp));
-        for (int64_t r = 0; r < h; r++) {
-            float *row = plane + (size_t)((top + r) * wp);
-            memset(row, 0, sizeof(float) * (size_t)left);
-            memcpy(row + left, src + (size_t)(r * w), sizeof(float) * (size_t)w);
-            memset(row + left + w, 0, sizeof(float) * (size_t)(wp - left - w));
+
+        /* phase columns j whose padded column j*sx + px - left is inside the image */
+        int64_t jlo, jhi;
+        vbWindowValidRange(wph, w, sx, px - left, &jlo, &jhi);
+        for (int64_t i = 0; i < hph; i++) {
+            float *row = plane + (size_t)(i * wph);
+            int64_t iy = i * sy + py - top;
+            if (iy < 0 || iy >= h || jhi <= jlo) {
+                memset(row, 0, sizeof(float) * (size_t)wph);
+                continue;
+            }
+            const float *srow = src + (size_t)(iy * w) + (px - left);
+            for (int64_t j = 0; j < jlo; j++)
+                row[j] = 0.0f;
+            if (sx == 1) {
+                memcpy(row + jlo, srow + jlo, sizeof(float) * (size_t)(jhi - jlo));
+            } else {
+                for (int64_t j = jlo; j < jhi; j++)
+                    row[j] = srow[j * sx];
+            }
+            for (int64_t j = jhi; j < wph; j++)
+                row[j] = 0.0f;
         }
-        memset(plane + (size_t)((top + h) * wp), 0, sizeof(float) * (size_t)((hp - top - h) * wp));
     }
 }
 
@@ -472,14 +499,18 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
         packed = (const float *)cursor;
     }
 
-    /* Row-pointer path: tap k of channel c reads the (padded) image at
-     * offset c*Hp*Wp + ky*dh*Wp + kx*dw from the output position. */
-    int64_t hp = padded ? paddedHeight(&s) : s.g.in[0], wp = padded ? paddedWidth(&s) : s.g.in[1];
+    /* Row-pointer path: tap k (channel c, ky, kx) of output (oy, ox) reads
+     * padded pixel (oy*sy + ky*dh, ox*sx + kx*dw), which is phase
+     * (ky*dh % sy, kx*dw % sx) at row oy + ky*dh / sy, column ox + kx*dw / sx.
+     * offsets[k] is that position minus the output's (oy, ox). */
+    int64_t hph = padded ? phaseHeight(&s) : s.g.in[0], wph = padded ? phaseWidth(&s) : s.g.in[1];
     if (plan.use_rows) {
-        int64_t kh = s.g.kernel[0], kw = s.g.kernel[1];
+        int64_t kh = s.g.kernel[0], kw = s.g.kernel[1], sy = s.g.stride[0], sx = s.g.stride[1];
         for (int64_t k = 0; k < s.k; k++) {
-            int64_t c = k / (kh * kw), ky = (k / kw) % kh, kx = k % kw;
-            offsets[k] = (size_t)(c * hp * wp + ky * s.g.dilation[0] * wp + kx * s.g.dilation[1]);
+            int64_t c = k / (kh * kw), dy = ((k / kw) % kh) * s.g.dilation[0];
+            int64_t dx = (k % kw) * s.g.dilation[1];
+            int64_t phase = (dy % sy) * sx + dx % sx;
+            offsets[k] = (size_t)(((phase * s.group_in + c) * hph + dy / sy) * wph + dx / sx);
         }
     }
 
@@ -500,10 +531,10 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
             } else if (plan.use_rows) {
                 const float *src = xg;
                 if (padded) {
-                    convPadImage(xg, &s, padded, ctx);
+                    convSplitImage(xg, &s, padded, ctx);
                     src = padded;
                 }
-                vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wp, (int)s.k,
+                vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wph, (int)s.k,
                             ag, src, offsets, yg, (size_t)n, &ep, ctx, ctx->workspace,
                             plan.thread_bytes);
             } else {

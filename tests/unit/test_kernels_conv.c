@@ -182,6 +182,36 @@ static void testLargeShape(void)
     free(runConvCase(&cc, &cfg, "large 3x3 unpacked"));
 }
 
+/* Output rows wide enough for the row-pointer path, with strides,
+ * dilations and uneven pads that exercise the stride-phase split. */
+static void testWideRows(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c  h    w   m  kh kw g  sh sw dh dw pt pl pb pr */
+        {1, 3, 9, 161, 16, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+        {1, 5, 7, 200, 40, 3, 3, 1, 1, 1, 2, 2, 2, 2, 1, 3, 0, 0},
+        {2, 4, 11, 230, 9, 4, 5, 1, 3, 3, 2, 1, 0, 3, 2, 0, 0, 0},
+        {1, 2, 6, 140, 33, 2, 2, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0},
+        {1, 8, 1, 300, 24, 1, 3, 1, 1, 2, 1, 1, 0, 1, 0, 1, 0, 0},
+        {1, 6, 5, 150, 12, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        ConvCase cc;
+        memset(&cc, 0, sizeof cc);
+        cc.r = shapes[i];
+        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
+        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
+        cc.rank = 4;
+        cc.bias = 1;
+        for (int variant = 0; variant < 3; variant++) {
+            RefRun cfg = {11, 1 + variant % 2, variant == 2, variant != 1, VB_ACT_LEAKYRELU, 0.1f, 0};
+            char label[64];
+            snprintf(label, sizeof label, "wide rows %zu variant %d", i, variant);
+            free(runConvCase(&cc, &cfg, label));
+        }
+    }
+}
+
 static void testAutoPad(void)
 {
     const char *modes[] = {"SAME_UPPER", "SAME_LOWER", "VALID"};
@@ -261,6 +291,7 @@ int main(void)
         TEST_END();
     testRandomCases();
     testLargeShape();
+    testWideRows();
     testAutoPad();
     testRejects();
     TEST_END();
