@@ -38,3 +38,12 @@ foreach(case ${VB_BAD_MODEL_CASES})
   set_tests_properties(bad_models.${case_name} PROPERTIES FIXTURES_REQUIRED vb_bad_models
                        SKIP_RETURN_CODE 77 ENVIRONMENT "${VB_TEST_ENV}" LABELS cli)
 endforeach()
+
+# With the open dimensions fixed by --shape, the engine loads the model and
+# inspect reports its FLOPs estimate.
+add_test(NAME bad_models.good_flops
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/bad_models/expect_inspect.sh
+                 $<TARGET_FILE:visionbench> ${VB_BAD_MODELS_DIR}/good.onnx 0
+                 "^FLOPs: [0-9]+ " --shape 1,3,32,32)
+set_tests_properties(bad_models.good_flops PROPERTIES FIXTURES_REQUIRED vb_bad_models
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${VB_TEST_ENV}" LABELS cli)

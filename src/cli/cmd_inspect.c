@@ -1,4 +1,5 @@
 /* visionbench inspect: describes an ONNX model (producer, opsets, inputs, outputs, ops, parameters, FLOPs). */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,20 @@ typedef struct NodeList {
     size_t cap;
 } NodeList;
 
+/* Maximum number of --shape options, and of bytes in an input name given
+ * to one. */
+#define INSPECT_MAX_SHAPES 16
+#define INSPECT_MAX_NAME 256
+
+typedef struct InspectArgs {
+    const char *path;
+    int as_json;
+    int list_ops;
+    int shape_count;
+    vb_input_shape shapes[INSPECT_MAX_SHAPES];
+    char shape_names[INSPECT_MAX_SHAPES][INSPECT_MAX_NAME];
+} InspectArgs;
+
 /* Everything inspect reports, gathered once for both output formats. */
 typedef struct ModelSummary {
     OpTable ops;           /* main graph */
@@ -49,7 +64,7 @@ typedef struct ModelSummary {
 static void printInspectUsage(FILE *out)
 {
     fprintf(out,
-            "usage: visionbench inspect MODEL.onnx [--json]\n"
+            "usage: visionbench inspect MODEL.onnx [--json] [--shape [NAME=]D,D,...]...\n"
             "       visionbench inspect --ops\n"
             "\n"
             "Describes an ONNX model: producer, IR version, opsets, inputs and outputs\n"
@@ -57,14 +72,18 @@ static void printInspectUsage(FILE *out)
             "parameter count, weight bytes and the engine's FLOPs estimate.\n"
             "\n"
             "options:\n"
-            "  --json      print one JSON object instead of text\n"
-            "  --ops       list the op types the engine implements, with their oldest opset\n"
-            "  -h, --help  show this help\n"
+            "  --json        print one JSON object instead of text\n"
+            "  --shape SPEC  fix an input's shape for the FLOPs estimate, e.g. 1,3,640,640\n"
+            "                (first input) or images=1,3,640,640; repeat for more inputs\n"
+            "                (at most %d). Needed when the model leaves dimensions open.\n"
+            "  --ops         list the op types the engine implements, with their oldest opset\n"
+            "  -h, --help    show this help\n"
             "\n"
             "Parameters count the elements of floating-point initializers; weight bytes\n"
             "count the bytes of all initializers. FLOPs are the engine's estimate for one\n"
             "run (a multiply-add counts as 2); when the engine cannot load the model,\n"
-            "FLOPs are reported as unavailable with the reason.\n");
+            "FLOPs are reported as unavailable with the reason.\n",
+            INSPECT_MAX_SHAPES);
 }
 
 /* Appends op_type to t; returns the new entry, or NULL when out of memory. */
@@ -189,12 +208,17 @@ static int compareNames(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Asks the engine for its FLOPs estimate; on failure stores the reason. */
-static void engineFlops(const char *path, ModelSummary *s)
+/* Asks the engine for its FLOPs estimate with the shapes from --shape; on
+ * failure stores the reason. */
+static void engineFlops(const InspectArgs *args, ModelSummary *s)
 {
     vb_engine *engine = NULL;
     vb_error err = {0};
-    vb_status st = vb_engine_load(path, NULL, &engine, &err);
+    vb_engine_options options;
+    vb_engine_options_init(&options);
+    options.input_shape_count = args->shape_count;
+    options.input_shapes = args->shapes;
+    vb_status st = vb_engine_load(args->path, &options, &engine, &err);
     if (st != VB_OK) {
         snprintf(s->flops_error, sizeof s->flops_error, "%s",
                  err.message[0] ? err.message : vb_status_to_string(st));
@@ -208,7 +232,7 @@ static void engineFlops(const char *path, ModelSummary *s)
     vb_engine_free(engine);
 }
 
-static int summarize(const char *path, const VbOnnxModel *m, ModelSummary *s)
+static int summarize(const InspectArgs *args, const VbOnnxModel *m, ModelSummary *s)
 {
     const VbOnnxGraph *g = m->graph;
     NodeList main_nodes = {0}, sub_nodes = {0};
@@ -231,7 +255,7 @@ static int summarize(const char *path, const VbOnnxModel *m, ModelSummary *s)
         s->init_names[i] = t->name;
     }
     qsort(s->init_names, (size_t)g->initializer_count, sizeof *s->init_names, compareNames);
-    engineFlops(path, s);
+    engineFlops(args, s);
     return 0;
 }
 
@@ -464,38 +488,98 @@ static int printJson(const char *path, const VbOnnxModel *m, const ModelSummary 
     return 0;
 }
 
-int vbCmdInspect(int argc, char **argv)
+/* Parses "[NAME=]D,D,..." into shape, with the name copied to name_buf.
+ * Returns 0, or 2 after printing a usage error. */
+static int parseShapeSpec(const char *spec, vb_input_shape *shape, char *name_buf)
 {
-    const char *path = NULL;
-    int as_json = 0, list_ops = 0;
+    const char *dims = spec;
+    const char *eq = strchr(spec, '=');
+    shape->name = NULL;
+    shape->rank = 0;
+    if (eq != NULL) {
+        size_t n = (size_t)(eq - spec);
+        if (n == 0 || n >= INSPECT_MAX_NAME) {
+            vbCliError("inspect: --shape '%s' needs an input name of 1 to %d bytes before '='", spec,
+                       INSPECT_MAX_NAME - 1);
+            return 2;
+        }
+        memcpy(name_buf, spec, n);
+        name_buf[n] = '\0';
+        shape->name = name_buf;
+        dims = eq + 1;
+    }
 
-    /* Options. */
+    /* Dimensions: non-negative decimal integers separated by commas. */
+    for (const char *p = dims;;) {
+        char *end = NULL;
+        errno = 0;
+        long long dim = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
+        if (dim < 0 || errno != 0 || (*end != ',' && *end != '\0') || shape->rank == VB_MAX_RANK) {
+            vbCliError("inspect: --shape '%s' must be up to %d non-negative integers separated by "
+                       "commas, like 1,3,640,640", spec, VB_MAX_RANK);
+            return 2;
+        }
+        shape->dims[shape->rank++] = dim;
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+/* Fills args from argv. Returns -1 to go on, or the exit status: 0 after
+ * --help, 2 after a usage error. */
+static int parseInspectArgs(int argc, char **argv, InspectArgs *args)
+{
+    memset(args, 0, sizeof *args);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             printInspectUsage(stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
-        } else if (strcmp(argv[i], "--ops") == 0) {
-            list_ops = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            vbCliError("inspect: unknown option '%s'; run 'visionbench inspect --help'", argv[i]);
+        if (strcmp(arg, "--json") == 0) {
+            args->as_json = 1;
+        } else if (strcmp(arg, "--ops") == 0) {
+            args->list_ops = 1;
+        } else if (strcmp(arg, "--shape") == 0) {
+            if (i + 1 == argc) {
+                vbCliError("inspect: --shape needs a value like 1,3,640,640");
+                return 2;
+            }
+            if (args->shape_count == INSPECT_MAX_SHAPES) {
+                vbCliError("inspect: more than %d --shape options", INSPECT_MAX_SHAPES);
+                return 2;
+            }
+            int k = args->shape_count++;
+            if (parseShapeSpec(argv[++i], &args->shapes[k], args->shape_names[k]) != 0)
+                return 2;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            vbCliError("inspect: unknown option '%s'; run 'visionbench inspect --help'", arg);
             return 2;
-        } else if (path != NULL) {
+        } else if (args->path != NULL) {
             vbCliError("inspect: more than one model given ('%s' and '%s'); inspect one at a time",
-                       path, argv[i]);
+                       args->path, arg);
             return 2;
         } else {
-            path = argv[i];
+            args->path = arg;
         }
     }
-    if (list_ops && path == NULL)
-        return printImplementedOps();
-    if (path == NULL) {
+    if (args->path == NULL && !args->list_ops) {
         vbCliError("inspect: no model given; usage: visionbench inspect MODEL.onnx [--json]");
         return 2;
     }
+    return -1;
+}
+
+int vbCmdInspect(int argc, char **argv)
+{
+    InspectArgs args;
+    int rc = parseInspectArgs(argc, argv, &args);
+    if (rc >= 0)
+        return rc;
+    if (args.path == NULL)
+        return printImplementedOps();
+    const char *path = args.path;
 
     /* Decode, summarize, print. */
     VbOnnxModel *model = NULL;
@@ -508,11 +592,11 @@ int vbCmdInspect(int argc, char **argv)
     ModelSummary summary;
     memset(&summary, 0, sizeof summary);
     summary.load_ms = (double)(vbNowNs() - t0) / 1e6;
-    int rc = 0;
-    if (summarize(path, model, &summary) != 0) {
+    rc = 0;
+    if (summarize(&args, model, &summary) != 0) {
         vbCliError("inspect: out of memory while counting the ops of %s", path);
         rc = 1;
-    } else if (as_json) {
+    } else if (args.as_json) {
         if (printJson(path, model, &summary) != 0) {
             vbCliError("inspect: cannot format the JSON summary of %s", path);
             rc = 1;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs `visionbench inspect MODEL` and checks its exit status and output.
-# Usage: expect_inspect.sh CLI MODEL STATUS PATTERN
+# Usage: expect_inspect.sh CLI MODEL STATUS PATTERN [INSPECT OPTIONS...]
 # STATUS 0: stdout must match PATTERN (grep -E).
 # STATUS 1: stderr must be exactly one line, "visionbench: error: ..." matching PATTERN.
 # Exits 77 (skipped) when MODEL was not generated, e.g. without the shared models.
@@ -8,6 +8,7 @@ cli=$1
 model=$2
 want=$3
 pattern=$4
+shift 4
 
 if [ ! -e "$model" ]; then
     echo "skipped: $model was not generated"
@@ -17,7 +18,7 @@ fi
 out=$(mktemp)
 err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-"$cli" inspect "$model" >"$out" 2>"$err"
+"$cli" inspect "$model" "$@" >"$out" 2>"$err"
 rc=$?
 echo "exit status $rc; stderr:"
 cat "$err"
