@@ -141,9 +141,13 @@ done:
     return ev;
 }
 
+/* Prints an estimate and, when samples were drawn, its interval. */
 static void printCi(const char *label, const VbBootstrapCi *ci)
 {
-    printf("%s %.4f  95%% CI [%.4f, %.4f]\n", label, ci->estimate, ci->lo, ci->hi);
+    if (isnan(ci->lo))
+        printf("%s %.4f\n", label, ci->estimate);
+    else
+        printf("%s %.4f  95%% CI [%.4f, %.4f]\n", label, ci->estimate, ci->lo, ci->hi);
 }
 
 /* Prints the summary, the per-category table, P/R/F1 and the intervals. */
@@ -174,11 +178,13 @@ static void printReport(const VbCocoEval *ev, const VbPrfResult *prf, const VbBo
         printCi("mAP@[.50:.95]", &boot->map);
         printCi("mAP@.50      ", &boot->map50);
     }
-    if (paired != NULL && paired->samples > 0) {
+    if (paired != NULL) {
+        printf("\nDETS minus the compared file:\n");
         printCi("difference mAP@[.50:.95]", &paired->diff_map);
         printCi("difference mAP@.50      ", &paired->diff_map50);
-        printf("fraction of samples where DETS beats the compared file: mAP %.3f, mAP50 %.3f\n",
-               paired->a_better_map, paired->a_better_map50);
+        if (paired->samples > 0)
+            printf("fraction of samples where DETS beats the compared file: mAP %.3f, mAP50 %.3f\n",
+                   paired->a_better_map, paired->a_better_map50);
     }
 }
 

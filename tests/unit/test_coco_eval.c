@@ -234,6 +234,53 @@ static void testGtIdZero(void)
     vbDatasetFree(gt);
 }
 
+/* Two GT annotations with the same id: pycocotools loads both by id, so the
+ * last one in the file counts twice and the first one not at all. */
+static void testDuplicateGtIds(void)
+{
+    const FixtureBox gt_boxes[] = {{5, 1, 1, 0, 0, 10, 10, 0, 0}, {5, 2, 1, 50, 50, 10, 10, 0, 0}};
+    VbDataset *gt = fixtureDataset(2, 1, gt_boxes, 2);
+    VbDetection dets[2] = {fixtureDet(1, 1, 0, 0, 10, 10, 0.9), fixtureDet(2, 1, 50, 50, 10, 10, 0.8)};
+    VbCocoEval *ev = fixtureEvaluate(gt, dets, 2);
+    CHECK(ev != NULL);
+    if (ev) {
+        CHECK_EQ_INT(ev->pair_count, 2);
+        CHECK_EQ_INT(ev->pairs[0].npig[0], 0); /* image 1 lost its GT */
+        CHECK_EQ_INT(ev->pairs[1].npig[0], 2); /* image 2 holds the last one twice */
+        CHECK(ev->per_category[0].recall50 == 0.5);
+    }
+    vbCocoEvalFree(ev);
+    vbDatasetFree(gt);
+}
+
+/* Custom parameters without IoU 0.5 or 0.75 leave those stats at -1. */
+static void testCustomParams(void)
+{
+    const FixtureBox gt_boxes[] = {{1, 1, 1, 0, 0, 10, 10, 0, 0}};
+    VbDataset *gt = fixtureDataset(1, 1, gt_boxes, 1);
+    VbDetection d = fixtureDet(1, 1, 0, 0, 10, 10, 0.9);
+    VbCocoParams p;
+    vbCocoParamsDefault(&p);
+    p.iou_thrs[0] = 0.6;
+    p.iou_thr_count = 1;
+    VbCocoEval *ev = NULL;
+    vb_error err = {0};
+    CHECK(vbCocoEvaluate(gt, &d, 1, &p, &ev, &err) == VB_OK);
+    if (ev) {
+        CHECK(ev->stats[0] == LEADING_TP_AP50);
+        CHECK(ev->stats[1] == -1.0);
+        CHECK(ev->stats[2] == -1.0);
+        CHECK(ev->per_category[0].recall50 == -1.0);
+    }
+    vbCocoEvalFree(ev);
+
+    p.max_dets[1] = 0;
+    ev = NULL;
+    CHECK_EQ_INT(vbCocoEvaluate(gt, &d, 1, &p, &ev, &err), VB_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "max_dets[1]") != NULL);
+    vbDatasetFree(gt);
+}
+
 /* GT ignore flags use the `area` field, not the box size. */
 static void testAreaField(void)
 {
@@ -339,6 +386,8 @@ int main(void)
     testUnknownIds();
     testGtIdZero();
     testAreaField();
+    testDuplicateGtIds();
+    testCustomParams();
     testResampleIdentity();
     testResultsParse();
     TEST_END();
