@@ -105,7 +105,8 @@ static vb_status readImages(json_t *array, const char *path, CocoImage *images, 
         if (!getInt(item, "width", &width) || !getInt(item, "height", &height) || width <= 0 ||
             height <= 0 || width > 1000000 || height > 1000000)
             return vbErrorSet(err, VB_ERR_PARSE,
-                              "%s: image %lld: 'width' and 'height' must be positive integers",
+                              "%s: image %lld: 'width' and 'height' must be integers from 1 to "
+                              "1000000",
                               path, (long long)img->id);
         img->file_name = json_string_value(name);
         img->width = (int)width;

@@ -120,6 +120,7 @@ static vb_status readFile(VbDatasetBuilder *b, const VbStemIndex *stems, const c
         goto done;
 
     /* Step 1: parse without network access or external entities. */
+    xmlResetLastError();
     doc = xmlReadMemory(text, (int)len, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
                                                         XML_PARSE_NOWARNING);
     if (doc == NULL) {

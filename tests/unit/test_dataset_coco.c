@@ -162,7 +162,7 @@ static void testFieldsAsGiven(void)
         {"[]", "this is a detections list"},
         {"{\"images\": []}", "expected an object with 'images' and 'annotations' arrays"},
         {"{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\", \"width\": 0, \"height\": 5}], \"annotations\": []}",
-         "image 1: 'width' and 'height' must be positive integers"},
+         "image 1: 'width' and 'height' must be integers from 1 to 1000000"},
         {"{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\", \"width\": 1, \"height\": 1}], \"annotations\": ["
          "{\"id\": 5, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]},"
          "{\"id\": 5, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]}],"
