@@ -123,8 +123,14 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
         }
 
         /* Every other option takes a value. */
-        if (strncmp(opt, "--", 2) != 0) {
-            vbCliError("unexpected argument '%s'; run 'visionbench infer --help'", opt);
+        static const char *const value_options[] = {"--model", "--input", "--dump", "--shape",
+                                                    "--threads", "--runs", "--warmup"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++)
+            known |= strcmp(opt, value_options[k]) == 0;
+        if (!known) {
+            vbCliError("unknown %s '%s'; run 'visionbench infer --help'",
+                       strncmp(opt, "--", 2) == 0 ? "option" : "argument", opt);
             return 2;
         }
         if (value == NULL) {
@@ -162,9 +168,6 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
                 return 2;
             }
             args->warmup = (int)number;
-        } else {
-            vbCliError("unknown option '%s'; run 'visionbench infer --help'", opt);
-            return 2;
         }
     }
     if (args->model == NULL || args->input == NULL) {
