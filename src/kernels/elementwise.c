@@ -168,7 +168,7 @@ static vb_status unaryInfer(const void *params, const vb_tensor *const *in, int 
 }
 
 /* Applies a float32 unary op to in[begin..end) (1-D, contiguous). */
-static void unaryFloatRange(const UnaryParams *p, float lo, float hi, const float *in, float *out,
+VB_KERNEL_CLONES static void unaryFloatRange(const UnaryParams *p, float lo, float hi, const float *in, float *out,
                             size_t begin, size_t end)
 {
     const float a = p->alpha, b = p->beta;
@@ -203,7 +203,7 @@ static void unaryFloatRange(const UnaryParams *p, float lo, float hi, const floa
     case UNARY_ASINH: MAP(asinhf(x));
     case UNARY_ACOSH: MAP(acoshf(x));
     case UNARY_ATANH: MAP(atanhf(x));
-    case UNARY_SIGMOID: MAP(1.0f / (1.0f + expf(-x)));
+    case UNARY_SIGMOID: MAP(1.0f / (1.0f + vbKernelExpf(-x)));
     case UNARY_RELU: MAP(x > 0.0f ? x : 0.0f);
     case UNARY_LEAKYRELU: MAP(x >= 0.0f ? x : a * x);
     case UNARY_HARDSIGMOID: MAP(fmaxf(0.0f, fminf(1.0f, a * x + b)));

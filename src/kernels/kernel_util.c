@@ -216,6 +216,20 @@ void vbKernelBroadcastCopy(const vb_tensor *src, vb_tensor *dst, int threads)
     vbKernelWalkRun(&walk, vbKernelCopyRow, &es, base, esize, threads);
 }
 
+void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads)
+{
+    if (threads <= 1 || bytes < ((size_t)1 << 20)) {
+        memcpy(dst, src, bytes);
+        return;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; t++) {
+        size_t begin = bytes / (size_t)threads * (size_t)t;
+        size_t end = t == threads - 1 ? bytes : bytes / (size_t)threads * (size_t)(t + 1);
+        memcpy((char *)dst + begin, (const char *)src + begin, end - begin);
+    }
+}
+
 void vbKernelFreeParams(void *params)
 {
     free(params);

@@ -2,8 +2,10 @@
 #ifndef VB_KERNEL_UTIL_H
 #define VB_KERNEL_UTIL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "engine/op.h"
@@ -81,6 +83,73 @@ void vbKernelCopyRow(const void *user, char *const *ptr, const int64_t *step, in
 /* Copies src broadcast to dst's shape (numpy rules, element size from
  * dtype). Used by Expand, Where-like copies and variadic ops. */
 void vbKernelBroadcastCopy(const vb_tensor *src, vb_tensor *dst, int threads);
+
+/* Marks a hot loop function for compilation for AVX-512F, AVX2 and the
+ * baseline, chosen at load time by the dynamic linker (GCC target_clones,
+ * x86-64 Linux only). The clones compute bitwise the same results: ISO C
+ * mode turns off FMA contraction and nothing is reassociated. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define VB_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VB_KERNEL_CLONES
+#endif
+
+/* exp(x) for float in plain C that compilers vectorize: x = n*ln2 + r with
+ * |r| <= ln2/2 (Cody-Waite split of ln2), e^r from its Taylor series to r^7
+ * (truncation error below 1e-8 relative), scaled by 2^n in two steps so that
+ * n = 128 and n = -126 stay representable. Within 2 ulp of expf on
+ * [-87.33, 88.72]; smaller x gives 0 (expf returns subnormals there),
+ * larger x infinity, and NaN stays NaN. The special cases are blended with
+ * integer masks, not selects: GCC 12 sinks the arithmetic of a select arm
+ * into a branch and then, without -fno-trapping-math, does not vectorize. */
+static inline float vbKernelExpf(float x)
+{
+    /* n = round(x / ln2): adding 1.5 * 2^23 leaves n in the low mantissa bits. */
+    float t = x * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440054690583e-4f;
+
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+
+    /* 2^n = 2^e * factor with e = n - 1 (factor 2) or n + 1 (factor 1/2). */
+    int32_t t_bits;
+    memcpy(&t_bits, &t, sizeof t_bits);
+    int32_t ni = t_bits - 0x4B400000;
+    ni = ni < -126 ? -126 : ni;
+    ni = ni > 128 ? 128 : ni;
+    int32_t e = ni > 0 ? ni - 1 : ni + 1;
+    float factor = ni > 0 ? 2.0f : 0.5f;
+    int32_t bits = (e + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale * factor;
+
+    /* Overflow, underflow and NaN, decided on the bit patterns: positive
+     * floats order like their bits as int32, negative ones like their bits
+     * as uint32 in reverse. 0x42B17213 is 88.7228f, 0xC2AEAC4A is -87.3365f. */
+    uint32_t x_bits, y_bits;
+    memcpy(&x_bits, &x, sizeof x_bits);
+    memcpy(&y_bits, &y, sizeof y_bits);
+    uint32_t overflow = 0u - (uint32_t)((int32_t)x_bits > 0x42B17213);
+    uint32_t underflow = 0u - (uint32_t)(x_bits > 0xC2AEAC4Au);
+    uint32_t nan = 0u - (uint32_t)((x_bits & 0x7FFFFFFFu) > 0x7F800000u);
+    y_bits = (y_bits & ~overflow) | (0x7F800000u & overflow);
+    y_bits &= ~underflow;
+    y_bits = (y_bits & ~nan) | (x_bits & nan);
+    memcpy(&y, &y_bits, sizeof y);
+    return y;
+}
+
+/* memcpy that splits copies of 1 MiB and more across threads. */
+void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads);
 
 /* Releases params allocated with malloc (the release hook of most ops). */
 void vbKernelFreeParams(void *params);

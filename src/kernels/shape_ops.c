@@ -367,7 +367,7 @@ static vb_status shapeRun(const void *params, const vb_tensor *const *in, int n_
     /* The data is unchanged; the engine may hand the same buffer as input
      * and output. */
     if (out[0]->data != data->data)
-        memcpy(out[0]->data, data->data, vbTensorBytes(data));
+        vbKernelCopy(out[0]->data, data->data, vbTensorBytes(data), ctx->threads);
     if (n_out > 1 && out[1] != NULL)
         memset(out[1]->data, 1, vbTensorCount(out[1]));
     return VB_OK;

@@ -51,38 +51,80 @@ static vb_status softmaxInfer(const void *params, const vb_tensor *const *in, in
     return VB_OK;
 }
 
-/* Normalises n values spaced stride apart. */
-static void softmaxLine(SoftmaxKind kind, const float *x, float *y, int64_t n, int64_t stride)
+/* Columns one block of the strided Softmax handles; its per-column max and
+ * sum live on the stack. */
+#define SOFTMAX_BLOCK 256
+
+/* Hardmax of n values spaced stride apart: 1 at the first maximum. */
+static void hardmaxLine(const float *x, float *y, int64_t n, int64_t stride)
 {
-    float max = x[0];
     int64_t arg = 0;
     for (int64_t i = 1; i < n; i++) {
-        if (x[i * stride] > max) {
-            max = x[i * stride];
+        if (x[i * stride] > x[arg * stride])
             arg = i;
+    }
+    for (int64_t i = 0; i < n; i++)
+        y[i * stride] = i == arg ? 1.0f : 0.0f;
+}
+
+/* Softmax or LogSoftmax of one contiguous line of n values. */
+VB_KERNEL_CLONES static void softmaxLine(SoftmaxKind kind, const float *x, float *y, int64_t n)
+{
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        max = x[i] > max ? x[i] : max;
+    double sum = 0.0;
+    if (kind == KIND_SOFTMAX) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = vbKernelExpf(x[i] - max);
+        for (int64_t i = 0; i < n; i++)
+            sum += y[i];
+        float scale = (float)(1.0 / sum);
+        for (int64_t i = 0; i < n; i++)
+            y[i] *= scale;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        sum += vbKernelExpf(x[i] - max);
+    float log_sum = (float)log(sum);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (x[i] - max) - log_sum;
+}
+
+/* Softmax or LogSoftmax down the columns of x [n, stride] for the cols
+ * (<= SOFTMAX_BLOCK) columns starting at x; rows are the normalised axis.
+ * Every loop runs along a contiguous row, so it vectorizes. */
+VB_KERNEL_CLONES static void softmaxColumns(SoftmaxKind kind, const float *x, float *y, int64_t n,
+                                            int64_t stride, int64_t cols)
+{
+    float max[SOFTMAX_BLOCK], sum[SOFTMAX_BLOCK];
+    for (int64_t j = 0; j < cols; j++) {
+        max[j] = x[j];
+        sum[j] = 0.0f;
+    }
+    for (int64_t i = 1; i < n; i++) {
+        const float *row = x + i * stride;
+        for (int64_t j = 0; j < cols; j++)
+            max[j] = row[j] > max[j] ? row[j] : max[j];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = x + i * stride;
+        float *out = y + i * stride;
+        for (int64_t j = 0; j < cols; j++) {
+            float e = vbKernelExpf(row[j] - max[j]);
+            if (kind == KIND_SOFTMAX)
+                out[j] = e;
+            sum[j] += e;
         }
     }
-    if (kind == KIND_HARDMAX) {
-        for (int64_t i = 0; i < n; i++)
-            y[i * stride] = i == arg ? 1.0f : 0.0f;
-        return;
-    }
-    double sum = 0.0;
+    for (int64_t j = 0; j < cols; j++)
+        sum[j] = kind == KIND_SOFTMAX ? 1.0f / sum[j] : logf(sum[j]);
     for (int64_t i = 0; i < n; i++) {
-        float e = expf(x[i * stride] - max);
-        if (kind == KIND_SOFTMAX)
-            y[i * stride] = e;
-        sum += e;
+        const float *row = x + i * stride;
+        float *out = y + i * stride;
+        for (int64_t j = 0; j < cols; j++)
+            out[j] = kind == KIND_SOFTMAX ? out[j] * sum[j] : (row[j] - max[j]) - sum[j];
     }
-    if (kind == KIND_LOGSOFTMAX) {
-        float log_sum = (float)log(sum);
-        for (int64_t i = 0; i < n; i++)
-            y[i * stride] = x[i * stride] - max - log_sum;
-        return;
-    }
-    float scale = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++)
-        y[i * stride] *= scale;
 }
 
 static vb_status softmaxRun(const void *params, const vb_tensor *const *in, int n_in,
@@ -109,15 +151,26 @@ static vb_status softmaxRun(const void *params, const vb_tensor *const *in, int 
     if (n == 0 || outer == 0 || inner == 0)
         return VB_OK;
 
+    /* Work items: one per line when inner is 1, else one per block of
+     * columns; each writes its own outputs, so threads do not interact. */
     const float *src = x->data;
     float *dst = out[0]->data;
-    int64_t lines = outer * inner;
-    int threads = (size_t)(lines * n) >= VB_KERNEL_PARALLEL_MIN ? ctx->threads : 1;
+    int64_t blocks = (inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK;
+    int64_t items = outer * blocks;
+    int threads = (size_t)(outer * n * inner) >= VB_KERNEL_PARALLEL_MIN ? ctx->threads : 1;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t l = 0; l < lines; l++) {
-        int64_t o = l / inner, j = l % inner;
-        size_t start = (size_t)(o * n * inner + j);
-        softmaxLine(p->kind, src + start, dst + start, n, inner);
+    for (int64_t item = 0; item < items; item++) {
+        int64_t o = item / blocks, j0 = item % blocks * SOFTMAX_BLOCK;
+        int64_t cols = inner - j0 < SOFTMAX_BLOCK ? inner - j0 : SOFTMAX_BLOCK;
+        size_t start = (size_t)(o * n * inner + j0);
+        if (p->kind == KIND_HARDMAX) {
+            for (int64_t j = 0; j < cols; j++)
+                hardmaxLine(src + start + j, dst + start + j, n, inner);
+        } else if (inner == 1) {
+            softmaxLine(p->kind, src + start, dst + start, n);
+        } else {
+            softmaxColumns(p->kind, src + start, dst + start, n, inner, cols);
+        }
     }
     return VB_OK;
 }

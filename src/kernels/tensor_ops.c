@@ -212,7 +212,8 @@ static vb_status concatInfer(const TensorParams *p, const vb_tensor *const *in, 
     return VB_OK;
 }
 
-static void concatRun(const TensorParams *p, const vb_tensor *const *in, int n_in, vb_tensor *out)
+static void concatRun(const TensorParams *p, const vb_tensor *const *in, int n_in, vb_tensor *out,
+                      int threads)
 {
     int rank = out->rank;
     int axis = (int)(p->axis < 0 ? p->axis + rank : p->axis);
@@ -225,7 +226,7 @@ static void concatRun(const TensorParams *p, const vb_tensor *const *in, int n_i
     for (int64_t o = 0; o < outer; o++) {
         for (int i = 0; i < n_in; i++) {
             size_t chunk = (size_t)in[i]->dims[axis] * inner;
-            memcpy(dst, (const char *)in[i]->data + (size_t)o * chunk, chunk);
+            vbKernelCopy(dst, (const char *)in[i]->data + (size_t)o * chunk, chunk, threads);
             dst += chunk;
         }
     }
@@ -278,7 +279,8 @@ static vb_status splitInfer(const TensorParams *p, const vb_tensor *const *in, i
     return VB_OK;
 }
 
-static void splitRun(const TensorParams *p, const vb_tensor *data, vb_tensor *const *out, int n_out)
+static void splitRun(const TensorParams *p, const vb_tensor *data, vb_tensor *const *out, int n_out,
+                     int threads)
 {
     int rank = data->rank;
     int axis = (int)(p->axis < 0 ? p->axis + rank : p->axis);
@@ -291,7 +293,7 @@ static void splitRun(const TensorParams *p, const vb_tensor *data, vb_tensor *co
     for (int64_t o = 0; o < outer; o++) {
         for (int i = 0; i < n_out; i++) {
             size_t chunk = (size_t)out[i]->dims[axis] * inner;
-            memcpy((char *)out[i]->data + (size_t)o * chunk, src, chunk);
+            vbKernelCopy((char *)out[i]->data + (size_t)o * chunk, src, chunk, threads);
             src += chunk;
         }
     }
@@ -787,11 +789,11 @@ static vb_status tensorRun(const void *params, const vb_tensor *const *in, int n
     if (strcmp(op, "Gather") == 0)
         return gatherRun(p, in, out[0], err);
     if (strcmp(op, "Concat") == 0) {
-        concatRun(p, in, n_in, out[0]);
+        concatRun(p, in, n_in, out[0], ctx->threads);
         return VB_OK;
     }
     if (strcmp(op, "Split") == 0) {
-        splitRun(p, in[0], out, n_out);
+        splitRun(p, in[0], out, n_out, ctx->threads);
         return VB_OK;
     }
     if (strcmp(op, "Slice") == 0)
