@@ -41,7 +41,7 @@ static vb_status loadFolder(const char *path, const char *images_dir,
     if (st != VB_OK)
         goto done;
 
-    /* Class name lists (classes.txt, obj.names) do not make a folder YOLO. */
+    /* A classes.txt beside .xml files does not make the folder mixed. */
     size_t labels = txt_count;
     for (size_t i = 0; i < txt_count; i++)
         if (strcmp(txt[i], "classes.txt") == 0)

@@ -334,7 +334,7 @@ static vb_status readLine(YoloLoader *y, char *text, const char *where, const Vb
     return vbDatasetAddAnnotation(&y->b, &a, err);
 }
 
-/* Reads one label file for image (NULL when the folder lacks the image). */
+/* Reads one label file and adds its boxes to image. */
 static vb_status readLabelFile(YoloLoader *y, const char *label_dir, const char *file,
                                const VbDatasetImage *image, vb_error *err)
 {
