@@ -213,6 +213,17 @@ vb_status vbDatasetAddMissing(VbDatasetBuilder *b, const char *name, const char 
     for (size_t i = 0; i < d->missing_image_count; i++)
         if (strcmp(d->missing_images[i], name) == 0)
             return VB_OK;
+
+    /* A file that exists but could not be read is already listed there. */
+    size_t name_len = strlen(name);
+    for (size_t i = 0; i < d->unreadable_image_count; i++) {
+        const char *entry = d->unreadable_images[i];
+        if (strncmp(entry, name, name_len) == 0 && strncmp(entry + name_len, ": ", 2) == 0) {
+            vbWarningsAdd(&d->warnings, "%s: image '%s' could not be read; its boxes are skipped",
+                          source, name);
+            return VB_OK;
+        }
+    }
     if (d->missing_image_count >= VB_DATASET_MAX_MISSING_LISTED) {
         b->missing_not_listed++;
         return VB_OK;

@@ -51,7 +51,8 @@ vb_status vbDatasetLabelCategory(VbDatasetBuilder *b, const char *label, const c
 
 /* Records an image name the ground truth uses but the folder lacks, once per
  * name, with one warning. When an image in the dataset differs only in
- * letter case, the warning names it. */
+ * letter case, the warning names it. A name in unreadable_images gets a
+ * warning per call and is not recorded again. */
 vb_status vbDatasetAddMissing(VbDatasetBuilder *b, const char *name, const char *source,
                               vb_error *err);
 

@@ -339,6 +339,17 @@ static void testUnreadableImages(const char *shared)
     CHECK(hasWarning(d, "JPEG data despite its extension"));
     CHECK(hasWarning(d, "image skipped: "));
     vbDatasetFree(d);
+
+    /* Rows naming an unreadable file are skipped, and the file is not "missing". */
+    const char *text = "image,xmin,ymin,xmax,ymax\ntext_named.jpg,0,0,1,1\n";
+    st = vbDatasetParseCsv(text, strlen(text), "rows.csv", images, NULL, &d, &err);
+    CHECK_MSG(st == VB_OK, "%s", err.message);
+    if (d == NULL)
+        return;
+    CHECK_EQ_INT(d->annotation_count, 0);
+    CHECK_EQ_INT(d->missing_image_count, 0);
+    CHECK(hasWarning(d, "rows.csv: line 2: image 'text_named.jpg' could not be read"));
+    vbDatasetFree(d);
 }
 
 /* With an argument (a file name of the bad-input CSV set) only that case
