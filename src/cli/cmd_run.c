@@ -82,6 +82,22 @@ static void showProgress(const VbRunProgress *p, void *user)
         s->last_tenth = -1;
     }
 
+    /* Validation summaries get a line of their own in both modes. */
+    if (strcmp(p->phase, "inputs") == 0 || strcmp(p->phase, "validated") == 0) {
+        if (s->bar_open)
+            fputc('\n', stderr);
+        s->bar_open = 0;
+        if (strcmp(p->phase, "inputs") == 0 && p->done == p->total)
+            fprintf(stderr, "visionbench: %zu images decoded\n", p->done);
+        else if (strcmp(p->phase, "inputs") == 0)
+            fprintf(stderr, "visionbench: %zu of %zu images decoded; %zu skipped (listed in the "
+                    "table footer and the JSON report)\n", p->done, p->total, p->total - p->done);
+        else
+            fprintf(stderr, "visionbench: %zu of %zu models loaded and recognised\n", p->done,
+                    p->total);
+        return;
+    }
+
     if (s->tty) {
         vbReportProgressFormat(p, 1, line, sizeof line);
         fprintf(stderr, "\r\033[K%s", line);
@@ -93,12 +109,7 @@ static void showProgress(const VbRunProgress *p, void *user)
         fflush(stderr);
         return;
     }
-    if (strcmp(p->phase, "inputs") == 0) {
-        fprintf(stderr, "visionbench: %zu of %zu images decoded; the others are listed as skipped\n",
-                p->done, p->total);
-        return;
-    }
-    if (vbReportProgressIsMilestone(p, &s->last_tenth)) {
+    if (strcmp(p->phase, "done") != 0 && vbReportProgressIsMilestone(p, &s->last_tenth)) {
         vbReportProgressFormat(p, 0, line, sizeof line);
         fprintf(stderr, "visionbench: %s\n", line);
     }

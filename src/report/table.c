@@ -74,5 +74,14 @@ vb_status vbReportRunTable(const VbRunResult *result, VbBuf *out, vb_error *err)
                          result->model_count > 0 ? vbEnergySourceName(result->models[0].m.energy_source)
                                                  : "-",
                          result->grid_g_per_kwh, result->pue, result->execution_time_s);
+
+    /* Skipped images with their reasons; the JSON report lists them all. */
+    enum { LISTED_MAX = 20 };
+    for (size_t i = 0; st == VB_OK && i < result->skipped_count && i < LISTED_MAX; i++)
+        st = vbBufPrintf(out, err, "skipped %s: %s\n", result->skipped[i].file_name,
+                         result->skipped[i].reason);
+    if (st == VB_OK && result->skipped_count > LISTED_MAX)
+        st = vbBufPrintf(out, err, "... and %zu more skipped images (see the JSON report)\n",
+                         result->skipped_count - LISTED_MAX);
     return st;
 }

@@ -676,6 +676,12 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
             vbWarn("model %s failed validation: %s", model->spec.name, model->error);
     }
 
+    int loaded = 0;
+    for (int i = 0; i < options->model_count; i++)
+        loaded += result->models[i].status == VB_MODEL_OK;
+    report(progress, user, "validated", -1, options->model_count, NULL, (size_t)loaded,
+           (size_t)options->model_count, 0.0);
+
     /* Step 4: timed runs, one child each. */
     for (int i = 0; i < options->model_count; i++) {
         VbModelResult *model = &result->models[i];

@@ -218,7 +218,9 @@ void vbRunResultFree(VbRunResult *result);
 
 /* Progress events for a front end. Called in the parent only. */
 typedef struct VbRunProgress {
-    const char *phase;               /* "decode", "load", "warmup", "run", "eval", "done" */
+    const char *phase;               /* "decode", "inputs" (done of total images decoded),
+                                      * "validate", "validated" (done of total models
+                                      * loaded), "load", "warmup", "run", "eval", "done" */
     int model_index;                 /* -1 outside a model */
     int model_count;
     const char *model_name;
