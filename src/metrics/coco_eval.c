@@ -116,9 +116,13 @@ double vbCocoMean(const double *v, size_t n)
 {
     if (n == 0)
         return NAN;
-    /* A contiguous float64 array is reduced in one inner loop (the reduction
-     * iterator grows its inner loop when no buffering is needed). */
-    return pairwiseSum(v, n) / (double)n;
+    /* numpy 1.24 reduces in chunks of its buffer size (8192 elements),
+     * adding each chunk's pairwise sum to the running total. */
+    const size_t chunk = 8192;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += chunk)
+        sum += pairwiseSum(v + i, n - i < chunk ? n - i : chunk);
+    return sum / (double)n;
 }
 
 void vbCocoSortByScore(uint32_t *idx, uint32_t *tmp, size_t n, const double *score)

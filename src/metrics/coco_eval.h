@@ -131,8 +131,9 @@ void vbCocoScratchFree(VbCocoScratch *s);
 vb_status vbCocoResampleMap(const VbCocoEval *ev, const uint32_t *weight, VbCocoScratch *s,
                             double *map, double *map50, vb_error *err);
 
-/* Returns the mean of v[0..n) as numpy's np.mean computes it for a
- * contiguous float64 array (pairwise summation), or NaN for n == 0. */
+/* Returns the mean of v[0..n) as numpy 1.24's np.mean computes it for a
+ * contiguous float64 array (pairwise summation within chunks of 8192
+ * elements, chunks added in order), or NaN for n == 0. */
 double vbCocoMean(const double *v, size_t n);
 
 /* Sorts idx[0..n) stably by score[idx[i]] descending, as numpy's

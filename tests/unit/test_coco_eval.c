@@ -37,6 +37,15 @@ static void testMean(void)
     for (int i = 0; i < 300; i++)
         many[i] = 0.1 * i;
     CHECK_NEAR(vbCocoMean(many, 300), 0.1 * 299 / 2, 1e-12);
+
+    /* Expected values from np.mean in numpy 1.24.2, which sums in chunks
+     * of 8192 elements: bit-exact, where a plain or fully pairwise sum
+     * differs in the last digits. */
+    static double big[100001];
+    for (int i = 0; i < 100001; i++)
+        big[i] = (i % 1000) * 0.001 + 1.0 / (i + 1);
+    CHECK(vbCocoMean(big, 20000) == 0.5000240364108615);
+    CHECK(vbCocoMean(big, 100001) == 0.49961590540224354);
 }
 
 static void testStableSort(void)
