@@ -1,5 +1,6 @@
 /* Loader for COCO results files: the JSON list of detections that COCO tools and model exporters write. */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "core/core.h"
@@ -9,8 +10,9 @@
  * file size again for its tree. */
 #define COCO_RESULTS_MAX_BYTES ((size_t)4 << 30)
 
-/* Reads an integer field into *out. Errors: VB_ERR_PARSE naming the entry
- * index and the field. */
+/* Reads an integer field into *out. A real with an integral value (1.0) is
+ * accepted too, because pycocotools matches it to the integer id. Errors:
+ * VB_ERR_PARSE naming the entry index and the field. */
 static vb_status readInteger(const json_t *entry, const char *field, size_t index, const char *name,
                              int64_t *out, vb_error *err)
 {
@@ -18,10 +20,15 @@ static vb_status readInteger(const json_t *entry, const char *field, size_t inde
     if (v == NULL)
         return vbErrorSet(err, VB_ERR_PARSE, "%s: detection %zu: missing field '%s'", name, index,
                           field);
-    if (!json_is_integer(v))
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return VB_OK;
+    }
+    double r = json_is_real(v) ? json_real_value(v) : 0.5;
+    if (r != floor(r) || !(fabs(r) < 9007199254740992.0))
         return vbErrorSet(err, VB_ERR_PARSE, "%s: detection %zu: field '%s' is not an integer", name,
                           index, field);
-    *out = (int64_t)json_integer_value(v);
+    *out = (int64_t)r;
     return VB_OK;
 }
 

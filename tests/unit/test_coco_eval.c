@@ -365,6 +365,14 @@ static void testResultsParse(void)
     CHECK(vbCocoResultsParse("[]", 2, "dets.json", &list, &err) == VB_OK);
     CHECK_EQ_INT(list.count, 0);
 
+    const char *real_ids = "[{\"image_id\": 7.0, \"category_id\": 2, \"bbox\": [0, 0, 1, 1], "
+                           "\"score\": 0.5}]";
+    CHECK(vbCocoResultsParse(real_ids, strlen(real_ids), "dets.json", &list, &err) == VB_OK);
+    CHECK_EQ_INT(list.count, 1);
+    if (list.count == 1)
+        CHECK_EQ_INT(list.items[0].image_id, 7);
+    vbDetectionListFree(&list);
+
     expectParseError("{\"image_id\": 1}", "must be a list");
     expectParseError("[1, 2", "line 1");
     expectParseError("[7]", "detection 0 is not a JSON object");
@@ -379,6 +387,8 @@ static void testResultsParse(void)
                      "field 'image_id' is not an integer");
     expectParseError("[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": null}]",
                      "field 'score' is not a number");
+    expectParseError("[{\"image_id\": 1.5, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 1}]",
+                     "field 'image_id' is not an integer");
 }
 
 int main(void)
