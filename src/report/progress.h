@@ -7,10 +7,11 @@
 #include "run/run.h"
 
 /* Formats one progress line into out (size bytes, NUL-terminated) and
- * returns its length. With bar nonzero the line is a bar for a terminal:
- * "[3/5 yolov8n] run ########------ 120/500 images 24.1 img/s ETA 15s";
- * otherwise a plain sentence for a log. Images per second and the ETA come
- * from done / elapsed_s and are left out while either is 0. */
+ * returns its length. With bar nonzero the line is a bar for a terminal,
+ * such as "[3/5 yolov8n] run    #####----- 120/500 24.1 img/s ETA 15s".
+ * Otherwise it is a log line: "[3/5 yolov8n] run: 120/500 24.1 img/s ETA 15s".
+ * Images per second and the ETA come from done / elapsed_s, only for the
+ * decode, warmup and run phases, and only once both are above 0. */
 size_t vbReportProgressFormat(const VbRunProgress *p, int bar, char *out, size_t size);
 
 /* Returns 1 when a progress event should produce a plain log line: the
