@@ -239,7 +239,10 @@ typedef void (*VbRunProgressFn)(const VbRunProgress *progress, void *user);
  * times out gets that status in its entry while the others complete. A
  * NULL progress is allowed. Errors (nothing ran): VB_ERR_INVALID_ARGUMENT,
  * VB_ERR_NOT_FOUND, VB_ERR_PARSE for the inputs, with a message naming the
- * file; VB_ERR_NO_MEMORY. */
+ * file; VB_ERR_NO_MEMORY.
+ * NOTE: only the children run the engine, so this process starts no OpenMP
+ * threads. A caller that ran the engine itself before calling vbRun forks
+ * with an OpenMP thread pool, which libgomp does not support in the child. */
 vb_status vbRun(const VbRunOptions *options, VbRunProgressFn progress, void *user,
                 VbRunResult *result, vb_error *err);
 
