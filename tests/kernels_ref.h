@@ -138,7 +138,7 @@ static inline vb_status refRunOp(const VbOpDef *op, const VbOnnxNode *node, cons
     if (st != VB_OK)
         return st;
 
-    /* infer sees data only for the constant inputs */
+    /* infer gets data only for the constant inputs */
     vb_tensor views[8];
     const vb_tensor *view_ptrs[8];
     for (int i = 0; i < n_in; i++) {

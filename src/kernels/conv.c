@@ -267,8 +267,8 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
     return 1;
 }
 
-/* One image and group seen as the B operand of the GEMM: B[k][n] is the input
- * pixel that kernel tap k (channel, ky, kx) sees at output position n. */
+/* One image and group as the B operand of the GEMM: B[k][n] is the input
+ * pixel that kernel tap k (channel, ky, kx) multiplies at output position n. */
 typedef struct Im2colSource {
     const float *x;  /* [group_in][H][W] */
     const VbWindowGeometry *g;
@@ -500,9 +500,9 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
     }
 
     /* Row-pointer path: tap k (channel c, ky, kx) of output (oy, ox) reads
-     * padded pixel (oy*sy + ky*dh, ox*sx + kx*dw), which is phase
-     * (ky*dh % sy, kx*dw % sx) at row oy + ky*dh / sy, column ox + kx*dw / sx.
-     * offsets[k] is that position minus the output's (oy, ox). */
+     * padded pixel (oy*sy + ky*dh, ox*sx + kx*dw). That pixel lies in phase
+     * (ky*dh % sy, kx*dw % sx), at row oy + ky*dh / sy and column
+     * ox + kx*dw / sx. offsets[k] is its offset from phase 0's (oy, ox). */
     int64_t hph = padded ? phaseHeight(&s) : s.g.in[0], wph = padded ? phaseWidth(&s) : s.g.in[1];
     if (plan.use_rows) {
         int64_t kh = s.g.kernel[0], kw = s.g.kernel[1], sy = s.g.stride[0], sx = s.g.stride[1];

@@ -184,7 +184,9 @@ static vb_status gemmRun(const void *params, const vb_tensor *const *in, int n_i
     int use_simd = !ctx->disable_simd;
     for (int64_t i = 0; i < s.m; i++) {
         float *row = y + (size_t)(i * s.n);
-        const float *crow = c ? c + (size_t)(s.c_rows == 1 ? 0 : i) * (size_t)s.c_cols : NULL;
+        const float *crow = NULL;
+        if (c)
+            crow = s.c_rows == 1 ? c : c + (size_t)i * (size_t)s.c_cols;
         if (p->alpha != 1.0f) {
             for (int64_t j = 0; j < s.n; j++)
                 row[j] *= p->alpha;

@@ -229,10 +229,19 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
         for (int64_t i = 0; i < planes; i++) {
             const float *xi = xd + (size_t)i * plane;
-            float acc = p->is_max ? -FLT_MAX : 0.0f;
-            for (size_t j = 0; j < plane; j++)
-                acc = p->is_max ? (xi[j] > acc ? xi[j] : acc) : acc + xi[j];
-            yd[i] = p->is_max || plane == 0 ? acc : acc / (float)plane;
+            float acc;
+            if (p->is_max) {
+                acc = -FLT_MAX;
+                for (size_t j = 0; j < plane; j++)
+                    acc = xi[j] > acc ? xi[j] : acc;
+            } else {
+                acc = 0.0f;
+                for (size_t j = 0; j < plane; j++)
+                    acc += xi[j];
+                if (plane > 0)
+                    acc /= (float)plane;
+            }
+            yd[i] = acc;
         }
         return VB_OK;
     }

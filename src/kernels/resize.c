@@ -219,10 +219,15 @@ static vb_status resizeResolve(const ResizeParams *p, const vb_tensor *const *in
             return vbErrorSet(err, VB_ERR_SHAPE, "Resize node '%s': give exactly one of scales and sizes", p->node);
     }
     const vb_tensor *given = scales ? scales : sizes;
-    if ((given && given->data == NULL) || (roi && p->coord == COORD_TF_CROP_AND_RESIZE && roi->data == NULL))
+    const char *missing = NULL;
+    if (roi && p->coord == COORD_TF_CROP_AND_RESIZE && roi->data == NULL)
+        missing = "roi";
+    if (given && given->data == NULL)
+        missing = scales ? "scales" : "sizes";
+    if (missing)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
                           "%s node '%s' requires a constant %s input; dynamic shapes are not supported yet",
-                          op, p->node, given && given->data == NULL ? (scales ? "scales" : "sizes") : "roi");
+                          op, p->node, missing);
     if ((scales && scales->dtype != VB_DTYPE_FLOAT32) || (sizes && sizes->dtype != VB_DTYPE_INT64) ||
         (roi && p->coord == COORD_TF_CROP_AND_RESIZE && roi->dtype != VB_DTYPE_FLOAT32))
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s node '%s': scales and roi must be float32, sizes int64",
@@ -339,7 +344,21 @@ static double originalCoordinate(int coord, double x, const ResizeAxis *r)
 
 static int64_t clampIndex(int64_t i, int64_t in)
 {
-    return i < 0 ? 0 : i >= in ? in - 1 : i;
+    if (i < 0)
+        return 0;
+    if (i >= in)
+        return in - 1;
+    return i;
+}
+
+/* Returns the samples each output reads per axis: 1, 2 or 4. */
+static int tapCount(int mode)
+{
+    if (mode == MODE_NEAREST)
+        return 1;
+    if (mode == MODE_LINEAR)
+        return 2;
+    return 4;
 }
 
 /* Returns the input index nearest to coordinate c under the nearest mode. */
@@ -374,11 +393,12 @@ static void cubicWeights(double t, double a, double *w)
  * (0, 1]. Taps past the edges repeat the edge sample (exclude_outside
  * instead drops them and renormalizes the rest).
  * NOTE: repeating the edge matches the ONNX reference only for coordinates
- * within two samples of the input, which every mode but tf_crop_and_resize
- * keeps to; tf_crop_and_resize returns the extrapolation value there. */
+ * within two samples of the input. Every mode but tf_crop_and_resize keeps
+ * to that range, and tf_crop_and_resize returns the extrapolation value
+ * outside it. */
 static void buildTable(const ResizeParams *p, const ResizeAxis *r, AxisTable *t)
 {
-    t->taps = p->mode == MODE_NEAREST ? 1 : p->mode == MODE_LINEAR ? 2 : 4;
+    t->taps = tapCount(p->mode);
     t->identity = r->in == r->out;
     for (int64_t j = 0; j < r->out; j++) {
         double c = originalCoordinate(p->coord, (double)j, r);
@@ -432,7 +452,7 @@ static void buildTable(const ResizeParams *p, const ResizeAxis *r, AxisTable *t)
 /* Byte size of the tables for every axis, each part 64-byte aligned. */
 static size_t tableBytes(const ResizeParams *p, const ResizeAxis *ax, int rank)
 {
-    int taps = p->mode == MODE_NEAREST ? 1 : p->mode == MODE_LINEAR ? 2 : 4;
+    int taps = tapCount(p->mode);
     size_t bytes = 0;
     for (int a = 0; a < rank; a++) {
         size_t n = (size_t)ax[a].out * (size_t)taps;
@@ -466,7 +486,7 @@ static vb_status resizeInfer(const void *params, const vb_tensor *const *in, int
     info->workspace_bytes = tableBytes(p, ax, rank);
     if (p->mode != MODE_NEAREST)
         info->workspace_bytes += 2 * bufferFloats(ax, rank) * sizeof(float);
-    int taps = p->mode == MODE_NEAREST ? 0 : p->mode == MODE_LINEAR ? 2 : 4;
+    int taps = p->mode == MODE_NEAREST ? 0 : tapCount(p->mode);
     info->flops = (uint64_t)vbTensorCount(out[0]) * (uint64_t)(2 * taps * rank);
     return VB_OK;
 }
@@ -558,7 +578,7 @@ static vb_status resizeRun(const void *params, const vb_tensor *const *in, int n
     /* Tables for every axis, carved from the workspace. */
     AxisTable tables[VB_MAX_RANK];
     char *cursor = ctx->workspace;
-    int taps = p->mode == MODE_NEAREST ? 1 : p->mode == MODE_LINEAR ? 2 : 4;
+    int taps = tapCount(p->mode);
     for (int a = 0; a < rank; a++) {
         size_t n = (size_t)ax[a].out * (size_t)taps;
         tables[a].idx = (int32_t *)cursor;

@@ -17,7 +17,7 @@
 
 /* Computes one mr x nr tile of C from kc steps of packed A (kc x mr) and
  * packed B (kc x nr). Writes rows < mv and columns < nv of c; accumulate
- * adds the tile to what c holds instead of overwriting it. */
+ * adds the tile to what c contains instead of overwriting it. */
 typedef void (*MicroKernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
                             int nv, int accumulate);
 
@@ -525,6 +525,16 @@ const char *vbActivationName(VbActivation act)
     return "unknown";
 }
 
+/* Clamps v to [0, 1]. */
+static float clampUnit(float v)
+{
+    if (v < 0.0f)
+        return 0.0f;
+    if (v > 1.0f)
+        return 1.0f;
+    return v;
+}
+
 static float activateOne(float v, VbActivation act, float alpha, float beta)
 {
     switch (act) {
@@ -532,17 +542,15 @@ static float activateOne(float v, VbActivation act, float alpha, float beta)
     case VB_ACT_RELU: return v > 0.0f ? v : 0.0f;
     case VB_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
     case VB_ACT_SILU: return v / (1.0f + expf(-v));
-    case VB_ACT_HARDSWISH: {
-        float g = v / 6.0f + 0.5f;
-        g = g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
-        return v * g;
-    }
-    case VB_ACT_HARDSIGMOID: {
-        float g = alpha * v + beta;
-        return g < 0.0f ? 0.0f : g > 1.0f ? 1.0f : g;
-    }
+    case VB_ACT_HARDSWISH: return v * clampUnit(v / 6.0f + 0.5f);
+    case VB_ACT_HARDSIGMOID: return clampUnit(alpha * v + beta);
     case VB_ACT_LEAKYRELU: return v >= 0.0f ? v : alpha * v;
-    case VB_ACT_CLIP: return v < alpha ? alpha : v > beta ? beta : v;
+    case VB_ACT_CLIP:
+        if (v < alpha)
+            return alpha;
+        if (v > beta)
+            return beta;
+        return v;
     }
     return v;
 }
@@ -550,7 +558,7 @@ static float activateOne(float v, VbActivation act, float alpha, float beta)
 #if VB_X86
 /* exp(x) for 16 floats: x = n*ln2 + r with |r| <= ln2/2, exp(r) from a
  * degree-7 polynomial (the Cephes expf coefficients), then scaled by 2^n.
- * Inputs are clamped to [-88, 88.7], so the result never overflows. */
+ * Inputs are clamped to [-88, 88.7], so the result stays finite. */
 __attribute__((target("avx512f"))) static __m512 expAvx512(__m512 x)
 {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.7f));

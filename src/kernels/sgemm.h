@@ -26,7 +26,7 @@ VbSgemmLayout vbSgemmLayout(void);
 size_t vbSgemmPackedASize(int m, int k);
 
 /* Packs the M x K matrix whose element (i, j) is a[i * row_stride + j *
- * col_stride] into panels of mr rows: panel p holds rows p*mr..p*mr+mr-1 as
+ * col_stride] into panels of mr rows: panel p contains rows p*mr..p*mr+mr-1 as
  * K groups of mr floats, rows past M are zero. packed must have room for
  * vbSgemmPackedASize(m, k) floats. */
 void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_stride,

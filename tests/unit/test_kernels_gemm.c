@@ -75,7 +75,8 @@ static void testGemmRandom(void)
         int m = refRandInt(1, 40), n = refRandInt(1, 70), k = refRandInt(1, 300);
         int ta = refRandInt(0, 1), tb = refRandInt(0, 1);
         int c_kind = i % 6;  /* none, scalar, [N], [1,N], [M,1], [M,N] */
-        int c_rank = c_kind == 0 ? -1 : c_kind == 1 ? 0 : c_kind == 2 ? 1 : 2;
+        static const int c_ranks[6] = {-1, 0, 1, 2, 2, 2};
+        int c_rank = c_ranks[c_kind];
         int c_rows = c_kind == 4 || c_kind == 5 ? m : 1;
         int c_cols = c_kind == 2 || c_kind == 3 || c_kind == 5 ? n : 1;
         RefRun cfg = {13, 1 + i % 2, i % 3 == 2, 0, i % 4 == 1 ? VB_ACT_RELU : VB_ACT_NONE, 0, 0};

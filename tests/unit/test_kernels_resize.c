@@ -71,6 +71,15 @@ static double refCoordinate(const ResizeCase *rc, int axis, double x)
     return x * (e - s) * (in - 1) / (len - 1) + s * (in - 1);
 }
 
+static int64_t clampSample(int64_t i, int64_t in)
+{
+    if (i < 0)
+        return 0;
+    if (i >= in)
+        return in - 1;
+    return i;
+}
+
 /* The 1-D sample positions and weights of one axis, from the ONNX
  * reference's rules: nearest picks one sample, linear and cubic weigh the
  * 2 or 4 samples nearest to the coordinate, taking the one below on ties. */
@@ -90,7 +99,7 @@ static int refAxisSamples(const ResizeCase *rc, int axis, double x, int64_t *pos
                    : strcmp(m, "ceil") == 0;
             i += up;
         }
-        pos[0] = i < 0 ? 0 : i >= in ? in - 1 : i;
+        pos[0] = clampSample(i, in);
         w[0] = 1;
         return 1;
     }
@@ -118,7 +127,7 @@ static int refAxisSamples(const ResizeCase *rc, int axis, double x, int64_t *pos
         if (rc->exclude_outside && (i < 0 || i >= in))
             w[k] = 0;
         sum += w[k];
-        pos[k] = i < 0 ? 0 : i >= in ? in - 1 : i;
+        pos[k] = clampSample(i, in);
     }
     if (rc->exclude_outside)
         for (int k = 0; k < n; k++)
