@@ -16,7 +16,9 @@
 #   --out DIR        keep the raw JSON results here (default: a temporary folder)
 # Needs node and npm. ONNXRUNTIME_NODE_INSTALL=skip keeps the package's
 # install script from downloading GPU binaries; the CPU runtime is in the
-# package itself.
+# package itself. The environment reaches both engines, but OpenMP settings
+# such as OMP_WAIT_POLICY only change visionbench: onnxruntime-node 1.30.0
+# for Linux x64 does not link an OpenMP runtime.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +41,7 @@ while [ "$#" -gt 0 ]; do
     --models) models=$2; shift 2 ;;
     --ort-dir) ort_dir=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "ort_compare.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
   esac
 done
