@@ -63,8 +63,8 @@ vb_status vbOnnxDecodeEntry(VbOnnxDecoder *dec, const VbOnnxWire *w, const VbOnn
  * so that it stays one line. Accepts NULL. */
 void vbOnnxErrorOneLine(vb_error *err);
 
-/* Checks that a count read from a file is at most max, naming what is
- * counted in the error. */
-vb_status vbOnnxCheckCount(size_t count, size_t max, const char *what, vb_error *err);
+/* Checks that a count read from a file is at most max, naming the field
+ * ("NodeProto.input") in the error. */
+vb_status vbOnnxCheckCount(size_t count, size_t max, const char *field, vb_error *err);
 
 #endif /* VB_ONNX_DECODE_H */

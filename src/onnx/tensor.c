@@ -61,10 +61,10 @@ static const VbOnnxMessageDesc entryDesc = {"StringStringEntryProto", 3, entryFi
 /* Maximum length of an external data location, in bytes. */
 #define MAX_LOCATION_BYTES 4096
 
-vb_status vbOnnxCheckCount(size_t count, size_t max, const char *what, vb_error *err)
+vb_status vbOnnxCheckCount(size_t count, size_t max, const char *field, vb_error *err)
 {
     if (count > max)
-        return vbErrorSet(err, VB_ERR_LIMIT, "%s: %zu entries, more than the limit of %zu", what, count, max);
+        return vbErrorSet(err, VB_ERR_LIMIT, "%s: %zu entries, more than the limit of %zu", field, count, max);
     return VB_OK;
 }
 
