@@ -49,7 +49,10 @@ uint64_t vbBootstrapBelow(VbBootstrapRng *rng, uint64_t n);
  * re-accumulates ev on each from the stored matches and stores the 95%
  * percentile intervals (numpy's default linear interpolation) of mAP and
  * mAP50 in out. The same seed gives the same result. samples == 0 only
- * fills the estimates. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT. */
+ * fills the estimates. Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT.
+ * NOTE: with few GT boxes per category the interval can sit off-centre and
+ * even exclude the estimate, because samples that miss a category's images
+ * leave it out of the mean. */
 vb_status vbBootstrapMap(const VbCocoEval *ev, size_t samples, uint64_t seed, VbBootstrapResult *out,
                          vb_error *err);
 
