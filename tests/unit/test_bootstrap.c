@@ -120,10 +120,72 @@ static void testPaired(void)
     vbDatasetFree(gt_b);
 }
 
+/* Weighted re-accumulation equals evaluating a dataset in which each image
+ * appears weight[i] times as separate images. */
+static void testWeightsMatchCopies(void)
+{
+    enum { N = 6, PER = 3 };
+    static const uint32_t weight[N] = {2, 0, 1, 3, 0, 1};
+    FixtureBox boxes[N * PER], copies[N * PER * 3];
+    VbDetection dets[N * (PER + 1)], copy_dets[N * (PER + 1) * 3];
+    size_t nb = 0, nd = 0;
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < PER; j++) {
+            FixtureBox b = {(int64_t)nb + 1, i + 1, j % 2 + 1, 60.0 * j, 20, 40, 50, 0, j == 2 && i == 3};
+            boxes[nb++] = b;
+            dets[nd++] = fixtureDet(b.image_id, b.category_id, b.x + (i + j) % 5, b.y, 40, 50,
+                                    0.1 + 0.13 * ((i * 3 + j) % 7));
+        }
+        dets[nd++] = fixtureDet(i + 1, 1, 300, 300, 40, 40, 0.45);
+    }
+
+    /* Copy c of image i becomes image N * c + i + 1. */
+    size_t ncb = 0, ncd = 0;
+    for (uint32_t c = 0; c < 3; c++) {
+        for (size_t k = 0; k < nb; k++) {
+            if (c >= weight[boxes[k].image_id - 1])
+                continue;
+            copies[ncb] = boxes[k];
+            copies[ncb].id = (int64_t)ncb + 1;
+            copies[ncb].image_id = (int64_t)N * c + boxes[k].image_id;
+            ncb++;
+        }
+        for (size_t k = 0; k < nd; k++) {
+            if (c >= weight[dets[k].image_id - 1])
+                continue;
+            copy_dets[ncd] = dets[k];
+            copy_dets[ncd].image_id = (int64_t)N * c + dets[k].image_id;
+            ncd++;
+        }
+    }
+
+    VbDataset *gt = fixtureDataset(N, 2, boxes, nb);
+    VbDataset *copy_gt = fixtureDataset(3 * N, 2, copies, ncb);
+    VbCocoEval *ev = fixtureEvaluate(gt, dets, nd);
+    VbCocoEval *copy_ev = fixtureEvaluate(copy_gt, copy_dets, ncd);
+    CHECK(ev != NULL);
+    CHECK(copy_ev != NULL);
+    if (ev != NULL && copy_ev != NULL) {
+        VbCocoScratch scratch = {0};
+        double map = 0, map50 = 0;
+        vb_error err = {0};
+        CHECK(vbCocoResampleMap(ev, weight, &scratch, &map, &map50, &err) == VB_OK);
+        CHECK(map == copy_ev->stats[0]);
+        CHECK(map50 == copy_ev->stats[1]);
+        CHECK(map != ev->stats[0]);
+        vbCocoScratchFree(&scratch);
+    }
+    vbCocoEvalFree(ev);
+    vbCocoEvalFree(copy_ev);
+    vbDatasetFree(gt);
+    vbDatasetFree(copy_gt);
+}
+
 int main(void)
 {
     testGenerator();
     testDeterministicInterval();
     testPaired();
+    testWeightsMatchCopies();
     TEST_END();
 }
