@@ -107,6 +107,15 @@ vb_status vbCocoEvaluate(const VbDataset *gt, const VbDetection *dets, size_t n,
 /* Frees an evaluation. Accepts NULL. */
 void vbCocoEvalFree(VbCocoEval *ev);
 
+/* Allocates and fills ev->precision and ev->recall from the stored matches,
+ * as COCOeval.accumulate does. Cells without GT stay -1. vbCocoEvaluate
+ * runs this and vbCocoSummarize after matching. Errors: VB_ERR_LIMIT,
+ * VB_ERR_NO_MEMORY. */
+vb_status vbCocoAccumulate(VbCocoEval *ev, vb_error *err);
+/* Fills ev->stats as COCOeval.summarize does and allocates
+ * ev->per_category. Errors: VB_ERR_LIMIT, VB_ERR_NO_MEMORY. */
+vb_status vbCocoSummarize(VbCocoEval *ev, vb_error *err);
+
 /* Returns the label pycocotools prints for stats[i] (0 <= i < 12), such as
  * " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]". */
 const char *vbCocoStatLabel(int i);
