@@ -86,6 +86,21 @@ static void drawImage(const char *draw_dir, const VbDatasetImage *di, VbImage *i
         fprintf(stderr, "could not write %s\n", path);
 }
 
+/* Creates dir and its missing parents, as mkdir -p does. */
+static void makeDirs(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(path, 0755);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -152,7 +167,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (draw_dir != NULL)
-        mkdir(draw_dir, 0755);
+        makeDirs(draw_dir);
 
     /* Step 3: every image through preprocess, run, decode. */
     size_t plane = (size_t)3 * recipe.width * recipe.height;
