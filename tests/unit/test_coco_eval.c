@@ -255,7 +255,7 @@ static void testDuplicateGtIds(void)
     if (ev) {
         CHECK_EQ_INT(ev->pair_count, 2);
         CHECK_EQ_INT(ev->pairs[0].npig[0], 0); /* image 1 lost its GT */
-        CHECK_EQ_INT(ev->pairs[1].npig[0], 2); /* image 2 holds the last one twice */
+        CHECK_EQ_INT(ev->pairs[1].npig[0], 2); /* image 2 has the last one twice */
         CHECK(ev->per_category[0].recall50 == 0.5);
     }
     vbCocoEvalFree(ev);
