@@ -265,7 +265,11 @@ static void rowFloat64(const void *user, char *const *ptr, const int64_t *step, 
     static inline int neg##suffix(T x) { return x < 0; }                                           \
     static inline T div##suffix(T x, T y)                                                          \
     {                                                                                              \
-        return y == 0 ? 0 : y == -1 ? (T)(0 - (U)x) : (T)(x / y);                                  \
+        if (y == 0)                                                                                \
+            return 0;                                                                              \
+        if (y == -1)                                                                               \
+            return (T)(0 - (U)x);                                                                  \
+        return (T)(x / y);                                                                         \
     }                                                                                              \
     static inline T fmod##suffix(T x, T y) { return y == 0 || y == -1 ? 0 : (T)(x % y); }          \
     static inline T mod##suffix(T x, T y)                                                          \

@@ -167,6 +167,34 @@ static vb_status unaryInfer(const void *params, const vb_tensor *const *in, int 
     return VB_OK;
 }
 
+static inline float clampFloat(float x, float lo, float hi)
+{
+    if (x < lo)
+        return lo;
+    if (x > hi)
+        return hi;
+    return x;
+}
+
+/* Returns 1, -1 or x itself for 0 and NaN. */
+static inline float signFloat(float x)
+{
+    if (x > 0.0f)
+        return 1.0f;
+    if (x < 0.0f)
+        return -1.0f;
+    return x;
+}
+
+static inline float shrinkFloat(float x, float lambd, float bias)
+{
+    if (x < -lambd)
+        return x + bias;
+    if (x > lambd)
+        return x - bias;
+    return 0.0f;
+}
+
 /* Applies a float32 unary op to in[begin..end) (1-D, contiguous). */
 VB_KERNEL_CLONES static void unaryFloatRange(const UnaryParams *p, float lo, float hi, const float *in, float *out,
                             size_t begin, size_t end)
@@ -189,7 +217,7 @@ VB_KERNEL_CLONES static void unaryFloatRange(const UnaryParams *p, float lo, flo
     case UNARY_FLOOR: MAP(floorf(x));
     case UNARY_CEIL: MAP(ceilf(x));
     case UNARY_ROUND: MAP(rintf(x)); /* the default rounding mode rounds halves to even */
-    case UNARY_SIGN: MAP(x > 0 ? 1.0f : x < 0 ? -1.0f : x);
+    case UNARY_SIGN: MAP(signFloat(x));
     case UNARY_TANH: MAP(tanhf(x));
     case UNARY_ERF: MAP(erff(x));
     case UNARY_SIN: MAP(sinf(x));
@@ -215,9 +243,9 @@ VB_KERNEL_CLONES static void unaryFloatRange(const UnaryParams *p, float lo, flo
     case UNARY_SOFTPLUS: MAP(x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)));
     case UNARY_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
     case UNARY_THRESHOLDEDRELU: MAP(x > a ? x : 0.0f);
-    case UNARY_SHRINK: MAP(x < -a ? x + b : x > a ? x - b : 0.0f);
+    case UNARY_SHRINK: MAP(shrinkFloat(x, a, b));
     case UNARY_MISH: MAP(x * tanhf(x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x))));
-    case UNARY_CLIP: MAP(x < lo ? lo : x > hi ? hi : x);
+    case UNARY_CLIP: MAP(clampFloat(x, lo, hi));
     }
 #undef MAP
 }
@@ -234,7 +262,7 @@ static void unaryInt(UnaryKind kind, vb_dtype t, int64_t lo, int64_t hi, const v
         case UNARY_ABS: y = x < 0 ? (int64_t)(0 - (uint64_t)x) : x; break;
         case UNARY_SIGN: y = (x > 0) - (x < 0); break;
         case UNARY_RELU: y = x > 0 ? x : 0; break;
-        default: y = x < lo ? lo : x > hi ? hi : x; break;
+        default: y = vbKernelClamp(x, lo, hi); break;
         }
         storeInt(t, out, i, y);
     }
@@ -433,9 +461,9 @@ static double loadFloat(vb_dtype t, const void *p, size_t i)
     }
 }
 
-/* Converts a float to int64 by truncation toward zero, as C casts and ONNX
- * Runtime do. NaN gives 0 and values outside int64 saturate, where C leaves
- * the result undefined. */
+/* Converts a float to int64 by truncation toward zero, as a C cast does.
+ * NaN gives 0 and values outside int64 saturate, where C leaves the result
+ * undefined. */
 static int64_t truncToInt(double v)
 {
     if (isnan(v))

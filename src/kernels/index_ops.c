@@ -87,29 +87,44 @@ static int nextIndex(int64_t *idx, const int64_t *dims, int rank)
 }
 
 /* Applies one scatter update: *dst = reduction(*dst, *src) for element type t. */
+#define DEFINE_COMBINE(name, T)                                                                    \
+    static void name(Reduction r, char *dst, const char *src)                                      \
+    {                                                                                              \
+        T a, b;                                                                                    \
+        memcpy(&a, dst, sizeof a);                                                                 \
+        memcpy(&b, src, sizeof b);                                                                 \
+        switch (r) {                                                                               \
+        case RED_ADD: a = (T)(a + b); break;                                                       \
+        case RED_MUL: a = (T)(a * b); break;                                                       \
+        case RED_MAX: a = a > b ? a : b; break;                                                    \
+        case RED_MIN: a = a < b ? a : b; break;                                                    \
+        default: a = b; break;                                                                     \
+        }                                                                                          \
+        memcpy(dst, &a, sizeof a);                                                                 \
+    }
+
+DEFINE_COMBINE(combineFloat32, float)
+DEFINE_COMBINE(combineFloat64, double)
+DEFINE_COMBINE(combineInt32, int32_t)
+DEFINE_COMBINE(combineInt64, int64_t)
+DEFINE_COMBINE(combineUInt8, uint8_t)
+
 static void combine(Reduction r, vb_dtype t, char *dst, const char *src)
 {
-#define COMBINE(T)                                                                                 \
-    do {                                                                                           \
-        T a = *(T *)dst, b = *(const T *)src;                                                      \
-        T v = r == RED_ADD ? a + b : r == RED_MUL ? a * b : r == RED_MAX ? (a > b ? a : b)         \
-                                                                         : (a < b ? a : b);        \
-        *(T *)dst = v;                                                                             \
-    } while (0)
-
     if (r == RED_NONE) {
         memcpy(dst, src, vb_dtype_size(t));
         return;
     }
     switch (t) {
-    case VB_DTYPE_FLOAT32: COMBINE(float); break;
-    case VB_DTYPE_FLOAT64: COMBINE(double); break;
-    case VB_DTYPE_INT32: COMBINE(int32_t); break;
-    case VB_DTYPE_INT64: COMBINE(int64_t); break;
-    case VB_DTYPE_UINT8: case VB_DTYPE_BOOL: COMBINE(uint8_t); break;
+    case VB_DTYPE_FLOAT32: combineFloat32(r, dst, src); break;
+    case VB_DTYPE_FLOAT64: combineFloat64(r, dst, src); break;
+    case VB_DTYPE_INT32: combineInt32(r, dst, src); break;
+    case VB_DTYPE_INT64: combineInt64(r, dst, src); break;
+    case VB_DTYPE_UINT8: case VB_DTYPE_BOOL: combineUInt8(r, dst, src); break;
+    /* TODO: reductions on int8, int16 and the wider unsigned types replace
+     * instead of combining. */
     default: memcpy(dst, src, vb_dtype_size(t)); break;
     }
-#undef COMBINE
 }
 
 /* Reads index value i of idx and makes it non-negative against extent. */
@@ -365,8 +380,8 @@ static vb_status topKInfer(const IndexParams *p, const vb_tensor *const *in, int
     return VB_OK;
 }
 
-/* Picks the k best of each line by repeated selection (O(n*k)); ties go to
- * the lower index, as the ONNX reference does. */
+/* Picks the k best of each line by repeated selection (O(n*k)). Ties go to
+ * the lower index, as the TopK specification requires. */
 static void topKRun(const IndexParams *p, const vb_tensor *x, vb_tensor *values,
                     vb_tensor *indices, uint8_t *taken)
 {

@@ -10,8 +10,9 @@
 #include "core/core.h"
 #include "engine/op.h"
 
-/* Element counts at or above this run on ctx->threads threads; smaller
- * tensors stay on one thread because starting a team costs more. */
+/* Element counts at or above this run on ctx->threads threads. Smaller
+ * tensors stay on one thread, because starting a thread team would cost
+ * about as much as the work (an estimate, not tuned per machine). */
 #define VB_KERNEL_PARALLEL_MIN 32768
 
 /* Normalises axis (negative values count from the end) for a tensor of
@@ -146,6 +147,16 @@ static inline float vbKernelExpf(float x)
     y_bits = (y_bits & ~nan) | (x_bits & nan);
     memcpy(&y, &y_bits, sizeof y);
     return y;
+}
+
+/* Returns v limited to [lo, hi]. */
+static inline int64_t vbKernelClamp(int64_t v, int64_t lo, int64_t hi)
+{
+    if (v < lo)
+        return lo;
+    if (v > hi)
+        return hi;
+    return v;
 }
 
 /* memcpy that splits copies of 1 MiB and more across threads. */

@@ -17,9 +17,11 @@ typedef struct NormParams {
 static vb_status normPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
 {
     int bad = 0;
-    NormKind kind = strcmp(node->op_type, "BatchNormalization") == 0      ? NORM_BATCH
-                    : strcmp(node->op_type, "InstanceNormalization") == 0 ? NORM_INSTANCE
-                                                                          : NORM_LAYER;
+    NormKind kind = NORM_LAYER;
+    if (strcmp(node->op_type, "BatchNormalization") == 0)
+        kind = NORM_BATCH;
+    else if (strcmp(node->op_type, "InstanceNormalization") == 0)
+        kind = NORM_INSTANCE;
 
     /* Only inference: training mode updates running statistics. */
     if (kind == NORM_BATCH && (vbOnnxAttrInt(node, "training_mode", 0, &bad) != 0 ||
@@ -55,11 +57,15 @@ static vb_status normInfer(const void *params, const vb_tensor *const *in, int n
                            vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
     const NormParams *p = params;
-    const char *op = p->kind == NORM_BATCH      ? "BatchNormalization"
-                     : p->kind == NORM_INSTANCE ? "InstanceNormalization"
-                                                : "LayerNormalization";
+    static const char *const names[] = {"BatchNormalization", "InstanceNormalization",
+                                         "LayerNormalization"};
+    const char *op = names[p->kind];
     const vb_tensor *x = in[0];
-    int needed = p->kind == NORM_BATCH ? 5 : p->kind == NORM_INSTANCE ? 3 : 2;
+    int needed = 2; /* LayerNormalization: X, Scale */
+    if (p->kind == NORM_BATCH)
+        needed = 5;
+    else if (p->kind == NORM_INSTANCE)
+        needed = 3;
     if (n_in < needed)
         return vbErrorSet(err, VB_ERR_SHAPE, "%s needs %d inputs, the node has %d", op, needed, n_in);
     for (int i = 0; i < n_in; i++) {

@@ -75,8 +75,8 @@ static int reduceTypeOk(vb_dtype t)
            t == VB_DTYPE_INT64;
 }
 
-/* Marks the reduced dims of x in reduced[]; *all_noop is set when
- * noop_with_empty_axes turns the op into an identity. */
+/* Marks the reduced dims of x in reduced[]. *identity is set when
+ * noop_with_empty_axes turns the op into a copy. */
 static vb_status reducedAxes(const ReduceParams *p, const vb_tensor *const *in, int n_in,
                              int *reduced, int *identity, vb_error *err)
 {

@@ -308,9 +308,11 @@ static vb_status shapeInfer(const void *params, const vb_tensor *const *in, int 
 
     if (strcmp(op, "Shape") == 0) {
         int64_t start = p->start < 0 ? p->start + data->rank : p->start;
-        int64_t end = p->has_end ? (p->end < 0 ? p->end + data->rank : p->end) : data->rank;
-        start = start < 0 ? 0 : start > data->rank ? data->rank : start;
-        end = end < 0 ? 0 : end > data->rank ? data->rank : end;
+        int64_t end = data->rank;
+        if (p->has_end)
+            end = p->end < 0 ? p->end + data->rank : p->end;
+        start = vbKernelClamp(start, 0, data->rank);
+        end = vbKernelClamp(end, 0, data->rank);
         int64_t len = end > start ? end - start : 0;
         vbKernelSetShape(out[0], VB_DTYPE_INT64, 1, &len);
         return VB_OK;
@@ -354,7 +356,7 @@ static vb_status shapeRun(const void *params, const vb_tensor *const *in, int n_
 
     if (strcmp(p->op_type, "Shape") == 0) {
         int64_t start = p->start < 0 ? p->start + data->rank : p->start;
-        start = start < 0 ? 0 : start > data->rank ? data->rank : start;
+        start = vbKernelClamp(start, 0, data->rank);
         for (int64_t i = 0; i < out[0]->dims[0]; i++)
             dst[i] = data->dims[start + i];
         return VB_OK;
@@ -444,14 +446,16 @@ static vb_status rangeInfer(const void *params, const vb_tensor *const *in, int 
         int64_t start = (int64_t)vbKernelScalarAsDouble(in[0]);
         int64_t limit = (int64_t)vbKernelScalarAsDouble(in[1]);
         int64_t delta = (int64_t)vbKernelScalarAsDouble(in[2]);
-        if (dt == VB_DTYPE_INT64) {
-            start = *(const int64_t *)in[0]->data;
-            limit = *(const int64_t *)in[1]->data;
-            delta = *(const int64_t *)in[2]->data;
+        if (dt != VB_DTYPE_INT16) {
+            start = vbTensorGetInt(in[0], 0);
+            limit = vbTensorGetInt(in[1], 0);
+            delta = vbTensorGetInt(in[2], 0);
         }
         if (delta == 0)
             return vbErrorSet(err, VB_ERR_SHAPE, "Range: delta must be non-zero");
-        /* ceil((limit - start) / delta) in integers; wide values saturate to 0 elements. */
+
+        /* ceil((limit - start) / delta), in double so the span cannot
+         * overflow; exact while the span stays below 2^53. */
         double span = (double)limit - (double)start;
         count = (int64_t)ceil(span / (double)delta);
     } else {

@@ -360,14 +360,16 @@ static vb_status sliceRanges(const TensorParams *p, const vb_tensor *const *in, 
             end += dim;
         int64_t n;
         if (s > 0) {
-            start = start < 0 ? 0 : start > dim ? dim : start;
-            end = end < 0 ? 0 : end > dim ? dim : end;
+            start = vbKernelClamp(start, 0, dim);
+            end = vbKernelClamp(end, 0, dim);
             n = end > start ? (end - start + s - 1) / s : 0;
         } else {
-            start = start < 0 ? 0 : start > dim - 1 ? dim - 1 : start;
-            end = end < -1 ? -1 : end > dim - 1 ? dim - 1 : end;
+            start = vbKernelClamp(start, 0, dim - 1);
+            end = vbKernelClamp(end, -1, dim - 1);
             n = start > end ? (start - end - s - 1) / -s : 0;
         }
+        if (dim == 0)
+            n = 0;
         first[axis] = start;
         step[axis] = s;
         count[axis] = n;
@@ -541,9 +543,9 @@ static vb_status padInfer(const TensorParams *p, const vb_tensor *const *in, int
     return vbKernelCheckSize("Pad", out, err);
 }
 
-/* Maps output coordinate c (already shifted by the begin pad) into [0, dim)
- * for the reflect, edge and wrap modes; returns -1 when constant mode puts
- * c outside the input. */
+/* Maps output coordinate c, already shifted by the begin pad, to an input
+ * coordinate in [0, dim) for the reflect, edge and wrap modes. In constant
+ * mode a c outside the input returns -1. */
 static int64_t padSource(char mode, int64_t c, int64_t dim)
 {
     if (c >= 0 && c < dim)
