@@ -501,6 +501,77 @@ static void testYoloxReferenceOutput(void)
     free(bytes);
 }
 
+/* Reads one or more raw float32 files, joined in order, into a new buffer. */
+static char *readParts(const char *shared, const char *const *names, int count, size_t *len)
+{
+    VbBuf buf;
+    vbBufInit(&buf, (size_t)64 << 20);
+    for (int i = 0; i < count; i++) {
+        char path[1024];
+        char *bytes = NULL;
+        size_t n = 0;
+        vb_error err;
+        snprintf(path, sizeof path, "%s/models/%s", shared, names[i]);
+        if (vbFileRead(path, (size_t)64 << 20, &bytes, &n, &err) != VB_OK ||
+            vbBufAppend(&buf, bytes, n, &err) != VB_OK) {
+            free(bytes);
+            vbBufFree(&buf);
+            return NULL;
+        }
+        free(bytes);
+    }
+    return vbBufDetach(&buf, len);
+}
+
+/* Decodes the zoo's random-weight YOLOv5n/v8n reference outputs with the mAP
+ * defaults: about two million candidates must come out as at most 300
+ * detections in score order, inside the 512x600 photo. */
+static void testYoloReferenceOutputs(void)
+{
+    static const char *const v5[] = {"yolov5n.out0.part0.f32", "yolov5n.out0.part1.f32"};
+    static const char *const v8[] = {"yolov8n.out0.f32"};
+    const char *shared = getenv("VB_SHARED_DIR");
+    VbPreprocess p;
+    vb_error err;
+
+    if (shared == NULL)
+        return;
+    vbModelPreprocessYolo(&p, 640, 640);
+    VbLetterbox lb = letterboxFor(&p, 512, 600);
+    for (int m = 0; m < 2; m++) {
+        size_t len = 0;
+        char *bytes = m == 0 ? readParts(shared, v5, 2, &len) : readParts(shared, v8, 1, &len);
+        if (bytes == NULL) {
+            printf("skipped YOLO reference outputs: not found under %s\n", shared);
+            return;
+        }
+        VbModelLayout layout = {.family = m == 0 ? VB_MODEL_YOLOV5 : VB_MODEL_YOLOV8,
+                                .input_width = 640, .input_height = 640};
+        vb_tensor t = {VB_DTYPE_FLOAT32, 3, {1, 25200, 85}, bytes};
+        if (m == 1) {
+            t.dims[1] = 84;
+            t.dims[2] = 8400;
+        }
+        CHECK_EQ_INT(len, (size_t)t.dims[1] * t.dims[2] * sizeof(float));
+        VbDetectionList out = {0};
+        CHECK_MSG(vbModelDecode(&layout, &t, 1, &lb, NULL, NULL, 1, &out, &err) == VB_OK, "%s",
+                  err.message);
+        CHECK(out.count > 0 && out.count <= 300);
+        int order_ok = 1, inside = 1;
+        for (size_t i = 0; i < out.count; i++) {
+            const VbDetection *d = &out.items[i];
+            if (i > 0 && d->score > out.items[i - 1].score)
+                order_ok = 0;
+            if (d->x < 0 || d->y < 0 || d->x + d->w > 512 || d->y + d->h > 600)
+                inside = 0;
+        }
+        CHECK_MSG(order_ok, "%s detections are not in score order", m ? "yolov8" : "yolov5");
+        CHECK_MSG(inside, "%s detections leave the image", m ? "yolov8" : "yolov5");
+        vbDetectionListFree(&out);
+        free(bytes);
+    }
+}
+
 int main(void)
 {
     testYolov5Sizes();
@@ -514,5 +585,6 @@ int main(void)
     testClassMapParse();
     testClassMapErrors();
     testYoloxReferenceOutput();
+    testYoloReferenceOutputs();
     TEST_END();
 }
