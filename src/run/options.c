@@ -396,7 +396,6 @@ const char *vbModelStatusName(VbModelStatus status)
     case VB_MODEL_CRASHED: return "crashed";
     case VB_MODEL_TIMEOUT: return "timeout";
     case VB_MODEL_OOM: return "oom";
-    case VB_MODEL_SKIPPED: return "skipped";
     }
     return "error";
 }

@@ -80,8 +80,7 @@ typedef enum VbModelStatus {
     VB_MODEL_ERROR,      /* the model failed with an error (load, shape, decode) */
     VB_MODEL_CRASHED,    /* the child died from a signal or exited without a report */
     VB_MODEL_TIMEOUT,    /* the child ran past --timeout and was killed */
-    VB_MODEL_OOM,        /* out of memory: an allocation failed or the kernel killed the child */
-    VB_MODEL_SKIPPED     /* not run because validation failed */
+    VB_MODEL_OOM         /* out of memory: an allocation failed or the kernel killed the child */
 } VbModelStatus;
 
 const char *vbModelStatusName(VbModelStatus status);
