@@ -495,7 +495,8 @@ static void testYoloxReferenceOutput(void)
                (long long)d->category_id, d->score, d->x, d->y, d->w, d->h);
         CHECK_EQ_INT(d->category_id, 0);
         CHECK_NEAR(d->score, 0.94, 0.01);
-        CHECK(d->w > 256 && d->h > 300);
+        CHECK(d->w > 256);
+        CHECK(d->h > 300);
     }
     vbDetectionListFree(&out);
     free(bytes);
@@ -556,7 +557,8 @@ static void testYoloReferenceOutputs(void)
         VbDetectionList out = {0};
         CHECK_MSG(vbModelDecode(&layout, &t, 1, &lb, NULL, NULL, 1, &out, &err) == VB_OK, "%s",
                   err.message);
-        CHECK(out.count > 0 && out.count <= 300);
+        CHECK(out.count > 0);
+        CHECK(out.count <= 300);
         int order_ok = 1, inside = 1;
         for (size_t i = 0; i < out.count; i++) {
             const VbDetection *d = &out.items[i];
