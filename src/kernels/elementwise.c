@@ -485,7 +485,7 @@ static vb_status castRun(const void *params, const vb_tensor *const *in, int n_i
 
     /* Same type: a copy. */
     if (from == to) {
-        memcpy(dst, src, n * vb_dtype_size(to));
+        vbKernelCopy(dst, src, n * vb_dtype_size(to), ctx->threads);
         return VB_OK;
     }
 

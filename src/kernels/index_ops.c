@@ -248,7 +248,7 @@ static vb_status ndRun(const IndexParams *p, const vb_tensor *const *in, vb_tens
     size_t batch_stride = b > 0 ? (size_t)strides[b - 1] : 0;
 
     if (scatter)
-        memcpy(out->data, data->data, vbTensorBytes(data));
+        vbKernelCopy(out->data, data->data, vbTensorBytes(data), 1);
 
     /* For each index tuple: locate its slice of data, then copy or combine. */
     for (size_t bi = 0; bi < batches; bi++) {
@@ -541,7 +541,7 @@ static vb_status indexRun(const void *params, const vb_tensor *const *in, int n_
     if (strcmp(op, "GatherElements") == 0)
         return elementsWalk(p, in[0], in[1], NULL, out[0], err);
     if (strstr(op, "ScatterElements") || strcmp(op, "Scatter") == 0) {
-        memcpy(out[0]->data, in[0]->data, vbTensorBytes(in[0]));
+        vbKernelCopy(out[0]->data, in[0]->data, vbTensorBytes(in[0]), ctx->threads);
         return elementsWalk(p, in[0], in[1], in[2], out[0], err);
     }
     if (strstr(op, "ND") != NULL)

@@ -218,6 +218,8 @@ void vbKernelBroadcastCopy(const vb_tensor *src, vb_tensor *dst, int threads)
 
 void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads)
 {
+    if (bytes == 0 || dst == src)
+        return;
     if (threads <= 1 || bytes < ((size_t)1 << 20)) {
         memcpy(dst, src, bytes);
         return;

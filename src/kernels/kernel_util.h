@@ -159,7 +159,8 @@ static inline int64_t vbKernelClamp(int64_t v, int64_t lo, int64_t hi)
     return v;
 }
 
-/* memcpy that splits copies of 1 MiB and more across threads. */
+/* memcpy that splits copies of 1 MiB and more across threads. Empty copies
+ * and copies onto the source do nothing, so dst and src may be NULL then. */
 void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads);
 
 /* Releases params allocated with malloc (the release hook of most ops). */

@@ -245,7 +245,7 @@ static vb_status reduceRun(const void *params, const vb_tensor *const *in, int n
     if (st != VB_OK)
         return st;
     if (identity) {
-        memcpy(out[0]->data, x->data, vbTensorBytes(x));
+        vbKernelCopy(out[0]->data, x->data, vbTensorBytes(x), ctx->threads);
         return VB_OK;
     }
 

@@ -106,7 +106,7 @@ static vb_status constantRun(const void *params, const vb_tensor *const *in, int
                              vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
     const ShapeParams *p = params;
-    memcpy(out[0]->data, p->storage, vbTensorBytes(&p->value));
+    vbKernelCopy(out[0]->data, p->storage, vbTensorBytes(&p->value), 1);
     return VB_OK;
 }
 

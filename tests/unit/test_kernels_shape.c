@@ -345,6 +345,91 @@ static void testConstantsAndRanges(void)
     opResultFree(&r);
 }
 
+static void testIndexOps(void)
+{
+    /* GatherElements along axis 1 with a negative index. */
+    vb_tensor x = tensorOf(VB_DTYPE_FLOAT32, 2, (int64_t[]){2, 3}, seq);
+    int64_t idx[4] = {2, -3, 1, 1};
+    vb_tensor ti = tensorOf(VB_DTYPE_INT64, 2, (int64_t[]){2, 2}, idx);
+    const vb_tensor *in[] = {&x, &ti};
+    VbOnnxAttr axis = attrInt("axis", 1);
+    OpResult r = runOp("GatherElements", 13, &axis, 1, in, 2, 1);
+    CHECK_SHAPE(r.out[0], 2, 2, 2);
+    const float want[4] = {2, 0, 4, 4};
+    for (int i = 0; i < 4 && r.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r.out[0].data)[i], want[i], 0);
+    opResultFree(&r);
+
+    /* TopK keeps the lower index among equal values. */
+    float values[5] = {1, 3, 3, 0, 2};
+    vb_tensor tv = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){5}, values);
+    int64_t k[1] = {3};
+    vb_tensor tk = tensorOf(VB_DTYPE_INT64, 1, (int64_t[]){1}, k);
+    const vb_tensor *topk_in[] = {&tv, &tk};
+    r = runOp("TopK", 11, NULL, 0, topk_in, 2, 2);
+    CHECK_EQ_INT(r.status, VB_OK);
+    CHECK_SHAPE(r.out[1], 1, 3);
+    const int64_t want_idx[3] = {1, 2, 4};
+    for (int i = 0; i < 3 && r.status == VB_OK; i++)
+        CHECK_EQ_INT(((int64_t *)r.out[1].data)[i], want_idx[i]);
+    opResultFree(&r);
+
+    /* CumSum, exclusive and reversed. */
+    int64_t cum_axis[1] = {0};
+    vb_tensor ta = tensorOf(VB_DTYPE_INT64, 0, NULL, cum_axis);
+    const vb_tensor *cum_in[] = {&tv, &ta};
+    VbOnnxAttr flags[2] = {attrInt("exclusive", 1), attrInt("reverse", 1)};
+    r = runOp("CumSum", 14, flags, 2, cum_in, 2, 1);
+    const float want_cum[5] = {8, 5, 2, 2, 0};
+    for (int i = 0; i < 5 && r.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r.out[0].data)[i], want_cum[i], 0);
+    opResultFree(&r);
+
+    /* OneHot with a negative index and one out of range. */
+    int64_t hot[3] = {0, -1, 7};
+    vb_tensor th = tensorOf(VB_DTYPE_INT64, 1, (int64_t[]){3}, hot);
+    float depth[1] = {3}, off_on[2] = {-1, 5};
+    vb_tensor td = tensorOf(VB_DTYPE_FLOAT32, 0, NULL, depth);
+    vb_tensor to = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, off_on);
+    const vb_tensor *hot_in[] = {&th, &td, &to};
+    r = runOp("OneHot", 11, NULL, 0, hot_in, 3, 1);
+    CHECK_SHAPE(r.out[0], 2, 3, 3);
+    const float want_hot[9] = {5, -1, -1, -1, -1, 5, -1, -1, -1};
+    for (int i = 0; i < 9 && r.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r.out[0].data)[i], want_hot[i], 0);
+    opResultFree(&r);
+}
+
+static void testSpaceDepthAndTile(void)
+{
+    /* DepthToSpace (DCR) then SpaceToDepth restores the input. */
+    vb_tensor x = tensorOf(VB_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, 2, 3}, seq);
+    const vb_tensor *in[] = {&x};
+    VbOnnxAttr block = attrInt("blocksize", 2);
+    OpResult up = runOp("DepthToSpace", 13, &block, 1, in, 1, 1);
+    CHECK_SHAPE(up.out[0], 4, 1, 2, 4, 6);
+    /* y[0][0][0][1] comes from block offset (0, 1), which DCR stores in
+     * channel (0 * 2 + 1) * 2 + 0 = 2: x[0][2][0][0] = 12. */
+    CHECK_NEAR(((float *)up.out[0].data)[1], 12, 0);
+    const vb_tensor *back_in[] = {&up.out[0]};
+    OpResult back = runOp("SpaceToDepth", 13, &block, 1, back_in, 1, 1);
+    CHECK_SHAPE(back.out[0], 4, 1, 8, 2, 3);
+    CHECK(back.status == VB_OK && memcmp(back.out[0].data, seq, 48 * sizeof(float)) == 0);
+    opResultFree(&up);
+    opResultFree(&back);
+
+    vb_tensor small = tensorOf(VB_DTYPE_FLOAT32, 2, (int64_t[]){1, 2}, seq);
+    int64_t repeats[2] = {2, 3};
+    vb_tensor tr = tensorOf(VB_DTYPE_INT64, 1, (int64_t[]){2}, repeats);
+    const vb_tensor *tile_in[] = {&small, &tr};
+    OpResult r = runOp("Tile", 13, NULL, 0, tile_in, 2, 1);
+    CHECK_SHAPE(r.out[0], 2, 2, 6);
+    const float want[12] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+    for (int i = 0; i < 12 && r.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r.out[0].data)[i], want[i], 0);
+    opResultFree(&r);
+}
+
 int main(void)
 {
     fillSequence();
@@ -357,5 +442,7 @@ int main(void)
     testTransposePerm();
     testPadModes();
     testConstantsAndRanges();
+    testIndexOps();
+    testSpaceDepthAndTile();
     TEST_END();
 }

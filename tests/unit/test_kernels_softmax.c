@@ -1,4 +1,4 @@
-/* Unit tests for Softmax, LogSoftmax, Hardmax and the reductions. */
+/* Unit tests for Softmax, LogSoftmax, Hardmax, the reductions and the normalization ops. */
 #include <math.h>
 
 #include "kernels_light.h"
@@ -131,11 +131,49 @@ static void testArgMaxLastIndex(void)
     opResultFree(&r);
 }
 
+static void testNormalizations(void)
+{
+    /* BatchNormalization: per-channel (x - mean) / sqrt(var + eps) * scale + bias. */
+    float x[4] = {1, 2, 3, 4}, scale[2] = {2, 1}, bias[2] = {0, 1}, mean[2] = {1, 3}, var[2] = {4, 1};
+    vb_tensor tx = tensorOf(VB_DTYPE_FLOAT32, 3, (int64_t[]){1, 2, 2}, x);
+    vb_tensor ts = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, scale);
+    vb_tensor tb = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, bias);
+    vb_tensor tm = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, mean);
+    vb_tensor tv = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, var);
+    const vb_tensor *in[] = {&tx, &ts, &tb, &tm, &tv};
+    VbOnnxAttr eps = attrFloat("epsilon", 0.0f);
+    OpResult r = runOp("BatchNormalization", 15, &eps, 1, in, 5, 1);
+    CHECK_EQ_INT(r.status, VB_OK);
+    const float want[4] = {0, 1, 1, 2};
+    for (int i = 0; i < 4 && r.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r.out[0].data)[i], want[i], 1e-6);
+    opResultFree(&r);
+
+    VbOnnxAttr training = attrInt("training_mode", 1);
+    r = runOp("BatchNormalization", 15, &training, 1, in, 5, 1);
+    CHECK_EQ_INT(r.status, VB_ERR_UNSUPPORTED);
+    opResultFree(&r);
+
+    /* LayerNormalization over the last axis, with Mean and InvStdDev outputs. */
+    float one[2] = {1, 1};
+    vb_tensor tone = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){2}, one);
+    const vb_tensor *ln_in[] = {&tx, &tone};
+    r = runOp("LayerNormalization", 17, &eps, 1, ln_in, 2, 3);
+    CHECK_EQ_INT(r.status, VB_OK);
+    CHECK_SHAPE(r.out[1], 3, 1, 2, 1);
+    CHECK_NEAR(((float *)r.out[0].data)[0], -1, 1e-6);
+    CHECK_NEAR(((float *)r.out[0].data)[3], 1, 1e-6);
+    CHECK_NEAR(((float *)r.out[1].data)[1], 3.5, 1e-6);
+    CHECK_NEAR(((float *)r.out[2].data)[0], 2, 1e-5);
+    opResultFree(&r);
+}
+
 int main(void)
 {
     testSoftmaxOpsets();
     testSoftmaxLargeValues();
     testReduceAxesForms();
     testArgMaxLastIndex();
+    testNormalizations();
     TEST_END();
 }
