@@ -127,11 +127,11 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
     return 1;
 }
 
-/* How one Conv call runs and how it splits the workspace. The row-pointer
- * GEMM reads B straight from the input, or from a padded copy split into
- * stride phases, so that every tap reads a contiguous run along an output
- * row. That suits convolutions whose output rows fill whole micro-tiles;
- * the rest pack im2col tiles. */
+/* How one Conv call runs and how it splits the workspace. Pointwise
+ * convolutions are plain GEMMs on the input. The others use the row-offset
+ * GEMM on the input, or on a padded copy split into stride phases, where
+ * every kernel tap reads a contiguous run along each output row; no im2col
+ * matrix is ever built. */
 typedef struct ConvPlan {
     int use_rows;
     size_t thread_bytes;   /* per-thread scratch for every core */
@@ -139,10 +139,6 @@ typedef struct ConvPlan {
     size_t padded_bytes;   /* row-pointer path: one image group padded and split into stride phases */
     size_t weights_bytes;  /* weights packed at run time when not packed at load */
 } ConvPlan;
-
-/* Output rows narrower than this many columns use the packing path, where
- * micro-tiles may span rows. */
-#define ROWS_MIN_WIDTH 64
 
 static size_t alignUp64(size_t n)
 {
@@ -167,7 +163,7 @@ static void convPlan(const ConvParams *p, const ConvShape *s, int packed, ConvPl
 {
     memset(plan, 0, sizeof *plan);
     int stride1 = s->g.stride[0] == 1 && s->g.stride[1] == 1;
-    plan->use_rows = !s->pointwise && s->g.out[1] >= ROWS_MIN_WIDTH;
+    plan->use_rows = !s->pointwise;
     int n = (int)(s->g.out[0] * s->g.out[1]);
     size_t cores = (size_t)vbCpuCount();
     if (plan->use_rows) {
@@ -265,72 +261,6 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
     p->alpha = alpha;
     p->beta = beta;
     return 1;
-}
-
-/* One image and group as the B operand of the GEMM: B[k][n] is the input
- * pixel that kernel tap k (channel, ky, kx) multiplies at output position n. */
-typedef struct Im2colSource {
-    const float *x;  /* [group_in][H][W] */
-    const VbWindowGeometry *g;
-} Im2colSource;
-
-/* Packer that gathers B tiles straight from the image, so no im2col matrix
- * is ever stored. Each output-row run of a panel becomes a strided copy with
- * zero fill for the padding. */
-static void packIm2col(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
-{
-    const Im2colSource *is = src;
-    const VbWindowGeometry *g = is->g;
-    int64_t h = g->in[0], w = g->in[1], ow = g->out[1];
-    int64_t kh = g->kernel[0], kw = g->kernel[1], sx = g->stride[1];
-    for (int j0 = 0; j0 < nc; j0 += nr) {
-        int width = nc - j0 < nr ? nc - j0 : nr;
-        int64_t first = n0 + j0;
-        for (int p = 0; p < kc; p++) {
-            int64_t k = k0 + p;
-            int64_t c = k / (kh * kw), ky = (k / kw) % kh, kx = k % kw;
-            const float *plane = is->x + (size_t)c * (size_t)(h * w);
-            int64_t dy = ky * g->dilation[0] - g->pad_begin[0];
-            int64_t dx = kx * g->dilation[1] - g->pad_begin[1];
-            int64_t oy = first / ow, ox = first % ow;
-
-            /* dst[0..width): runs of consecutive outputs on one output row. */
-            int j = 0;
-            while (j < width) {
-                int run = (int)(ow - ox < width - j ? ow - ox : width - j);
-                int64_t iy = oy * g->stride[0] + dy;
-                float *d = dst + j;
-                if (iy < 0 || iy >= h) {
-                    memset(d, 0, sizeof(float) * (size_t)run);
-                } else {
-                    const float *row = plane + (size_t)(iy * w);
-                    int64_t lo, hi;
-                    vbWindowValidRange(ox + run, w, sx, dx, &lo, &hi);
-                    lo = lo > ox ? lo - ox : 0;
-                    hi = hi > ox ? hi - ox : 0;
-                    if (hi < lo)
-                        hi = lo;
-                    for (int64_t t = 0; t < lo; t++)
-                        d[t] = 0.0f;
-                    const float *s0 = row + (ox * sx + dx);
-                    if (sx == 1) {
-                        memcpy(d + lo, s0 + lo, sizeof(float) * (size_t)(hi - lo));
-                    } else {
-                        for (int64_t t = lo; t < hi; t++)
-                            d[t] = s0[t * sx];
-                    }
-                    for (int64_t t = hi; t < run; t++)
-                        d[t] = 0.0f;
-                }
-                j += run;
-                ox = 0;
-                oy++;
-            }
-            for (int t = width; t < nr; t++)
-                dst[t] = 0.0f;
-            dst += nr;
-        }
-    }
 }
 
 /* Body of the depthwise kernel for one channel: y[OH][OW] from x[H][W] and
@@ -528,7 +458,7 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 VbSgemmMatrix src = {xg, (size_t)n, 1};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
-            } else if (plan.use_rows) {
+            } else {
                 const float *src = xg;
                 if (padded) {
                     convSplitImage(xg, &s, padded, ctx);
@@ -537,10 +467,6 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wph, (int)s.k,
                             ag, src, offsets, yg, (size_t)n, &ep, ctx, ctx->workspace,
                             plan.thread_bytes);
-            } else {
-                Im2colSource src = {xg, &s.g};
-                vbSgemm((int)s.group_out, n, (int)s.k, ag, packIm2col, &src, yg, (size_t)n, &ep,
-                        ctx, ctx->workspace, plan.thread_bytes);
             }
         }
     }

@@ -422,6 +422,9 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
  * packed panel first: the copy costs less than re-reading scattered rows
  * (which can also collide in cache sets) once per micro-panel of A. */
 #define ROWS_DIRECT_MAX_M 32
+/* Runs shorter than this are copied too: direct tiles cannot span runs, so
+ * a short run would leave most lanes of its last tile idle. */
+#define ROWS_DIRECT_MIN_RUN 64
 
 size_t vbSgemmRowsThreadWorkspace(void)
 {
@@ -451,19 +454,45 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if ((size_t)threads > workspace_bytes / per_thread)
         threads = (int)(workspace_bytes / per_thread) < 1 ? 1 : (int)(workspace_bytes / per_thread);
+    /* Direct reads need every tile inside one run; copying B into a packed
+     * panel lets tiles span runs, so short runs waste no lanes. */
+    int copy = m > ROWS_DIRECT_MAX_M || segment_length < ROWS_DIRECT_MIN_RUN;
+    int64_t total = (int64_t)segments * segment_length;
     int per_segment = (segment_length + nr - 1) / nr;
-    int64_t tiles = (int64_t)segments * per_segment;
+    int64_t tiles = copy ? (total + nr - 1) / nr : (int64_t)segments * per_segment;
 
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int64_t t = 0; t < tiles; t++) {
         char *scratch = (char *)workspace + per_thread * (size_t)omp_get_thread_num();
         const float **rows = (const float **)scratch;
         float *panel = (float *)(scratch + VB_SGEMM_KC * sizeof(const float *));
-        int64_t seg = t / per_segment;
-        int offset = (int)(t % per_segment) * nr;
-        int nv = segment_length - offset < nr ? segment_length - offset : nr;
-        const float *base = x + (size_t)seg * segment_stride + (size_t)offset;
-        float *ctile = c + (size_t)seg * (size_t)segment_length + (size_t)offset;
+
+        /* The tile's columns n0..n0+nv of C, as pieces that each lie in one
+         * run: piece i is piece_len[i] columns at x + piece_src[i]. */
+        int64_t n0;
+        int nv, pieces = 0;
+        size_t piece_src[MAX_TILE];
+        int piece_len[MAX_TILE];
+        if (copy) {
+            n0 = t * nr;
+            nv = total - n0 < nr ? (int)(total - n0) : nr;
+            int64_t seg = n0 / segment_length, off = n0 % segment_length;
+            for (int j = 0; j < nv; pieces++) {
+                int len = (int)(segment_length - off < nv - j ? segment_length - off : nv - j);
+                piece_src[pieces] = (size_t)seg * segment_stride + (size_t)off;
+                piece_len[pieces] = len;
+                j += len;
+                seg++;
+                off = 0;
+            }
+        } else {
+            int64_t seg = t / per_segment;
+            int offset = (int)(t % per_segment) * nr;
+            n0 = seg * segment_length + offset;
+            nv = segment_length - offset < nr ? segment_length - offset : nr;
+            piece_src[0] = (size_t)seg * segment_stride + (size_t)offset;
+        }
+        float *ctile = c + n0;
 
         if (k == 0) {
             for (int i = 0; i < m; i++)
@@ -473,18 +502,24 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
         /* C[m][tile] += A[m][pc..pc+kc) * B rows, one K block at a time. */
         for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
             int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
-            for (int p = 0; p < kc; p++)
-                rows[p] = base + row_offsets[pc + p];
-
-            /* Many A panels: copy B's rows once into panel [kc][nr]. */
-            int copy = m > ROWS_DIRECT_MAX_M;
             if (copy) {
+                /* panel [kc][nr]: row p gathers the pieces of B row pc + p */
                 float *dst = panel;
                 for (int p = 0; p < kc; p++, dst += nr) {
-                    memcpy(dst, rows[p], sizeof(float) * (size_t)nv);
-                    for (int j = nv; j < nr; j++)
+                    const float *src = x + row_offsets[pc + p];
+                    int j = 0;
+                    for (int i = 0; i < pieces; i++) {
+                        const float *from = src + piece_src[i];
+                        for (int q = 0; q < piece_len[i]; q++)
+                            dst[j + q] = from[q];
+                        j += piece_len[i];
+                    }
+                    for (; j < nr; j++)
                         dst[j] = 0.0f;
                 }
+            } else {
+                for (int p = 0; p < kc; p++)
+                    rows[p] = x + piece_src[0] + row_offsets[pc + p];
             }
             for (int ic = 0; ic < m; ic += mr) {
                 const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +

@@ -73,14 +73,15 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
 /* Returns the scratch bytes vbSgemmRows needs per thread. */
 size_t vbSgemmRowsThreadWorkspace(void);
 
-/* Computes C = A * B like vbSgemm, but reads B from x without packing: B's
- * columns form `segments` runs of segment_length columns, run s starting at
- * x + s * segment_stride, and row r of B is offset row_offsets[r] floats
- * from there. Columns inside a run must be contiguous in x. C column s *
- * segment_length + j belongs to run s, column j. Tiles never cross a run,
- * so every element of C is summed in the same order whatever the thread
- * count. Stride-1 convolutions use one run per output row and pointwise
- * ones a single run. */
+/* Computes C = A * B like vbSgemm, but finds B in x through offsets instead
+ * of a packer: B's columns form `segments` runs of segment_length columns,
+ * run s starting at x + s * segment_stride, and row r of B is offset
+ * row_offsets[r] floats from there. Columns inside a run must be contiguous
+ * in x. C column s * segment_length + j belongs to run s, column j. With few
+ * rows of A and long runs, the micro-kernel reads B rows in place; otherwise
+ * each tile is copied into a packed panel. Every element of C is summed in
+ * the same order whatever the thread count. Convolutions pass one run per
+ * output row of a padded, stride-phase-split image. */
 void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
                  const float *packed_a, const float *x, const size_t *row_offsets, float *c,
                  size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
