@@ -458,6 +458,99 @@ static void testReluFusionAndGraphOutput(void)
     vb_engine_free(engine);
 }
 
+/* One activation case: op, opset, attributes and constant bound inputs. */
+typedef struct ActCase {
+    const char *op_type;
+    int opset;
+    int attr_count;
+    VbOnnxAttr attrs[2];
+    int bound_count;  /* Clip from opset 11: min and max as constant inputs */
+    float bounds[2];
+} ActCase;
+
+static void testActivationFusion(void)
+{
+    static const ActCase cases[] = {
+        {"Relu", 17, 0, {{0}}, 0, {0}},
+        {"Sigmoid", 17, 0, {{0}}, 0, {0}},
+        {"LeakyRelu", 17, 1, {{.name = "alpha", .type = VB_ONNX_ATTR_FLOAT, .f = 0.2f}}, 0, {0}},
+        {"HardSigmoid", 17, 2,
+         {{.name = "alpha", .type = VB_ONNX_ATTR_FLOAT, .f = 0.3f},
+          {.name = "beta", .type = VB_ONNX_ATTR_FLOAT, .f = 0.4f}}, 0, {0}},
+        {"HardSwish", 17, 0, {{0}}, 0, {0}},
+        {"Clip", 17, 0, {{0}}, 2, {-0.5f, 1.5f}},
+        {"Clip", 6, 2,
+         {{.name = "min", .type = VB_ONNX_ATTR_FLOAT, .f = -0.25f},
+          {.name = "max", .type = VB_ONNX_ATTR_FLOAT, .f = 0.75f}}, 0, {0}},
+    };
+    static const char *const conv_in[] = {"x", "w"}, *const conv_out[] = {"c"};
+    static const char *const act_in[] = {"c", "lo", "hi"}, *const act_out[] = {"y"};
+    static const float w[1] = {1.5f};
+    const int64_t xdims[] = {1, 1, 2, 3}, wdims[] = {1, 1, 1, 1};
+    float x[6] = {-3.0f, -1.0f, -0.2f, 0.1f, 0.6f, 4.0f};
+    vb_tensor in = makeTensor(4, xdims, x);
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const ActCase *c = &cases[i];
+        TestModel m;
+        modelInit(&m, c->opset);
+        addNode(&m, "conv", "Conv", 2, conv_in, 1, conv_out);
+        addNode(&m, "act", c->op_type, 1 + c->bound_count, act_in, 1, act_out);
+        m.nodes[1].attr_count = c->attr_count;
+        m.nodes[1].attrs = c->attrs;
+        addInit(&m, "w", VB_DTYPE_FLOAT32, 4, wdims, w);
+        addInit(&m, "lo", VB_DTYPE_FLOAT32, 0, NULL, &c->bounds[0]);
+        addInit(&m, "hi", VB_DTYPE_FLOAT32, 0, NULL, &c->bounds[1]);
+        addInput(&m, "x", 4, xdims);
+        addOutput(&m, "y");
+
+        /* The fused engine runs one node and matches the unfused one. */
+        vb_error err = {0};
+        vb_engine *fused = createEngine(&m, NULL, 0, VB_OK, &err);
+        vb_engine *plain = createEngine(&m, NULL, 1, VB_OK, &err);
+        if (fused != NULL && plain != NULL) {
+            vb_engine_stats stats;
+            vb_engine_get_stats(fused, &stats);
+            CHECK_MSG(stats.node_count == 1, "%s opset %d: %d nodes after fusion", c->op_type,
+                      c->opset, stats.node_count);
+            CHECK_EQ_INT(vb_engine_run(fused, &in, 1, &err), VB_OK);
+            CHECK_EQ_INT(vb_engine_run(plain, &in, 1, &err), VB_OK);
+            const vb_tensor *a = vb_engine_output(fused, 0), *b = vb_engine_output(plain, 0);
+            for (int k = 0; a != NULL && b != NULL && k < 6; k++)
+                CHECK_MSG(fabsf(((const float *)a->data)[k] - ((const float *)b->data)[k]) <= 1e-6f,
+                          "%s opset %d element %d: fused %g, unfused %g", c->op_type, c->opset,
+                          k, ((const float *)a->data)[k], ((const float *)b->data)[k]);
+        }
+        vb_engine_free(fused);
+        vb_engine_free(plain);
+    }
+}
+
+static void testClipRuntimeBoundNotFused(void)
+{
+    /* A Clip bound known only at run time keeps the Clip node. */
+    static const char *const conv_in[] = {"x", "w"}, *const conv_out[] = {"c"};
+    static const char *const clip_in[] = {"c", "lo"}, *const clip_out[] = {"y"};
+    static const float w[1] = {1.0f};
+    const int64_t xdims[] = {1, 1, 1, 1}, wdims[] = {1, 1, 1, 1};
+    TestModel m;
+    modelInit(&m, 17);
+    addNode(&m, "conv", "Conv", 2, conv_in, 1, conv_out);
+    addNode(&m, "clip", "Clip", 2, clip_in, 1, clip_out);
+    addInit(&m, "w", VB_DTYPE_FLOAT32, 4, wdims, w);
+    addInput(&m, "x", 4, xdims);
+    addInput(&m, "lo", 0, NULL);
+    addOutput(&m, "y");
+    vb_error err = {0};
+    vb_engine *engine = createEngine(&m, NULL, 0, VB_OK, &err);
+    if (engine == NULL)
+        return;
+    vb_engine_stats stats;
+    vb_engine_get_stats(engine, &stats);
+    CHECK_EQ_INT(stats.node_count, 2);
+    vb_engine_free(engine);
+}
+
 static void testIdentityBypass(void)
 {
     /* x -> Identity -> Relu -> y: the Identity never runs. As a graph output it stays. */
@@ -545,6 +638,8 @@ int main(void)
     testInputShapes();
     testSiluFusion();
     testReluFusionAndGraphOutput();
+    testActivationFusion();
+    testClipRuntimeBoundNotFused();
     testIdentityBypass();
     testProfileCounts();
     TEST_END();
