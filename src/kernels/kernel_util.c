@@ -195,12 +195,35 @@ void vbKernelCopyRow(const void *user, char *const *ptr, const int64_t *step, in
     size_t es = *(const size_t *)user;
     char *dst = ptr[0];
     const char *src = ptr[1];
-    if (step[1] == 1) {
+    int64_t s = step[1];
+    if (s == 1) {
         memcpy(dst, src, (size_t)n * es);
         return;
     }
-    for (int64_t i = 0; i < n; i++)
-        memcpy(dst + (size_t)i * es, src + i * step[1] * (int64_t)es, es);
+
+    /* Strided or repeated source: typed loops for the common sizes. */
+    switch (es) {
+    case 1:
+        for (int64_t i = 0; i < n; i++)
+            ((uint8_t *)dst)[i] = ((const uint8_t *)src)[i * s];
+        break;
+    case 2:
+        for (int64_t i = 0; i < n; i++)
+            ((uint16_t *)dst)[i] = ((const uint16_t *)src)[i * s];
+        break;
+    case 4:
+        for (int64_t i = 0; i < n; i++)
+            ((uint32_t *)dst)[i] = ((const uint32_t *)src)[i * s];
+        break;
+    case 8:
+        for (int64_t i = 0; i < n; i++)
+            ((uint64_t *)dst)[i] = ((const uint64_t *)src)[i * s];
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++)
+            memcpy(dst + (size_t)i * es, src + i * s * (int64_t)es, es);
+        break;
+    }
 }
 
 void vbKernelBroadcastCopy(const vb_tensor *src, vb_tensor *dst, int threads)

@@ -387,6 +387,66 @@ static vb_status sliceInfer(const TensorParams *p, const vb_tensor *const *in, i
     return st;
 }
 
+/* Side of the square tiles in which copyTiled transposes. */
+#define TILE 32
+
+/* Copies one TILE x TILE (or smaller) tile: rows a of the tile are output
+ * dim j (input stride 1), columns b the last output dim (output stride 1). */
+static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_t cols,
+                     int64_t out_row_stride, int64_t in_col_stride)
+{
+    for (int64_t a = 0; a < rows; a++) {
+        if (es == 4) {
+            uint32_t *o = (uint32_t *)dst + a * out_row_stride;
+            const uint32_t *i = (const uint32_t *)src + a;
+            for (int64_t b = 0; b < cols; b++)
+                o[b] = i[b * in_col_stride];
+            continue;
+        }
+        for (int64_t b = 0; b < cols; b++)
+            memcpy(dst + (size_t)(a * out_row_stride + b) * es,
+                   src + (size_t)(a + b * in_col_stride) * es, es);
+    }
+}
+
+/* Copies a coalesced walk (operand 0 the contiguous output, operand 1 the
+ * input) in tiles, for the transpose case: the last output dim reads the
+ * input with a large stride while output dim j reads it contiguously.
+ * Row-by-row copying would touch one input cache line per element. */
+static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, size_t es,
+                      int threads)
+{
+    int last = w->rank - 1;
+    int64_t nj = w->dims[j], nl = w->dims[last];
+    int64_t tiles_j = (nj + TILE - 1) / TILE, tiles_l = (nl + TILE - 1) / TILE;
+    int64_t outer = (int64_t)(w->count / (size_t)(nj * nl));
+    int64_t items = outer * tiles_j;
+    if (w->count < VB_KERNEL_PARALLEL_MIN)
+        threads = 1;
+
+    /* Work item: one outer position and one band of TILE rows of dim j. */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t item = 0; item < items; item++) {
+        int64_t rest = item / tiles_j, a0 = item % tiles_j * TILE;
+        int64_t out_off = a0 * w->strides[0][j], in_off = a0;
+        for (int d = last - 1; d >= 0; d--) {
+            if (d == j)
+                continue;
+            int64_t idx = rest % w->dims[d];
+            rest /= w->dims[d];
+            out_off += idx * w->strides[0][d];
+            in_off += idx * w->strides[1][d];
+        }
+        int64_t rows = nj - a0 < TILE ? nj - a0 : TILE;
+        for (int64_t t = 0; t < tiles_l; t++) {
+            int64_t b0 = t * TILE, cols = nl - b0 < TILE ? nl - b0 : TILE;
+            copyTile(dst + (size_t)(out_off + b0) * es,
+                     src + (in_off + b0 * w->strides[1][last]) * (int64_t)es, es, rows, cols,
+                     w->strides[0][j], w->strides[1][last]);
+        }
+    }
+}
+
 /* Copies a strided view of src (element strides in_strides, starting at
  * element offset) into the contiguous out. */
 static void copyView(const vb_tensor *src, int64_t offset, const int64_t *in_strides,
@@ -400,6 +460,17 @@ static void copyView(const vb_tensor *src, int64_t offset, const int64_t *in_str
         walk.strides[1][d] = in_strides[d];
     vbKernelWalkCoalesce(&walk);
     char *base[2] = {out->data, (char *)src->data + offset * (int64_t)es};
+
+    /* A transpose: some earlier dim is the input's contiguous one. */
+    int last = walk.rank - 1;
+    if (walk.strides[1][last] > 1 || walk.strides[1][last] < -1) {
+        for (int j = last - 1; j >= 0; j--) {
+            if (walk.strides[1][j] == 1 && walk.dims[last] >= 4) {
+                copyTiled(&walk, j, base[0], base[1], es, threads);
+                return;
+            }
+        }
+    }
     size_t esize[2] = {es, es};
     vbKernelWalkRun(&walk, vbKernelCopyRow, &es, base, esize, threads);
 }
