@@ -293,6 +293,20 @@ static void testPadModes(void)
         opResultFree(&r);
     }
 
+    /* Opset 18: pads for the listed axes only. */
+    int64_t axis_pads[2] = {1, 1};
+    int64_t axes[1] = {-1};
+    vb_tensor tap = tensorOf(VB_DTYPE_INT64, 1, (int64_t[]){2}, axis_pads);
+    vb_tensor tax = tensorOf(VB_DTYPE_INT64, 1, (int64_t[]){1}, axes);
+    const vb_tensor *in18[] = {&x, &tap, NULL, &tax};
+    OpResult r18 = runOp("Pad", 18, NULL, 0, in18, 4, 1);
+    CHECK_MSG(r18.status == VB_OK, "%s", r18.err.message);
+    CHECK_SHAPE(r18.out[0], 2, 1, 5);
+    const float want18[5] = {0, 0, 1, 2, 0};
+    for (int i = 0; i < 5 && r18.status == VB_OK; i++)
+        CHECK_NEAR(((float *)r18.out[0].data)[i], want18[i], 0);
+    opResultFree(&r18);
+
     /* Opset 2 attributes, and negative pads that crop. */
     int64_t attr_pads[4] = {1, -1, 0, 0};
     VbOnnxAttr attrs[2] = {attrInts("pads", attr_pads, 4), attrFloat("value", 7)};

@@ -86,6 +86,14 @@ static void testReduceAxesForms(void)
     CHECK_NEAR(((float *)r.out[0].data)[2], 9, 0);
     opResultFree(&r);
 
+    /* Opset 18 moves axes to an input for the other reductions too. */
+    VbOnnxAttr no_keep = attrInt("keepdims", 0);
+    r = runOp("ReduceMean", 18, &no_keep, 1, in13, 2, 1);
+    CHECK_MSG(r.status == VB_OK, "%s", r.err.message);
+    CHECK_SHAPE(r.out[0], 1, 3);
+    CHECK_NEAR(((float *)r.out[0].data)[0], 2.5, 1e-6);
+    opResultFree(&r);
+
     /* No axes: everything, or nothing with noop_with_empty_axes. */
     r = runOp("ReduceMax", 18, NULL, 0, in, 1, 1);
     CHECK_SHAPE(r.out[0], 2, 1, 1);
