@@ -305,8 +305,8 @@ static int compareTensor(const vb_tensor *got, const VbOnnxTensor *want, char *m
 }
 
 /* Loads the model with the data set's input shapes, runs it and compares.
- * Returns 1 on a match; otherwise msg says why. *patched is set when the
- * integer inputs had to become constants. */
+ * Returns 1 on a match; otherwise msg contains the reason. *patched is 1
+ * when the integer inputs had to become constants, 2 when every input had. */
 static int runDataSet(const char *model_path, const VbOnnxModel *model, const DataSet *ds,
                       int *patched, char *msg, size_t size)
 {
