@@ -1,0 +1,310 @@
+/* A worker process of `visionbench serve`: claims jobs from the store and runs them with the run library. */
+#define _GNU_SOURCE /* nftw */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "report/progress.h"
+#include "report/run_json.h"
+#include "run/run.h"
+#include "server/server_internal.h"
+
+/* How long an idle worker sleeps between queue polls when nothing wakes it. */
+#define WORKER_POLL_MS 250
+
+/* Writes one protocol line to stdout (the server's pipe) at once. */
+static void sendLine(const char *kind, const char *id, const char *payload)
+{
+    if (payload != NULL)
+        printf("%s %s %s\n", kind, id, payload);
+    else
+        printf("%s %s\n", kind, id);
+    fflush(stdout);
+}
+
+typedef struct ProgressContext {
+    const char *job_id;
+    int last_tenth;
+    char last_phase[16];
+    int last_model;
+} ProgressContext;
+
+/* Forwards milestones of the run's progress (phase starts and ends, each
+ * tenth of decoding and of the timed pass) to the server as event lines. */
+static void forwardProgress(const VbRunProgress *p, void *user)
+{
+    ProgressContext *ctx = user;
+    if (strcmp(p->phase, ctx->last_phase) != 0 || p->model_index != ctx->last_model) {
+        snprintf(ctx->last_phase, sizeof ctx->last_phase, "%s", p->phase);
+        ctx->last_model = p->model_index;
+        ctx->last_tenth = -1;
+    }
+    if (!vbReportProgressIsMilestone(p, &ctx->last_tenth))
+        return;
+    json_t *event = json_pack("{s:s, s:i, s:i, s:s?, s:I, s:I, s:f}", "phase", p->phase, "model_index",
+                              p->model_index, "model_count", p->model_count, "model",
+                              p->model_name, "done", (json_int_t)p->done, "total",
+                              (json_int_t)p->total, "elapsed_s", p->elapsed_s);
+    char *text = event != NULL ? json_dumps(event, JSON_COMPACT) : NULL;
+    if (text != NULL)
+        sendLine("event", ctx->job_id, text);
+    free(text);
+    json_decref(event);
+}
+
+/* Decodes a base64 field of the stored input into path. */
+static vb_status writeBase64(const json_t *value, const char *path, size_t max_bytes, vb_error *err)
+{
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    const char *text = json_string_value(value);
+    if (text == NULL || vbServerBase64Decode(text, strlen(text), max_bytes, &bytes, &size) != 0)
+        return vbErrorSet(err, VB_ERR_PARSE, "stored job input has invalid base64 for %s", path);
+    vb_status st = vbFileWrite(path, bytes, size, err);
+    free(bytes);
+    return st;
+}
+
+static int removeEntry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Writes the job's images and ground truth under dir and fills options
+ * with the job's settings. */
+static vb_status prepareJob(const VbServerConfig *config, const json_t *input, const char *dir,
+                            VbRunOptions *options, vb_error *err)
+{
+    /* Images. */
+    options->images_dir = vbPathJoin(dir, "images");
+    if (options->images_dir == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job folder");
+    if (mkdir(options->images_dir, 0700) != 0)
+        return vbErrorSet(err, VB_ERR_IO, "cannot create %s: %s", options->images_dir,
+                          strerror(errno));
+    const json_t *images = json_object_get(input, "images");
+    for (size_t i = 0; i < json_array_size(images); i++) {
+        const json_t *item = json_array_get(images, i);
+        char *path = vbPathJoin(options->images_dir,
+                                json_string_value(json_object_get(item, "name")));
+        vb_status st = path != NULL ? writeBase64(json_object_get(item, "data"), path, (size_t)256 << 20, err)
+                                    : vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory");
+        free(path);
+        if (st != VB_OK)
+            return st;
+    }
+
+    /* Ground truth: CSV, COCO as base64, or COCO given inline. */
+    const json_t *csv = json_object_get(input, "ground_truth_csv");
+    const json_t *coco = json_object_get(input, "ground_truth_coco");
+    const json_t *coco_text = json_object_get(input, "ground_truth_coco_json");
+    options->gt_path = vbPathJoin(dir, csv != NULL ? "gt.csv" : "gt.json");
+    if (options->gt_path == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job folder");
+    vb_status st;
+    if (coco_text != NULL)
+        st = vbFileWrite(options->gt_path, json_string_value(coco_text),
+                         json_string_length(coco_text), err);
+    else
+        st = writeBase64(csv != NULL ? csv : coco, options->gt_path, (size_t)64 << 20, err);
+    if (st != VB_OK)
+        return st;
+
+    /* Models, by registry name only. */
+    const json_t *models = json_object_get(input, "models");
+    size_t count = json_array_size(models);
+    if (count == 0 || count > VB_SERVER_MAX_MODELS)
+        return vbErrorSet(err, VB_ERR_PARSE, "stored job input has %zu models", count);
+    options->models = calloc(count, sizeof *options->models);
+    if (options->models == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job");
+    for (size_t i = 0; i < count; i++) {
+        const char *name = json_string_value(json_array_get(models, i));
+        if (name == NULL || !vbServerModelExists(config->models_dir, name))
+            return vbErrorSet(err, VB_ERR_NOT_FOUND,
+                              "model \"%s\" is no longer in the models folder %s",
+                              name != NULL ? name : "?", config->models_dir);
+        char file[VB_RUN_NAME_MAX + 8];
+        snprintf(file, sizeof file, "%s.onnx", name);
+        options->models[i].name = vbStrdup(name);
+        options->models[i].path = vbPathJoin(config->models_dir, file);
+        options->model_count = (int)i + 1;
+        if (options->models[i].name == NULL || options->models[i].path == NULL)
+            return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job");
+    }
+
+    /* Options, checked at the request already. */
+    const json_t *opts = json_object_get(input, "options");
+    const json_t *v;
+    if ((v = json_object_get(opts, "conf")) != NULL)
+        options->conf = json_number_value(v);
+    if ((v = json_object_get(opts, "iou")) != NULL)
+        options->iou = json_number_value(v);
+    if ((v = json_object_get(opts, "threads")) != NULL)
+        options->threads = (int)json_integer_value(v);
+    if ((v = json_object_get(opts, "warmup")) != NULL)
+        options->warmup = (int)json_integer_value(v);
+    if ((v = json_object_get(opts, "repeat")) != NULL)
+        options->repeat = (int)json_integer_value(v);
+    if ((v = json_object_get(opts, "classes")) != NULL) {
+        /* A comma-separated list of names to keep; the run reads a value
+         * that names a regular file as a class map, so the names may not
+         * contain '/' (checked at the request) and the run's working
+         * folder is the job folder, which holds no file without an
+         * extension. */
+        VbBuf list;
+        vbBufInit(&list, 1 << 20);
+        for (size_t i = 0; i < json_array_size(v) && st == VB_OK; i++)
+            st = vbBufPrintf(&list, err, "%s%s", i > 0 ? "," : "",
+                             json_string_value(json_array_get(v, i)));
+        if (st != VB_OK) {
+            vbBufFree(&list);
+            return st;
+        }
+        options->classes_path = vbBufDetach(&list, NULL);
+    }
+    options->timeout_s = config->job_timeout_s;
+    options->progress = 1;
+    return VB_OK;
+}
+
+/* Runs one claimed job to its end and records the outcome in the store. */
+static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
+{
+    vb_error err;
+    memset(&err, 0, sizeof err);
+    VbRunOptions options;
+    vbRunOptionsInit(&options);
+    VbRunResult result;
+    memset(&result, 0, sizeof result);
+    int have_result = 0;
+    json_t *input = NULL, *report = NULL;
+    char *output = NULL;
+    char dir[] = "/tmp/visionbench-job-XXXXXX";
+    int have_dir = 0;
+    int cwd_fd = open(".", O_RDONLY | O_DIRECTORY);
+    vb_status st = VB_OK;
+
+    /* A private folder with the job's files. */
+    json_error_t jerr;
+    input = json_loads(job->input != NULL ? job->input : "", 0, &jerr);
+    if (input == NULL) {
+        st = vbErrorSet(&err, VB_ERR_PARSE, "stored job input is not JSON: %s", jerr.text);
+        goto done;
+    }
+    if (mkdtemp(dir) == NULL) {
+        st = vbErrorSet(&err, VB_ERR_IO, "cannot create a job folder under /tmp: %s",
+                        strerror(errno));
+        goto done;
+    }
+    have_dir = 1;
+    st = prepareJob(config, input, dir, &options, &err);
+    if (st != VB_OK)
+        goto done;
+    if (chdir(dir) != 0) {
+        st = vbErrorSet(&err, VB_ERR_IO, "cannot enter the job folder %s: %s", dir,
+                        strerror(errno));
+        goto done;
+    }
+
+    /* The run itself, with progress forwarded to the server. */
+    ProgressContext ctx = {job->id, -1, "", -2};
+    vbInfo("job %s: running %d model(s) on %zu image(s)", job->id, options.model_count,
+           json_array_size(json_object_get(input, "images")));
+    st = vbRun(&options, forwardProgress, &ctx, &result, &err);
+    if (st != VB_OK)
+        goto done;
+    have_result = 1;
+
+    /* The output is exactly the run JSON; its rows go to the run history. */
+    report = vbReportRunJson(&result, &options);
+    output = report != NULL ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (output == NULL) {
+        st = vbErrorSet(&err, VB_ERR_NO_MEMORY, "out of memory building the run JSON");
+        goto done;
+    }
+    char run_id[VB_STORE_ID_SIZE];
+    st = vbStoreRunSave(store, report, job->id, run_id, &err);
+    if (st != VB_OK)
+        goto done;
+
+done:
+    if (cwd_fd >= 0) {
+        if (fchdir(cwd_fd) != 0)
+            vbWarn("job %s: cannot return to the starting folder: %s", job->id, strerror(errno));
+        close(cwd_fd);
+    }
+    int applied = 0;
+    vb_error ferr;
+    memset(&ferr, 0, sizeof ferr);
+    vb_status fst = st == VB_OK
+                        ? vbStoreJobFinish(store, job->id, VB_JOB_COMPLETED, output, NULL, &applied,
+                                           &ferr)
+                        : vbStoreJobFinish(store, job->id, VB_JOB_FAILED, NULL, err.message,
+                                           &applied, &ferr);
+    if (st != VB_OK)
+        vbWarn("job %s: failed: %s", job->id, err.message);
+    else
+        vbInfo("job %s: completed, run status %s", job->id, vbReportRunStatus(&result));
+    if (fst != VB_OK)
+        vbLogError("job %s: cannot store the outcome: %s", job->id, ferr.message);
+    else if (!applied)
+        vbInfo("job %s: outcome not stored because the job was cancelled or timed out meanwhile",
+               job->id);
+    if (have_dir && nftw(dir, removeEntry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        vbWarn("job %s: cannot remove the job folder %s: %s", job->id, dir, strerror(errno));
+    if (have_result)
+        vbRunResultFree(&result);
+    vbRunOptionsFree(&options);
+    json_decref(report);
+    json_decref(input);
+    free(output);
+}
+
+vb_status vbServerWorkerMain(const VbServerConfig *config, vb_error *err)
+{
+    VbStore *store = NULL;
+    vb_status st = vbStoreOpen(config->db_url, &store, err);
+    if (st != VB_OK)
+        return st;
+    char worker_id[32];
+    snprintf(worker_id, sizeof worker_id, "pid-%ld", (long)getpid());
+
+    /* Claim until the server closes stdin; poll it while the queue is empty. */
+    for (;;) {
+        VbJob job;
+        memset(&job, 0, sizeof job);
+        int found = 0;
+        st = vbStoreJobClaim(store, worker_id, &job, &found, err);
+        if (st != VB_OK) {
+            vbLogError("worker %s: cannot claim a job: %s", worker_id, err->message);
+            break;
+        }
+        if (found) {
+            sendLine("claim", job.id, NULL);
+            runJob(config, store, &job);
+            sendLine("end", job.id, NULL);
+            vbJobFree(&job);
+            continue;
+        }
+
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        int rc = poll(&pfd, 1, WORKER_POLL_MS);
+        if (rc > 0) {
+            char bytes[64];
+            ssize_t n = read(STDIN_FILENO, bytes, sizeof bytes);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+                break;
+        }
+    }
+    vbStoreClose(store);
+    return st;
+}
