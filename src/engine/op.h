@@ -93,6 +93,7 @@ extern const VbOpDef *const vbOpsBinary[];
 extern const VbOpDef *const vbOpsTensor[];
 extern const VbOpDef *const vbOpsNormalization[];
 extern const VbOpDef *const vbOpsIndex[];
+extern const VbOpDef *const vbOpsConvTranspose[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 

@@ -6,7 +6,7 @@
 static const VbOpDef *const *const opTables[] = {
     vbOpsConv, vbOpsGemm, vbOpsPool, vbOpsResize,
     vbOpsElementwise, vbOpsShape, vbOpsSoftmax, vbOpsReduce,
-    vbOpsBinary, vbOpsTensor, vbOpsNormalization, vbOpsIndex,
+    vbOpsBinary, vbOpsTensor, vbOpsNormalization, vbOpsIndex, vbOpsConvTranspose,
 };
 
 static int isDefaultDomain(const char *domain)
