@@ -1,4 +1,5 @@
 /* The Conv op (opsets 1 and 11): 1-D and 2-D NCHW float32, groups, depthwise, fused bias and activation. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,10 @@
 #include "engine/op.h"
 #include "kernels/sgemm.h"
 #include "kernels/window.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 typedef struct ConvParams {
     VbWindow window;
@@ -129,9 +134,9 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
 
 /* How one Conv call runs and how it splits the workspace. Pointwise
  * convolutions are plain GEMMs on the input. The others use the row-offset
- * GEMM on the input, or on a padded copy split into stride phases, where
- * every kernel tap reads a contiguous run along each output row; no im2col
- * matrix is ever built. */
+ * GEMM on the input, or on a padded copy split into stride phases. There
+ * every kernel tap reads a contiguous run along each output row, so no
+ * im2col matrix is ever built. */
 typedef struct ConvPlan {
     int use_rows;
     size_t thread_bytes;   /* per-thread scratch for every core */
@@ -186,6 +191,8 @@ static size_t convPlanBytes(const ConvPlan *plan)
     return plan->thread_bytes + plan->offsets_bytes + plan->padded_bytes + plan->weights_bytes;
 }
 
+static size_t depthwiseWorkspace(const ConvShape *s);
+
 static vb_status convInfer(const void *params, const vb_tensor *const *in, int n_in,
                            vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
@@ -209,8 +216,9 @@ static vb_status convInfer(const void *params, const vb_tensor *const *in, int n
 
     /* Workspace: per-core scratch of the chosen GEMM path, plus packed
      * weights when they were not packed at load. */
-    info->workspace_bytes = 0;
-    if (!s.depthwise) {
+    if (s.depthwise) {
+        info->workspace_bytes = depthwiseWorkspace(&s);
+    } else {
         ConvPlan plan;
         convPlan(p, &s, convIsPacked(p, in[1]), &plan);
         info->workspace_bytes = convPlanBytes(&plan);
@@ -263,107 +271,18 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
     return 1;
 }
 
-/* Body of the depthwise kernel for one channel: y[OH][OW] from x[H][W] and
- * the channel's kh x kw taps. Rows accumulate tap by tap over the output
- * positions whose input lies inside the image, so padding costs nothing. */
-static inline __attribute__((always_inline)) void depthwiseBody(
-    const float *x, const float *taps, float bias, float *y, const VbWindowGeometry *g,
-    VbActivation act, float alpha, float beta, int use_simd)
+/* Copies one channel plane x [H][W] into its padded image split into
+ * stride phases: phase (py, px) starts at dst + (py*sx + px) * phase_stride
+ * and its row i column j is padded pixel (i*sy + py, j*sx + px). With
+ * stride 1 this is just the padded plane. */
+static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
+                       size_t phase_stride, float *dst)
 {
-    int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
-    int64_t sy = g->stride[0], sx = g->stride[1];
-    for (int64_t oy = 0; oy < oh; oy++) {
-        float *yrow = y + oy * ow;
-        for (int64_t ox = 0; ox < ow; ox++)
-            yrow[ox] = bias;
-        for (int64_t ky = 0; ky < g->kernel[0]; ky++) {
-            int64_t iy = oy * sy + ky * g->dilation[0] - g->pad_begin[0];
-            if (iy < 0 || iy >= h)
-                continue;
-            const float *xrow = x + iy * w;
-            for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
-                float tap = taps[ky * g->kernel[1] + kx];
-                int64_t off = kx * g->dilation[1] - g->pad_begin[1];
-                int64_t lo, hi;
-                vbWindowValidRange(ow, w, sx, off, &lo, &hi);
-                if (sx == 1) {
-                    const float *src = xrow + off;
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        yrow[ox] += tap * src[ox];
-                } else {
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        yrow[ox] += tap * xrow[ox * sx + off];
-                }
-            }
-        }
-        if (act != VB_ACT_NONE)
-            vbActivationApply(yrow, (size_t)ow, 0.0f, act, alpha, beta, use_simd);
-    }
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void depthwiseAvx512(
-    const float *x, const float *taps, float bias, float *y, const VbWindowGeometry *g,
-    VbActivation act, float alpha, float beta)
-{
-    depthwiseBody(x, taps, bias, y, g, act, alpha, beta, 1);
-}
-#endif
-
-static void depthwisePortable(const float *x, const float *taps, float bias, float *y,
-                              const VbWindowGeometry *g, VbActivation act, float alpha,
-                              float beta, int use_simd)
-{
-    depthwiseBody(x, taps, bias, y, g, act, alpha, beta, use_simd);
-}
-
-/* Depthwise convolution: every (image, channel) plane is independent. */
-static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
-                          const float *b, float *y, const VbOpRunContext *ctx)
-{
-    const VbWindowGeometry *g = &s->g;
-    int64_t planes = s->batch * s->channels;
-    size_t in_plane = (size_t)(g->in[0] * g->in[1]), out_plane = (size_t)(g->out[0] * g->out[1]);
-    size_t taps = (size_t)(g->kernel[0] * g->kernel[1]);
-    int use_avx512 = 0;
-#if defined(__x86_64__)
-    use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
-#endif
-    int threads = ctx->threads < 1 ? 1 : ctx->threads;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t i = 0; i < planes; i++) {
-        int64_t c = i % s->channels;
-        float bias = b ? b[c] : 0.0f;
-        const float *xi = x + (size_t)i * in_plane;
-        const float *wc = w + (size_t)c * taps;
-        float *yi = y + (size_t)i * out_plane;
-#if defined(__x86_64__)
-        if (use_avx512) {
-            depthwiseAvx512(xi, wc, bias, yi, g, p->act, p->alpha, p->beta);
-            continue;
-        }
-#endif
-        depthwisePortable(xi, wc, bias, yi, g, p->act, p->alpha, p->beta, !ctx->disable_simd);
-    }
-}
-
-/* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph]:
- * the image with the conv's zero pads, split into stride phases, so phase
- * (py, px) row i column j is padded pixel (i*sy + py, j*sx + px). With
- * stride 1 this is just the padded image. */
-static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
-{
-    int64_t h = s->g.in[0], w = s->g.in[1], sy = s->g.stride[0], sx = s->g.stride[1];
-    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
-    int64_t top = s->g.pad_begin[0], left = s->g.pad_begin[1];
-    int64_t planes = sy * sx * s->group_in;
-    int threads = ctx->threads < 1 ? 1 : ctx->threads;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t q = 0; q < planes; q++) {
-        int64_t phase = q / s->group_in, c = q % s->group_in;
+    int64_t h = g->in[0], w = g->in[1], sy = g->stride[0], sx = g->stride[1];
+    int64_t top = g->pad_begin[0], left = g->pad_begin[1];
+    for (int64_t phase = 0; phase < sy * sx; phase++) {
         int64_t py = phase / sx, px = phase % sx;
-        float *plane = dst + (size_t)(q * hph * wph);
-        const float *src = x + (size_t)(c * h * w);
+        float *plane = dst + (size_t)phase * phase_stride;
 
         /* phase columns j whose padded column j*sx + px - left is inside the image */
         int64_t jlo, jhi;
@@ -375,7 +294,7 @@ static void convSplitImage(const float *x, const ConvShape *s, float *dst, const
                 memset(row, 0, sizeof(float) * (size_t)wph);
                 continue;
             }
-            const float *srow = src + (size_t)(iy * w) + (px - left);
+            const float *srow = x + (size_t)(iy * w) + (px - left);
             for (int64_t j = 0; j < jlo; j++)
                 row[j] = 0.0f;
             if (sx == 1) {
@@ -388,6 +307,150 @@ static void convSplitImage(const float *x, const ConvShape *s, float *dst, const
                 row[j] = 0.0f;
         }
     }
+}
+
+/* Fills offsets[t] for every kernel tap t = ky*kw + kx of one channel: where
+ * the tap's input for output (0, 0) lies in the phase-split padded image.
+ * channel_floats is the size of one channel in one phase. */
+static void tapOffsets(const VbWindowGeometry *g, int64_t hph, int64_t wph, int64_t channels,
+                       size_t *offsets)
+{
+    int64_t kh = g->kernel[0], kw = g->kernel[1], sy = g->stride[0], sx = g->stride[1];
+    for (int64_t k = 0; k < channels * kh * kw; k++) {
+        int64_t c = k / (kh * kw), dy = ((k / kw) % kh) * g->dilation[0];
+        int64_t dx = (k % kw) * g->dilation[1];
+        int64_t phase = (dy % sy) * sx + dx % sx;
+        offsets[k] = (size_t)(((phase * channels + c) * hph + dy / sy) * wph + dx / sx);
+    }
+}
+
+#if defined(__x86_64__)
+/* Depthwise convolution of one split plane xp into y [OH][OW], bias
+ * included: four output rows at a time, 16 columns per vector, one
+ * accumulator per row, taps in order. */
+__attribute__((target("avx512f"))) static void depthwisePlaneAvx512(
+    const float *xp, int64_t wph, const float *taps, const size_t *offsets, int64_t tap_count,
+    float bias, float *y, int64_t oh, int64_t ow)
+{
+    for (int64_t oy = 0; oy < oh; oy += 4) {
+        int64_t rows = oh - oy < 4 ? oh - oy : 4;
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            __mmask16 m = ow - ox >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (ow - ox)) - 1u);
+            /* rows past the plane reuse row 0, whose results are not stored */
+            const float *b0 = xp + oy * wph + ox;
+            const float *b1 = rows > 1 ? b0 + wph : b0;
+            const float *b2 = rows > 2 ? b0 + 2 * wph : b0;
+            const float *b3 = rows > 3 ? b0 + 3 * wph : b0;
+            __m512 acc0 = _mm512_set1_ps(bias), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int64_t t = 0; t < tap_count; t++) {
+                __m512 tap = _mm512_set1_ps(taps[t]);
+                size_t off = offsets[t];
+                acc0 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b0 + off), acc0);
+                acc1 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b1 + off), acc1);
+                acc2 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b2 + off), acc2);
+                acc3 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b3 + off), acc3);
+            }
+            float *yrow = y + oy * ow + ox;
+            _mm512_mask_storeu_ps(yrow, m, acc0);
+            if (rows > 1)
+                _mm512_mask_storeu_ps(yrow + ow, m, acc1);
+            if (rows > 2)
+                _mm512_mask_storeu_ps(yrow + 2 * ow, m, acc2);
+            if (rows > 3)
+                _mm512_mask_storeu_ps(yrow + 3 * ow, m, acc3);
+        }
+    }
+}
+#endif
+
+/* Portable depthwise convolution of one split plane, same summation order. */
+static void depthwisePlanePortable(const float *xp, int64_t wph, const float *taps,
+                                   const size_t *offsets, int64_t tap_count, float bias, float *y,
+                                   int64_t oh, int64_t ow)
+{
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const float *base = xp + oy * wph;
+        float *yrow = y + oy * ow;
+        for (int64_t ox = 0; ox < ow; ox++)
+            yrow[ox] = bias;
+        for (int64_t t = 0; t < tap_count; t++) {
+            const float *src = base + offsets[t];
+            float tap = taps[t];
+            for (int64_t ox = 0; ox < ow; ox++)
+                yrow[ox] += tap * src[ox];
+        }
+    }
+}
+
+/* Float count of one channel split into stride phases. */
+static size_t depthwisePlaneFloats(const ConvShape *s)
+{
+    return (size_t)(s->g.stride[0] * s->g.stride[1]) * (size_t)phaseHeight(s) *
+           (size_t)phaseWidth(s);
+}
+
+/* Bytes of the depthwise workspace: tap offsets, then one split plane per core. */
+static size_t depthwiseWorkspace(const ConvShape *s)
+{
+    size_t taps = (size_t)(s->g.kernel[0] * s->g.kernel[1]);
+    return alignUp64(taps * sizeof(size_t)) +
+           alignUp64(depthwisePlaneFloats(s) * sizeof(float)) * (size_t)vbCpuCount();
+}
+
+/* Depthwise convolution: every (image, channel) plane is split into the
+ * thread's buffer and convolved on its own. */
+static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
+                          const float *b, float *y, const VbOpRunContext *ctx)
+{
+    const VbWindowGeometry *g = &s->g;
+    int64_t planes = s->batch * s->channels;
+    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
+    size_t in_plane = (size_t)(g->in[0] * g->in[1]), out_plane = (size_t)(g->out[0] * g->out[1]);
+    int64_t tap_count = g->kernel[0] * g->kernel[1];
+    size_t *offsets = ctx->workspace;
+    char *buffers = (char *)ctx->workspace + alignUp64((size_t)tap_count * sizeof(size_t));
+    size_t buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
+    tapOffsets(g, hph, wph, 1, offsets);
+    int use_avx512 = 0;
+#if defined(__x86_64__)
+    use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+#endif
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+    int cores = vbCpuCount();
+    if (threads > cores)
+        threads = cores;
+
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t i = 0; i < planes; i++) {
+        int64_t c = i % s->channels;
+        float *buffer = (float *)(buffers + buffer_bytes * (size_t)omp_get_thread_num());
+        const float *taps = w + (size_t)(c * tap_count);
+        float *yi = y + (size_t)i * out_plane;
+        splitPlane(x + (size_t)i * in_plane, g, hph, wph, (size_t)(hph * wph), buffer);
+#if defined(__x86_64__)
+        if (use_avx512)
+            depthwisePlaneAvx512(buffer, wph, taps, offsets, tap_count, b ? b[c] : 0.0f, yi,
+                                 g->out[0], g->out[1]);
+        else
+#endif
+            depthwisePlanePortable(buffer, wph, taps, offsets, tap_count, b ? b[c] : 0.0f, yi,
+                                   g->out[0], g->out[1]);
+        if (p->act != VB_ACT_NONE)
+            vbActivationApply(yi, out_plane, 0.0f, p->act, p->alpha, p->beta, !ctx->disable_simd);
+    }
+}
+
+/* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph] with
+ * splitPlane, one channel per iteration. */
+static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
+{
+    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
+    size_t in_plane = (size_t)(s->g.in[0] * s->g.in[1]), out_plane = (size_t)(hph * wph);
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t c = 0; c < s->group_in; c++)
+        splitPlane(x + (size_t)c * in_plane, &s->g, hph, wph, (size_t)s->group_in * out_plane,
+                   dst + (size_t)c * out_plane);
 }
 
 static vb_status convRun(const void *params, const vb_tensor *const *in, int n_in,
@@ -406,6 +469,10 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
         return VB_OK;
 
     if (s.depthwise) {
+        if (ctx->workspace == NULL || ctx->workspace_bytes < depthwiseWorkspace(&s))
+            return vbErrorSet(err, VB_ERR_INTERNAL,
+                              "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
+                              p->window.node, ctx->workspace_bytes, depthwiseWorkspace(&s));
         convDepthwise(p, &s, x, w, b, y, ctx);
         return VB_OK;
     }
@@ -434,15 +501,8 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
      * (ky*dh % sy, kx*dw % sx), at row oy + ky*dh / sy and column
      * ox + kx*dw / sx. offsets[k] is its offset from phase 0's (oy, ox). */
     int64_t hph = padded ? phaseHeight(&s) : s.g.in[0], wph = padded ? phaseWidth(&s) : s.g.in[1];
-    if (plan.use_rows) {
-        int64_t kh = s.g.kernel[0], kw = s.g.kernel[1], sy = s.g.stride[0], sx = s.g.stride[1];
-        for (int64_t k = 0; k < s.k; k++) {
-            int64_t c = k / (kh * kw), dy = ((k / kw) % kh) * s.g.dilation[0];
-            int64_t dx = (k % kw) * s.g.dilation[1];
-            int64_t phase = (dy % sy) * sx + dx % sx;
-            offsets[k] = (size_t)(((phase * s.group_in + c) * hph + dy / sy) * wph + dx / sx);
-        }
-    }
+    if (plan.use_rows)
+        tapOffsets(&s.g, hph, wph, s.group_in, offsets);
 
     /* One GEMM per image and group: Y[g] (Mg x OH*OW) = Wg (Mg x K) * B (K x OH*OW). */
     size_t in_plane = (size_t)(s.g.in[0] * s.g.in[1]);
