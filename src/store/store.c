@@ -96,9 +96,14 @@ vb_status vbStoreError(VbStore *store, vb_error *err, vb_status status, const ch
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
     }
-    size_t len = strlen(message);
-    while (len > 0 && message[len - 1] == ' ')
-        message[--len] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; message[i] != '\0'; i++) {
+        if (message[i] == ' ' && (message[i + 1] == ' ' || message[i + 1] == ';' ||
+                                  message[i + 1] == '\0'))
+            continue;
+        message[len++] = message[i];
+    }
+    message[len] = '\0';
     for (size_t i = 0; i < sizeof store->secret / sizeof store->secret[0]; i++)
         scrubSecret(message, sizeof message, store->secret[i]);
     return vbErrorSet(err, status, "database %s: %s", store->name, message);
