@@ -9,7 +9,6 @@ int vbCmdInfer(int argc, char **argv);
 int vbCmdEval(int argc, char **argv);
 int vbCmdRun(int argc, char **argv);
 int vbCmdHistory(int argc, char **argv);
-int vbCmdHistory(int argc, char **argv);
 int vbCmdServe(int argc, char **argv);
 
 /* Prints "visionbench: error: MESSAGE" to stderr (one line). */

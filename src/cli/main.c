@@ -19,7 +19,6 @@ static const CliCommand commands[] = {
     {"eval", vbCmdEval, "evaluate a COCO results file against ground truth (pycocotools-exact)"},
     {"run", vbCmdRun, "benchmark models on an image set: accuracy, speed, memory, energy, CO2"},
     {"history", vbCmdHistory, "list the runs stored in the database (visionbench run --db)"},
-    {"history", vbCmdHistory, "list the runs stored in the database (visionbench run --db)"},
     {"serve", vbCmdServe, "serve benchmarks over HTTP with a durable job queue and workers"},
 };
 
