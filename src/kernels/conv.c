@@ -272,7 +272,7 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
 }
 
 /* Copies one channel plane x [H][W] into its padded image split into
- * stride phases: phase (py, px) starts at dst + (py*sx + px) * phase_stride
+ * stride phases. Phase (py, px) starts at dst + (py*sx + px) * phase_stride,
  * and its row i column j is padded pixel (i*sy + py, j*sx + px). With
  * stride 1 this is just the padded plane. */
 static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
@@ -309,9 +309,9 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
     }
 }
 
-/* Fills offsets[t] for every kernel tap t = ky*kw + kx of one channel: where
- * the tap's input for output (0, 0) lies in the phase-split padded image.
- * channel_floats is the size of one channel in one phase. */
+/* Fills offsets[k] for every tap k = (c*kh + ky)*kw + kx of `channels`
+ * channels: where the tap's input for output (0, 0) lies in the image split
+ * by splitPlane, with the channels of one phase stored one after another. */
 static void tapOffsets(const VbWindowGeometry *g, int64_t hph, int64_t wph, int64_t channels,
                        size_t *offsets)
 {
