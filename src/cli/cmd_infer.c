@@ -27,6 +27,7 @@ typedef struct InferArgs {
     int json;
     int profile;
     int no_fusion;
+    int no_inplace;
 } InferArgs;
 
 static void printInferUsage(FILE *out)
@@ -48,7 +49,9 @@ static void printInferUsage(FILE *out)
             "  --warmup W       untimed runs before the timed ones (default 1)\n"
             "  --json           print the timing as one JSON object\n"
             "  --profile        print time per node and per op type after the runs\n"
-            "  --no-fusion      run activations as separate nodes (also VB_NO_FUSION=1)\n");
+            "  --no-fusion      run activations as separate nodes (also VB_NO_FUSION=1)\n"
+            "  --no-inplace     run every Concat as a copy instead of having its inputs\n"
+            "                   written in place\n");
 }
 
 /* Parses a non-negative decimal integer no larger than max. */
@@ -119,6 +122,9 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
             continue;
         } else if (strcmp(opt, "--no-fusion") == 0) {
             args->no_fusion = 1;
+            continue;
+        } else if (strcmp(opt, "--no-inplace") == 0) {
+            args->no_inplace = 1;
             continue;
         }
 
@@ -551,7 +557,7 @@ int vbCmdInfer(int argc, char **argv)
         options.input_shape_count = 1;
         options.input_shapes = &args.shape;
     }
-    VbEngineConfig config = {args.no_fusion};
+    VbEngineConfig config = {args.no_fusion, args.no_inplace};
     uint64_t load_start = vbNowNs();
     if (vbEngineLoad(args.model, &options, &config, &engine, &err) != VB_OK) {
         vbCliError("%s", err.message);

@@ -20,7 +20,19 @@ static int needsArena(const vb_engine *engine, const VbValue *v)
 {
     if (v->kind == VB_VALUE_INPUT)
         return 1;
-    return v->kind == VB_VALUE_COMPUTED && v->producer >= 0 && engine->nodes[v->producer].live;
+    return v->kind == VB_VALUE_COMPUTED && v->producer >= 0 &&
+           (engine->nodes[v->producer].live || v->has_aliases);
+}
+
+/* Returns the value whose buffer finally contains value id (itself unless it
+ * is an in-place Concat input) and adds the byte offset to *offset. */
+static int aliasRoot(const vb_engine *engine, int id, size_t *offset)
+{
+    while (engine->values[id].alias_of >= 0) {
+        *offset += engine->values[id].alias_offset;
+        id = engine->values[id].alias_of;
+    }
+    return id;
 }
 
 /* Plans one arena for every run-time value by lifetime, followed by the
@@ -46,17 +58,34 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
     for (int s = 0; s < engine->step_count; s++)
         step_of[engine->steps[s]] = s;
 
-    /* A value is born at its producer's step; inputs at the start. */
+    /* A value is born at its producer's step; inputs at the start. A buffer
+     * that holds in-place Concat inputs is born with the first of them. */
     for (int i = 0; i < engine->value_count; i++) {
         const VbValue *v = &engine->values[i];
         item_of[i] = -1;
-        if (!needsArena(engine, v))
+        if (!needsArena(engine, v) || v->alias_of >= 0)
             continue;
         VbPlanItem *item = &items[item_count];
         item->size = vbTensorBytes(&v->t);
-        item->first = v->kind == VB_VALUE_INPUT ? 0 : step_of[v->producer];
-        item->last = v->kind == VB_VALUE_INPUT || v->is_output ? last_step : item->first;
+        item->first = v->kind == VB_VALUE_INPUT ? 0
+                      : engine->nodes[v->producer].live ? step_of[v->producer]
+                                                        : last_step;
         item_of[i] = item_count++;
+    }
+    for (int i = 0; i < engine->value_count; i++) {
+        const VbValue *v = &engine->values[i];
+        if (v->alias_of < 0 || !engine->nodes[v->producer].live)
+            continue;
+        size_t offset = 0;
+        VbPlanItem *root = &items[item_of[aliasRoot(engine, i, &offset)]];
+        if (step_of[v->producer] < root->first)
+            root->first = step_of[v->producer];
+    }
+    for (int i = 0; i < engine->value_count; i++) {
+        const VbValue *v = &engine->values[i];
+        if (item_of[i] >= 0)
+            items[item_of[i]].last = v->kind == VB_VALUE_INPUT || v->is_output
+                                         ? last_step : items[item_of[i]].first;
     }
 
     /* It dies after its last reader. */
@@ -105,8 +134,10 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
     engine->workspace_bytes = workspace;
 
     for (int i = 0; i < engine->value_count; i++) {
-        if (item_of[i] >= 0)
-            engine->values[i].t.data = engine->arena + items[item_of[i]].offset;
+        size_t offset = 0;
+        int root = engine->values[i].alias_of >= 0 ? aliasRoot(engine, i, &offset) : i;
+        if (item_of[root] >= 0)
+            engine->values[i].t.data = engine->arena + items[item_of[root]].offset + offset;
     }
 
 done:

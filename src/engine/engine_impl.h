@@ -26,6 +26,10 @@ typedef struct VbValue {
     int use_count;        /* inputs of nodes that run read this value */
     int is_output;        /* a graph output */
     int is_weight;        /* an initializer or Constant node value from the file */
+    int alias_of;         /* value whose buffer contains this one (an in-place Concat
+                             input), or -1 */
+    size_t alias_offset;  /* byte offset of this value inside alias_of's buffer */
+    int has_aliases;      /* other values live inside this one's buffer */
 } VbValue;
 
 /* One node of the graph. */

@@ -17,7 +17,9 @@
 /* Load switches that the public options leave out because only developers
  * need them. Zero-initialise for the defaults. */
 typedef struct VbEngineConfig {
-    int no_fusion;  /* nonzero: run activation nodes on their own instead of fusing them */
+    int no_fusion;          /* nonzero: run activation nodes on their own instead of fusing them */
+    int no_inplace_concat;  /* nonzero: run every Concat as a copy instead of placing its
+                               inputs inside its output */
 } VbEngineConfig;
 
 /* Builds an engine from a decoded model that the caller keeps alive until

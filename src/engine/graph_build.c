@@ -241,6 +241,7 @@ static int addValue(vb_engine *engine, const char *name, VbValueKind kind, int p
     v->name = name != NULL ? name : "";
     v->kind = kind;
     v->producer = producer;
+    v->alias_of = -1;
     return id;
 }
 

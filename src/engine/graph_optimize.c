@@ -236,6 +236,64 @@ static void fuseSilu(vb_engine *engine, VbNode *mul)
     }
 }
 
+/* Returns nonzero when Concat node can run in place: its output is computed
+ * at run time, every dimension before the axis is 1 (so each input is one
+ * contiguous slice of the output), and every input is a distinct run-time
+ * value that only this Concat reads, written by a running node or by another
+ * in-place Concat, at an offset that keeps the arena's alignment. */
+static int concatInPlace(const vb_engine *engine, const VbNode *node)
+{
+    if (node->out_count != 1 || node->in_count < 1)
+        return 0;
+    const VbValue *out = &engine->values[node->out[0]];
+    int64_t axis = vbOnnxAttrInt(node->src, "axis", 0, NULL);
+    if (axis < 0)
+        axis += out->t.rank;
+    if (out->kind != VB_VALUE_COMPUTED || axis < 0 || axis >= out->t.rank)
+        return 0;
+    for (int64_t d = 0; d < axis; d++) {
+        if (out->t.dims[d] != 1)
+            return 0;
+    }
+
+    size_t offset = 0;
+    for (int k = 0; k < node->in_count; k++) {
+        if (node->in[k] < 0)
+            return 0;
+        const VbValue *v = &engine->values[node->in[k]];
+        if (v->kind != VB_VALUE_COMPUTED || v->is_output || v->use_count != 1 ||
+            v->alias_of >= 0 || v->producer < 0 || v->t.dtype != out->t.dtype ||
+            offset % VB_ENGINE_ALIGNMENT != 0)
+            return 0;
+        const VbNode *producer = &engine->nodes[v->producer];
+        if (!producer->live && !v->has_aliases)
+            return 0;
+        offset += vbTensorBytes(&v->t);
+    }
+    return 1;
+}
+
+/* Makes Concat nodes run in place where concatInPlace allows: each input's
+ * producer writes straight into its slice of the output and the Concat node
+ * no longer runs. The memory planner places the inputs inside the output. */
+static void placeConcatsInPlace(vb_engine *engine)
+{
+    for (int i = 0; i < engine->node_count; i++) {
+        VbNode *node = &engine->nodes[engine->order[i]];
+        if (!node->live || !isOp(node, "Concat") || !concatInPlace(engine, node))
+            continue;
+        size_t offset = 0;
+        for (int k = 0; k < node->in_count; k++) {
+            VbValue *v = &engine->values[node->in[k]];
+            v->alias_of = node->out[0];
+            v->alias_offset = offset;
+            offset += vbTensorBytes(&v->t);
+        }
+        engine->values[node->out[0]].has_aliases = 1;
+        killNode(engine, node);
+    }
+}
+
 /* Calls each live node's pack with its constant inputs. */
 static vb_status packWeights(vb_engine *engine, vb_error *err)
 {
@@ -311,6 +369,9 @@ vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
                 fuseSingle(engine, node);
         }
     }
+
+    if (!engine->config.no_inplace_concat)
+        placeConcatsInPlace(engine);
 
     status = packWeights(engine, err);
     if (status != VB_OK)

@@ -99,7 +99,7 @@ static vb_tensor makeTensor(int rank, const int64_t *dims, float *data)
 static vb_engine *createEngine(const TestModel *m, const vb_engine_options *options,
                                int no_fusion, vb_status expect, vb_error *err)
 {
-    VbEngineConfig config = {no_fusion};
+    VbEngineConfig config = {no_fusion, no_fusion};
     vb_engine *engine = NULL;
     vb_status status = vbEngineCreate(&m->model, options, &config, &engine, err);
     CHECK_MSG(status == expect, "status %d, expected %d: %s", (int)status, (int)expect,
@@ -551,6 +551,71 @@ static void testClipRuntimeBoundNotFused(void)
     vb_engine_free(engine);
 }
 
+static void testConcatInPlace(void)
+{
+    /* y = Concat(Concat(Conv(x, w1), Conv(x, w2)), Conv(x, w3)) on axis 1:
+     * every Conv writes its slice of y directly and no Concat runs. */
+    static const char *const c1_in[] = {"x", "w1"}, *const c1_out[] = {"a"};
+    static const char *const c2_in[] = {"x", "w2"}, *const c2_out[] = {"b"};
+    static const char *const c3_in[] = {"x", "w3"}, *const c3_out[] = {"c"};
+    static const char *const cat1_in[] = {"a", "b"}, *const cat1_out[] = {"ab"};
+    static const char *const cat2_in[] = {"ab", "c"}, *const cat2_out[] = {"y"};
+    static const VbOnnxAttr axis1 = {.name = "axis", .type = VB_ONNX_ATTR_INT, .i = 1};
+    static const float w1[1] = {1.0f}, w2[1] = {2.0f}, w3[1] = {-3.0f};
+    const int64_t xdims[] = {1, 1, 4, 4}, wdims[] = {1, 1, 1, 1};
+    TestModel m;
+    modelInit(&m, 17);
+    addNode(&m, "c1", "Conv", 2, c1_in, 1, c1_out);
+    addNode(&m, "c2", "Conv", 2, c2_in, 1, c2_out);
+    addNode(&m, "cat1", "Concat", 2, cat1_in, 1, cat1_out);
+    addNode(&m, "c3", "Conv", 2, c3_in, 1, c3_out);
+    addNode(&m, "cat2", "Concat", 2, cat2_in, 1, cat2_out);
+    m.nodes[2].attr_count = 1;
+    m.nodes[2].attrs = &axis1;
+    m.nodes[4].attr_count = 1;
+    m.nodes[4].attrs = &axis1;
+    addInit(&m, "w1", VB_DTYPE_FLOAT32, 4, wdims, w1);
+    addInit(&m, "w2", VB_DTYPE_FLOAT32, 4, wdims, w2);
+    addInit(&m, "w3", VB_DTYPE_FLOAT32, 4, wdims, w3);
+    addInput(&m, "x", 4, xdims);
+    addOutput(&m, "y");
+
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i - 7.5f;
+    vb_tensor in = makeTensor(4, xdims, x);
+    vb_error err = {0};
+    vb_engine *engine = createEngine(&m, NULL, 0, VB_OK, &err);
+    if (engine == NULL)
+        return;
+    vb_engine_stats stats;
+    vb_engine_get_stats(engine, &stats);
+    CHECK_EQ_INT(stats.node_count, 3);
+    CHECK_EQ_INT(vb_engine_run(engine, &in, 1, &err), VB_OK);
+    const vb_tensor *y = vb_engine_output(engine, 0);
+    CHECK(y != NULL);
+    if (y != NULL) {
+        CHECK_EQ_INT(y->dims[1], 3);
+        const float scale[3] = {1.0f, 2.0f, -3.0f};
+        for (int i = 0; i < 48; i++)
+            CHECK_NEAR(((const float *)y->data)[i], scale[i / 16] * x[i % 16], 0.0);
+    }
+    vb_engine_free(engine);
+
+    /* A Concat input that is also a graph output keeps the copy. */
+    addOutput(&m, "a");
+    engine = createEngine(&m, NULL, 0, VB_OK, &err);
+    if (engine == NULL)
+        return;
+    vb_engine_get_stats(engine, &stats);
+    CHECK_EQ_INT(stats.node_count, 4);
+    CHECK_EQ_INT(vb_engine_run(engine, &in, 1, &err), VB_OK);
+    y = vb_engine_output(engine, 0);
+    if (y != NULL)
+        CHECK_NEAR(((const float *)y->data)[47], -3.0f * x[15], 0.0);
+    vb_engine_free(engine);
+}
+
 static void testIdentityBypass(void)
 {
     /* x -> Identity -> Relu -> y: the Identity never runs. As a graph output it stays. */
@@ -640,6 +705,7 @@ int main(void)
     testReluFusionAndGraphOutput();
     testActivationFusion();
     testClipRuntimeBoundNotFused();
+    testConcatInPlace();
     testIdentityBypass();
     testProfileCounts();
     TEST_END();
