@@ -10,6 +10,7 @@
 #include "report/progress.h"
 #include "report/run_json.h"
 #include "run/run.h"
+#include "store/store.h"
 
 static void printRunUsage(FILE *out)
 {
@@ -54,6 +55,9 @@ static void printRunUsage(FILE *out)
             "                          (default 1000)\n"
             "  --seed N                bootstrap seed\n"
             "  --json OUT.json         write the full report (docs/run-json.md)\n"
+            "  --db URL                also store the run in a database: sqlite:PATH,\n"
+            "                          postgresql://USER:PASSWORD@HOST/DB or postgres://...\n"
+            "                          (docs/storage.md); runs are stored only with --db\n"
             "  --no-progress           no progress output on stderr\n"
             "  -h, --help              show this help\n"
             "\n"
@@ -129,6 +133,25 @@ static vb_status writeJson(const VbRunResult *result, const VbRunOptions *option
     return st;
 }
 
+/* Stores the run report in the database options->db_url names and tells
+ * the user its run id on stderr. */
+static vb_status storeRun(const VbRunResult *result, const VbRunOptions *options, vb_error *err)
+{
+    json_t *root = vbReportRunJson(result, options);
+    if (root == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory building the run JSON");
+    VbStore *store = NULL;
+    char run_id[VB_STORE_ID_SIZE];
+    vb_status st = vbStoreOpen(options->db_url, &store, err);
+    if (st == VB_OK)
+        st = vbStoreRunSave(store, root, NULL, run_id, err);
+    if (st == VB_OK)
+        fprintf(stderr, "visionbench: run %s stored in %s\n", run_id, vbStoreName(store));
+    vbStoreClose(store);
+    json_decref(root);
+    return st;
+}
+
 int vbCmdRun(int argc, char **argv)
 {
     VbRunOptions options;
@@ -145,6 +168,18 @@ int vbCmdRun(int argc, char **argv)
         printRunUsage(stdout);
         vbRunOptionsFree(&options);
         return 0;
+    }
+
+    /* Check the database before spending time on the run; the run
+     * reconnects at the end, so a long run holds no idle connection. */
+    if (options.db_url != NULL) {
+        VbStore *store = NULL;
+        if (vbStoreOpen(options.db_url, &store, &err) != VB_OK) {
+            vbCliError("--db: %s", err.message);
+            vbRunOptionsFree(&options);
+            return 1;
+        }
+        vbStoreClose(store);
     }
 
     ProgressState state;
@@ -170,6 +205,10 @@ int vbCmdRun(int argc, char **argv)
     int status = strcmp(vbReportRunStatus(&result), "ok") == 0 ? 0 : 1;
     if (options.json_path != NULL && writeJson(&result, &options, &err) != VB_OK) {
         vbCliError("--json: %s", err.message);
+        status = 1;
+    }
+    if (options.db_url != NULL && storeRun(&result, &options, &err) != VB_OK) {
+        vbCliError("--db: %s", err.message);
         status = 1;
     }
 

@@ -42,6 +42,7 @@ void vbRunOptionsFree(VbRunOptions *options)
     free(options->gt_path);
     free(options->classes_path);
     free(options->json_path);
+    free(options->db_url);
     free(options->country);
     for (int i = 0; i < options->model_count; i++)
         modelSpecFree(&options->models[i]);
@@ -225,6 +226,8 @@ static vb_status applyOption(VbRunOptions *o, const char *opt, const char *value
         return setString(&o->classes_path, value, err);
     if (strcmp(opt, "--json") == 0)
         return setString(&o->json_path, value, err);
+    if (strcmp(opt, "--db") == 0)
+        return setString(&o->db_url, value, err);
     if (strcmp(opt, "--model") == 0)
         return addModel(o, value, err);
     if (strcmp(opt, "--conf") == 0)
@@ -324,7 +327,7 @@ static vb_status applyOption(VbRunOptions *o, const char *opt, const char *value
 /* Options that take a value; every other known option is a flag. */
 static const char *const valueOptions[] = {
     "--images", "--gt", "--model", "--classes", "--conf", "--iou", "--imgsz", "--threads",
-    "--warmup", "--repeat", "--timeout", "--json", "--on-bad-image", "--cpu-watts",
+    "--warmup", "--repeat", "--timeout", "--json", "--db", "--on-bad-image", "--cpu-watts",
     "--grid-intensity", "--country", "--pue", "--bootstrap", "--seed",
 };
 

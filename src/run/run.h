@@ -46,6 +46,7 @@ typedef struct VbRunOptions {
     int repeat;                  /* timed passes over all images (default 1) */
     double timeout_s;            /* wall-clock limit per model child (default 300) */
     char *json_path;             /* write the run JSON here, or NULL */
+    char *db_url;                /* store the run in this database (store/store.h), or NULL */
     int progress;                /* nonzero: report progress through the callback */
     VbBadImagePolicy on_bad_image;
     double cpu_watts;            /* watts per busy core for the estimate; 0 uses the table */
