@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "server/server_internal.h"
+#include "server/static.h"
 
 /* Jobs left IN_PROGRESS by a server that died are queued again until they
  * have been claimed this many times, then FAILED. */
@@ -56,10 +57,7 @@ static enum MHD_Result sendError(struct MHD_Connection *conn, unsigned int statu
                                  const char *method, const char *url, const char *field,
                                  const char *message)
 {
-    vbWarn("%s %s: %u %s%s%s", method, url, status, message, field != NULL ? " (field " : "",
-           field != NULL ? ")" : "");
-    if (field != NULL)
-        vbWarn("%s %s: field %s", method, url, field);
+    vbWarn("%s %s: %u %s (field %s)", method, url, status, message, field != NULL ? field : "none");
     json_t *doc = json_pack("{s:s}", "error", message);
     if (doc != NULL && field != NULL)
         json_object_set_new(doc, "field", json_string(field));
@@ -543,10 +541,16 @@ static enum MHD_Result onRequest(void *cls, struct MHD_Connection *conn, const c
 
     /* First call: headers only. Reject early on auth and Content-Length. */
     if (req == NULL) {
+        /* The dashboard's page and assets need no key; its history routes do. */
+        enum MHD_Result served;
+        if (vbDashboardServe(conn, method, url, &served))
+            return served;
         if (!authorized(conn, server->config->api_key))
             return sendError(conn, MHD_HTTP_UNAUTHORIZED, method, url, "Authorization",
                              "missing or wrong API key: send the header "
                              "\"Authorization: Bearer KEY\" with the server's key");
+        if (vbHistoryServe(server, conn, method, url, &served))
+            return served;
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length != NULL && strtoull(length, NULL, 10) > server->config->max_body_bytes) {
