@@ -180,10 +180,18 @@ static vb_status elementsInfer(const IndexParams *p, const vb_tensor *const *in,
     if (idx->rank != data->rank)
         return vbErrorSet(err, VB_ERR_SHAPE, "%s: indices have rank %d, data rank %d", p->op_type,
                           idx->rank, data->rank);
-    if (scatter && (n_in < 3 || in[2] == NULL || in[2]->rank != idx->rank ||
-                    vbTensorCount(in[2]) != vbTensorCount(idx) || in[2]->dtype != data->dtype))
+    int same_shape = scatter && n_in > 2 && in[2] != NULL && in[2]->rank == idx->rank;
+    for (int d = 0; same_shape && d < idx->rank; d++)
+        same_shape = in[2]->dims[d] == idx->dims[d];
+    if (scatter && (!same_shape || in[2]->dtype != data->dtype))
         return vbErrorSet(err, VB_ERR_SHAPE, "%s: updates must match the indices' shape and the "
                           "data's type", p->op_type);
+    for (int d = 0; d < idx->rank; d++) {
+        if (d != axis && idx->dims[d] > data->dims[d])
+            return vbErrorSet(err, VB_ERR_SHAPE, "%s: indices dimension %d (%lld) exceeds the "
+                              "data's (%lld)", p->op_type, d, (long long)idx->dims[d],
+                              (long long)data->dims[d]);
+    }
     if (scatter)
         vbKernelSetShape(out, data->dtype, data->rank, data->dims);
     else
@@ -209,8 +217,25 @@ static vb_status ndInfer(const IndexParams *p, const vb_tensor *const *in, int n
     if (scatter) {
         if (n_in < 3 || in[2] == NULL || in[2]->dtype != data->dtype)
             return vbErrorSet(err, VB_ERR_SHAPE, "ScatterND: updates must have the data's type");
+
+        /* updates holds one slice of data.dims[k:] per index tuple. */
+        size_t tuples = 1, slice = 1;
+        for (int d = 0; d < idx->rank - 1; d++)
+            tuples *= (size_t)idx->dims[d];
+        for (int d = (int)k; d < data->rank; d++)
+            slice *= (size_t)data->dims[d];
+        if (vbTensorCount(in[2]) != tuples * slice)
+            return vbErrorSet(err, VB_ERR_SHAPE, "ScatterND: updates have %zu elements, the "
+                              "indices address %zu", vbTensorCount(in[2]), tuples * slice);
         vbKernelSetShape(out, data->dtype, data->rank, data->dims);
         return VB_OK;
+    }
+
+    for (int d = 0; d < b; d++) {
+        if (idx->dims[d] != data->dims[d])
+            return vbErrorSet(err, VB_ERR_SHAPE, "GatherND: batch dimension %d differs between "
+                              "data (%lld) and indices (%lld)", d, (long long)data->dims[d],
+                              (long long)idx->dims[d]);
     }
 
     /* data.dims[:b] + indices.dims[b:-1] + data.dims[b+k:] */
@@ -523,6 +548,10 @@ static vb_status indexInfer(const void *params, const vb_tensor *const *in, int 
     }
     if (strcmp(op, "Trilu") == 0 && x->rank < 2)
         return vbErrorSet(err, VB_ERR_SHAPE, "Trilu needs rank 2 or more, got %d", x->rank);
+    if ((strcmp(op, "Trilu") == 0 || strcmp(op, "CumSum") == 0) && n_in > 1 && in[1] != NULL &&
+        ((in[1]->dtype != VB_DTYPE_INT32 && in[1]->dtype != VB_DTYPE_INT64) ||
+         vbTensorCount(in[1]) != 1))
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s: input 1 must be an int32 or int64 scalar", op);
     if (strcmp(op, "CumSum") == 0 && x->dtype != VB_DTYPE_FLOAT32 &&
         x->dtype != VB_DTYPE_FLOAT64 && x->dtype != VB_DTYPE_INT32 && x->dtype != VB_DTYPE_INT64)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "CumSum does not support %s",

@@ -266,9 +266,10 @@ static vb_status splitInfer(const TensorParams *p, const vb_tensor *const *in, i
             size = sizes ? vbTensorGetInt(sizes, (size_t)i) : p->split[i];
         else if (i == n_out - 1)
             size = extent - total;
-        if (size < 0)
-            return vbErrorSet(err, VB_ERR_SHAPE, "Split: part %d has negative size %lld", i,
-                              (long long)size);
+        if (size < 0 || size > extent - total)
+            return vbErrorSet(err, VB_ERR_SHAPE, "Split: part %d has size %lld, which is negative "
+                              "or passes the end of axis %d (size %lld)", i, (long long)size, axis,
+                              (long long)extent);
         vbKernelSetShape(out[i], data->dtype, data->rank, data->dims);
         out[i]->dims[axis] = size;
         total += size;
