@@ -16,7 +16,7 @@
 
 extern char **environ;
 
-/* Longest line a worker may send (an event's JSON); longer lines are cut. */
+/* Maximum length of a worker line (an event's JSON). Longer lines are dropped. */
 #define LINE_MAX_BYTES ((size_t)1 << 20)
 
 /* Environment variable that passes the store URL to a worker, so a
@@ -185,8 +185,8 @@ static void spawnWorker(VbServer *server)
         goto fail;
     }
     if (pid == 0) {
-        /* The worker dies with the server, and its group holds the model
-         * processes that the run starts, so one kill stops them all. */
+        /* The worker dies with the server. Its process group contains the
+         * model processes that the run starts, so one kill stops them all. */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)

@@ -329,7 +329,7 @@ static int checkGroundTruth(const json_t *input, json_t *job, VbRequestError *re
     } else {
         rc = checkCoco(bytes, size, field, rerr);
         if (rc == 0 && json_is_object(coco)) {
-            /* Store the inline document as text so the worker sees one shape. */
+            /* The inline document is stored as text, so the worker reads one shape. */
             json_t *tmp = json_stringn((const char *)bytes, size);
             copy = tmp;
         } else if (rc == 0) {
@@ -441,7 +441,8 @@ static int checkOptions(const json_t *options, json_t *job, VbRequestError *rerr
         else if (strcmp(key, "repeat") == 0)
             rc = checkNumber(value, field, 1, 100, 0, 1, rerr);
         else if (strcmp(key, "classes") == 0) {
-            /* Class names to keep; never a path, so '/' is rejected. */
+            /* The model's class names in output order (a class map), never a
+             * file path. */
             rc = 0;
             if (!json_is_array(value) || json_array_size(value) == 0 ||
                 json_array_size(value) > 1000) {

@@ -1,7 +1,6 @@
 /* A worker process of `visionbench serve`: claims jobs from the store and runs them with the run library. */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
@@ -155,21 +154,20 @@ static vb_status prepareJob(const VbServerConfig *config, const json_t *input, c
     if ((v = json_object_get(opts, "repeat")) != NULL)
         options->repeat = (int)json_integer_value(v);
     if ((v = json_object_get(opts, "classes")) != NULL) {
-        /* A comma-separated list of names to keep; the run reads a value
-         * that names a regular file as a class map, so the names may not
-         * contain '/' (checked at the request) and the run's working
-         * folder is the job folder, which holds no file without an
-         * extension. */
-        VbBuf list;
-        vbBufInit(&list, 1 << 20);
+        /* The model's class names in output order, written as the class
+         * map file that --classes reads: one "index,name" line each. */
+        VbBuf map;
+        vbBufInit(&map, 1 << 20);
         for (size_t i = 0; i < json_array_size(v) && st == VB_OK; i++)
-            st = vbBufPrintf(&list, err, "%s%s", i > 0 ? "," : "",
-                             json_string_value(json_array_get(v, i)));
-        if (st != VB_OK) {
-            vbBufFree(&list);
+            st = vbBufPrintf(&map, err, "%zu,%s\n", i, json_string_value(json_array_get(v, i)));
+        options->classes_path = vbPathJoin(dir, "classes.txt");
+        if (st == VB_OK && options->classes_path == NULL)
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job");
+        if (st == VB_OK)
+            st = vbFileWrite(options->classes_path, map.data != NULL ? map.data : "", map.len, err);
+        vbBufFree(&map);
+        if (st != VB_OK)
             return st;
-        }
-        options->classes_path = vbBufDetach(&list, NULL);
     }
     options->timeout_s = config->job_timeout_s;
     options->progress = 1;
@@ -190,7 +188,6 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
     char *output = NULL;
     char dir[] = "/tmp/visionbench-job-XXXXXX";
     int have_dir = 0;
-    int cwd_fd = open(".", O_RDONLY | O_DIRECTORY);
     vb_status st = VB_OK;
 
     /* A private folder with the job's files. */
@@ -209,11 +206,6 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
     st = prepareJob(config, input, dir, &options, &err);
     if (st != VB_OK)
         goto done;
-    if (chdir(dir) != 0) {
-        st = vbErrorSet(&err, VB_ERR_IO, "cannot enter the job folder %s: %s", dir,
-                        strerror(errno));
-        goto done;
-    }
 
     /* The run itself, with progress forwarded to the server. */
     ProgressContext ctx = {job->id, -1, "", -2};
@@ -237,11 +229,6 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
         goto done;
 
 done:
-    if (cwd_fd >= 0) {
-        if (fchdir(cwd_fd) != 0)
-            vbWarn("job %s: cannot return to the starting folder: %s", job->id, strerror(errno));
-        close(cwd_fd);
-    }
     int applied = 0;
     vb_error ferr;
     memset(&ferr, 0, sizeof ferr);

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,46 @@ class Server:
         except ValueError:
             doc = None
         return resp.status, doc, raw
+
+    def raw_post(self, path, body, chunked=False):
+        """Sends a POST over a plain socket and returns (status, parsed JSON).
+        The server may reply and close before the whole body is sent, which
+        http.client reports as a broken pipe instead of returning the reply."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        head = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" % path
+        if self.key is not None:
+            head += "Authorization: Bearer %s\r\n" % self.key
+        if chunked:
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
+                               for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+        else:
+            head += "Content-Length: %d\r\n\r\n" % len(body)
+            payload = body
+        reply = b""
+        try:
+            sock.sendall(head.encode() + payload)
+        except OSError:
+            pass
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+                if b"\r\n\r\n" in reply and reply.rstrip().endswith(b"}"):
+                    break
+        except OSError:
+            pass
+        sock.close()
+        status = int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/") else 0
+        text = reply.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in reply else b""
+        if b"Transfer-Encoding: chunked" in reply.split(b"\r\n\r\n", 1)[0]:
+            text = b"".join(text.split(b"\r\n")[1::2])
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, None
 
     def wait_final(self, job_id, timeout=120):
         deadline = time.time() + timeout
@@ -220,6 +261,8 @@ def case_stream(server, work):
           "/stream content type %s" % resp.getheader("Content-Type"))
     text = resp.read().decode()
     conn.close()
+
+    # Parse the SSE blocks: "event: NAME" and "data: JSON".
     events = []
     for block in text.split("\n\n"):
         name = re.search(r"^event: (\S+)$", block, re.M)
@@ -229,8 +272,10 @@ def case_stream(server, work):
     check(len(events) >= 3, "only %d events" % len(events))
     check(events[-1][0] == "result", "last event is %s" % events[-1][0])
     check(events[-1][1].get("status") == "COMPLETED", "result %r" % events[-1][1].get("status"))
+
     progress = [e for n, e in events if n == "progress"]
     check(all(n == "progress" for n, _ in events[:-1]), "a result event came before the end")
+
     # Within one phase of one model, done never goes down; the timed pass
     # ("run") of a model comes after its warm-up.
     seen = {}
@@ -245,6 +290,7 @@ def case_stream(server, work):
     check("run" in phases, "no run phase in %r" % phases)
     if "warmup" in phases and "run" in phases:
         check(phases.index("warmup") < phases.index("run"), "warmup after run: %r" % phases)
+
     # A second stream of the finished job sends its result at once.
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.request("GET", "/stream/" + job_id)
@@ -303,7 +349,10 @@ def case_concurrent(server, work):
             status, doc, raw = server.request("POST", "/run", body,
                                               {"Content-Type": "application/json"})
             with lock:
-                (ids if status == 200 else errors).append(doc["id"] if status == 200 else raw)
+                if status == 200:
+                    ids.append(doc["id"])
+                else:
+                    errors.append(raw)
         except Exception as e:  # noqa: BLE001 - any client error is a failure to record
             with lock:
                 errors.append(repr(e))
@@ -441,8 +490,10 @@ def case_bad_requests(server, work):
     # Too large: the server runs with --max-body-mb 1.
     big = {"input": dict(good, images=[image, {"name": "big.jpg",
                                                "data": "A" * (2 << 20)}])}
-    status, doc, _ = server.request("POST", "/run", big)
+    status, doc = server.raw_post("/run", json.dumps(big).encode())
     expect(status, doc, 413, "body", "oversized body")
+    status, doc = server.raw_post("/run", json.dumps(big).encode(), chunked=True)
+    expect(status, doc, 413, "body", "oversized chunked body")
     status, doc, _ = post_input(server, dict(good, models=["FastestDet"] * 9))
     expect(status, doc, 400, "input.models", "too many models")
 
