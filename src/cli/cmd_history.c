@@ -97,12 +97,12 @@ int vbCmdHistory(int argc, char **argv)
             continue;
         }
         const char *names[] = {"--db", "--model", "--dataset", "--limit"};
-        int which = -1;
+        int option_index = -1;
         for (int k = 0; k < 4; k++) {
             if (strcmp(arg, names[k]) == 0)
-                which = k;
+                option_index = k;
         }
-        if (which < 0) {
+        if (option_index < 0) {
             vbCliError("unknown option '%s'; run 'visionbench history --help' for the options",
                        arg);
             return 2;
@@ -112,11 +112,11 @@ int vbCmdHistory(int argc, char **argv)
             return 2;
         }
         const char *value = argv[++i];
-        if (which == 0) {
+        if (option_index == 0) {
             db_url = value;
-        } else if (which == 1) {
+        } else if (option_index == 1) {
             filter.model_name = value;
-        } else if (which == 2) {
+        } else if (option_index == 2) {
             filter.dataset_sha256 = value;
         } else {
             char *end = NULL;

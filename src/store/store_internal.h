@@ -60,9 +60,9 @@ struct VbStore {
 /* The channel that vbStoreRunSave notifies on PostgreSQL. */
 #define VB_STORE_RUNS_CHANNEL "visionbench_runs"
 
-/* Transactions: vbStoreBegin starts a write transaction (BEGIN IMMEDIATE on
- * SQLite, so the write lock is taken up front); vbStoreCommit rolls back
- * when the commit fails; vbStoreRollback keeps the error already in err. */
+/* Transactions. vbStoreBegin starts a write transaction, which takes the
+ * write lock up front on SQLite (BEGIN IMMEDIATE). vbStoreCommit rolls back
+ * when the commit fails. vbStoreRollback keeps the error already in err. */
 vb_status vbStoreBegin(VbStore *store, vb_error *err);
 vb_status vbStoreCommit(VbStore *store, vb_error *err);
 void vbStoreRollback(VbStore *store);

@@ -185,8 +185,8 @@ vb_status vbStoreJobClaim(VbStore *store, const char *worker_id, VbJob *job, int
 }
 
 /* Runs an UPDATE ... WHERE id = $1 AND <state guard> RETURNING id and sets
- * *applied. When nothing changed, tells an unknown id (VB_ERR_NOT_FOUND)
- * from a job in another state (*applied = 0). */
+ * *applied. When no row changed, it returns VB_ERR_NOT_FOUND for an unknown
+ * id and VB_OK with *applied = 0 for a job in another state. */
 static vb_status updateGuarded(VbStore *store, const char *sql, const VbStoreParam *params,
                                int count, int *applied, vb_error *err)
 {

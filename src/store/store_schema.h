@@ -2,9 +2,9 @@
 #ifndef VB_STORE_SCHEMA_H
 #define VB_STORE_SCHEMA_H
 
-/* Version 1. SEQ is an auto-numbered primary key, giving rows their
- * insertion order; BIGINT holds Unix milliseconds and counts; REAL holds
- * metrics; JSON holds JSON text. Job and run ids are UUID text. */
+/* Version 1. SEQ is an auto-numbered primary key that orders rows by
+ * insertion. BIGINT columns store Unix milliseconds and counts, REAL
+ * columns metrics and JSON columns JSON text. Job and run ids are UUID text. */
 #define VB_STORE_SCHEMA_V1(SEQ, BIGINT, REAL, JSON)                                          \
     "CREATE TABLE jobs ("                                                                    \
     " seq " SEQ ","                                                                          \
