@@ -199,6 +199,14 @@ static vb_status convTransposeInfer(const void *params, const vb_tensor *const *
     if (in[0]->rank == 3)
         dims[2] = g.out_w;
     vbKernelSetShape(out[0], VB_DTYPE_FLOAT32, in[0]->rank, dims);
+
+    /* The GEMM takes int sizes, and the column matrix must fit in memory. */
+    int64_t m = g.out_channels / g.group * g.k_h * g.k_w, n = g.in_h * g.in_w;
+    size_t cols;
+    if (m > INT32_MAX || n > INT32_MAX || g.in_channels > INT32_MAX ||
+        vbMulSize((size_t)m, (size_t)n, &cols) || vbMulSize(cols, sizeof(float), &cols))
+        return vbErrorSet(err, VB_ERR_LIMIT, "ConvTranspose '%s': a %lld x %lld column matrix is "
+                          "too large", p->node, (long long)m, (long long)n);
     info->workspace_bytes = workspaceBytes(&g);
     info->flops = 2 * (uint64_t)(g.batch * g.in_channels * g.in_h * g.in_w) *
                   (uint64_t)(g.out_channels / g.group * g.k_h * g.k_w);

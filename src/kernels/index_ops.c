@@ -328,6 +328,18 @@ static double loadNumber(const vb_tensor *t, size_t i)
     return vbKernelScalarAsDouble(&one);
 }
 
+/* Reads element i as an integer, truncating floats; NaN and values beyond
+ * +-2^62 (not valid indices or depths) give INT64_MIN. */
+static int64_t loadInteger(const vb_tensor *t, size_t i)
+{
+    if (t->dtype == VB_DTYPE_INT64)
+        return ((const int64_t *)t->data)[i];
+    double v = loadNumber(t, i);
+    if (!(v > -4611686018427387904.0 && v < 4611686018427387904.0))
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
 static vb_status oneHotInfer(const IndexParams *p, const vb_tensor *const *in, int n_in,
                              vb_tensor *out, vb_error *err)
 {
@@ -343,7 +355,7 @@ static vb_status oneHotInfer(const IndexParams *p, const vb_tensor *const *in, i
     if (rank > VB_MAX_RANK)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "OneHot: output rank %d exceeds %d", rank,
                           VB_MAX_RANK);
-    int64_t depth = (int64_t)loadNumber(in[1], 0), dims[VB_MAX_RANK];
+    int64_t depth = loadInteger(in[1], 0), dims[VB_MAX_RANK];
     if (depth < 1)
         return vbErrorSet(err, VB_ERR_SHAPE, "OneHot: depth %lld must be positive",
                           (long long)depth);
@@ -366,8 +378,8 @@ static void oneHotRun(const IndexParams *p, const vb_tensor *const *in, vb_tenso
 
     /* indices [outer, inner] -> out [outer, depth, inner] */
     for (size_t i = 0; i < n; i++) {
-        int64_t v = (int64_t)loadNumber(in[0], i);
-        if (v < 0)
+        int64_t v = loadInteger(in[0], i);
+        if (v < 0 && v != INT64_MIN)
             v += depth;
         if (v < 0 || v >= depth)
             continue;
