@@ -89,9 +89,9 @@ const char *vbStoreKind(const VbStore *store);
  * variable is set, VB_ERR_LIMIT when out is too small. */
 vb_status vbStoreDefaultPath(char *out, size_t size, vb_error *err);
 
-/* Writes url with the password of a postgresql:// URL (user:PASSWORD@ or a
- * password= parameter) replaced by "***" into out, truncating to size.
- * Other URLs are copied unchanged. */
+/* Writes url into out (truncated to size) with each password replaced by
+ * "***": the PASSWORD of SCHEME://USER:PASSWORD@HOST and the value of a
+ * password= query parameter. A URL without "://" is copied unchanged. */
 void vbStoreRedactUrl(const char *url, char *out, size_t size);
 
 /* Returns the schema version recorded in the database. */
@@ -176,7 +176,7 @@ typedef struct VbRunFilter {
  * VB_ERR_INVALID_ARGUMENT for a limit outside 0..VB_STORE_HISTORY_MAX. */
 vb_status vbStoreRunList(VbStore *store, const VbRunFilter *filter, json_t **out, vb_error *err);
 
-/* Returns the run id as a new JSON object: the fields of vbStoreRunList,
+/* Reads the run run_id into a new JSON object: the fields of vbStoreRunList,
  * plus options, machine, report (the stored run JSON) and models with every
  * metric column and the model's JSON. Errors: VB_ERR_NOT_FOUND. */
 vb_status vbStoreRunGet(VbStore *store, const char *run_id, json_t **out, vb_error *err);

@@ -1,4 +1,4 @@
-/* The PostgreSQL backend of the store, through libpq; works with any PostgreSQL 15 server. */
+/* The PostgreSQL backend of the store, through libpq; tested with PostgreSQL 15. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
