@@ -133,8 +133,8 @@ static vb_status writeJson(const VbRunResult *result, const VbRunOptions *option
     return st;
 }
 
-/* Stores the run report in the database options->db_url names and tells
- * the user its run id on stderr. */
+/* Stores the run report in the database that options->db_url names and
+ * prints the new run id on stderr. */
 static vb_status storeRun(const VbRunResult *result, const VbRunOptions *options, vb_error *err)
 {
     json_t *root = vbReportRunJson(result, options);
@@ -170,8 +170,8 @@ int vbCmdRun(int argc, char **argv)
         return 0;
     }
 
-    /* Check the database before spending time on the run; the run
-     * reconnects at the end, so a long run holds no idle connection. */
+    /* Check the database before spending time on the run. storeRun
+     * connects again at the end, so a long run keeps no idle connection. */
     if (options.db_url != NULL) {
         VbStore *store = NULL;
         if (vbStoreOpen(options.db_url, &store, &err) != VB_OK) {
