@@ -1,7 +1,13 @@
-# The PostgreSQL variant of the store test. unit.test_store covers SQLite;
-# this one runs the same program against the database that
-# VB_TEST_POSTGRES_URL names (the test empties it first) and is skipped when
-# the variable is unset. .ci/run starts a throwaway PostgreSQL 15 for it.
+# The PostgreSQL variant of the store test, and `visionbench run --db` end to
+# end. unit.test_store covers SQLite; store.postgresql runs the same program
+# against the database that VB_TEST_POSTGRES_URL names (the test empties it
+# first) and is skipped when the variable is unset. .ci/run starts a
+# throwaway PostgreSQL 15 for it. Both tests that use that database share a
+# resource lock, so `ctest -j` never runs them at once.
 add_test(NAME store.postgresql COMMAND test_store postgresql)
 set_tests_properties(store.postgresql PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77
-                     LABELS store TIMEOUT 300)
+                     LABELS store TIMEOUT 300 RESOURCE_LOCK visionbench_test_postgres)
+
+add_test(NAME store.run_db COMMAND bash ${CMAKE_SOURCE_DIR}/tests/store/run_db.sh)
+set_tests_properties(store.run_db PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77
+                     LABELS store TIMEOUT 300 RESOURCE_LOCK visionbench_test_postgres)
