@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Checks `visionbench run --db` end to end: a run on two images of
-# coco128-street is stored in a new SQLite file (and in PostgreSQL when
-# VB_TEST_POSTGRES_URL is set) and `visionbench history` lists it; a bad
-# URL stops the run before any model runs.
+# Checks `visionbench run --db` end to end. A run on two images of
+# coco128-street is stored in a new SQLite file, and in PostgreSQL when
+# VB_TEST_POSTGRES_URL is set, and `visionbench history` must list it. A bad
+# URL must stop the run before any model runs.
 set -euo pipefail
 
 street="${VB_SHARED_DIR:-}/datasets/coco128-street"
@@ -31,7 +31,8 @@ run_with_db() {
     --warmup 0 --bootstrap 0 --no-progress --db "$1" > "$work/stdout" 2> "$work/stderr"
 }
 
-# check_store URL: stores one run in URL and finds it with history.
+# check_store URL SHOWN: stores one run in URL (shown as SHOWN, the password
+# hidden) and finds it with history.
 check_store() {
   local url=$1 shown=$2
   if ! run_with_db "$url"; then
