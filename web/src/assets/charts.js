@@ -36,8 +36,9 @@ export function drawAccuracyLatency(canvas, report) {
     .filter((r) => r && typeof pick(r, 'accuracy.map') === 'number')
     .map((r) => ({ x: pick(r, 'speed.end_to_end_ms.p50'), y: pick(r, 'accuracy.map') }));
   if (front.length > 0) {
+    // Rings mark the front's models, so a front of one model still shows.
     datasets.push({ type: 'line', label: 'Pareto front', data: front, borderColor: '#555', borderDash: [6, 4],
-      pointRadius: 0, fill: false });
+      pointRadius: 11, pointBorderWidth: 2, pointBackgroundColor: 'rgba(0, 0, 0, 0)', fill: false });
   }
   return draw(canvas, {
     type: 'scatter',
