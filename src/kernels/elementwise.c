@@ -461,20 +461,6 @@ static double loadFloat(vb_dtype t, const void *p, size_t i)
     }
 }
 
-/* Converts a float to int64 by truncation toward zero, as a C cast does.
- * NaN gives 0 and values outside int64 saturate, where C leaves the result
- * undefined. */
-static int64_t truncToInt(double v)
-{
-    if (isnan(v))
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 static vb_status castRun(const void *params, const vb_tensor *const *in, int n_in,
                          vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -505,7 +491,7 @@ static vb_status castRun(const void *params, const vb_tensor *const *in, int n_i
             else if (to == VB_DTYPE_UINT64 && v >= 9223372036854775808.0)
                 ((uint64_t *)dst)[i] = v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
             else
-                storeInt(to, dst, i, truncToInt(v));
+                storeInt(to, dst, i, vbKernelToInt64(v));
         } else {
             int64_t v = loadInt(from, src, i);
             if (to == VB_DTYPE_FLOAT16)

@@ -304,19 +304,21 @@ static vb_status ndRun(const IndexParams *p, const vb_tensor *const *in, vb_tens
 
 /* ---- OneHot, TopK, EyeLike --------------------------------------------------- */
 
-/* Stores the number v into element i of a tensor of type t. */
+/* Stores the number v into element i of a tensor of type t. Integers go
+ * through a saturating int64 conversion and then wrap to the type's width. */
 static void storeNumber(vb_dtype t, void *base, size_t i, double v)
 {
+    int64_t n = vbKernelToInt64(v);
     switch (t) {
     case VB_DTYPE_FLOAT32: ((float *)base)[i] = (float)v; break;
     case VB_DTYPE_FLOAT64: ((double *)base)[i] = v; break;
-    case VB_DTYPE_INT8: ((int8_t *)base)[i] = (int8_t)v; break;
-    case VB_DTYPE_INT16: ((int16_t *)base)[i] = (int16_t)v; break;
-    case VB_DTYPE_INT32: ((int32_t *)base)[i] = (int32_t)v; break;
-    case VB_DTYPE_INT64: ((int64_t *)base)[i] = (int64_t)v; break;
-    case VB_DTYPE_UINT16: ((uint16_t *)base)[i] = (uint16_t)v; break;
-    case VB_DTYPE_UINT32: ((uint32_t *)base)[i] = (uint32_t)v; break;
-    case VB_DTYPE_UINT64: ((uint64_t *)base)[i] = (uint64_t)v; break;
+    case VB_DTYPE_INT8: ((int8_t *)base)[i] = (int8_t)n; break;
+    case VB_DTYPE_INT16: ((int16_t *)base)[i] = (int16_t)n; break;
+    case VB_DTYPE_INT32: ((int32_t *)base)[i] = (int32_t)n; break;
+    case VB_DTYPE_INT64: ((int64_t *)base)[i] = n; break;
+    case VB_DTYPE_UINT16: ((uint16_t *)base)[i] = (uint16_t)n; break;
+    case VB_DTYPE_UINT32: ((uint32_t *)base)[i] = (uint32_t)n; break;
+    case VB_DTYPE_UINT64: ((uint64_t *)base)[i] = (uint64_t)n; break;
     default: ((uint8_t *)base)[i] = (uint8_t)(v != 0); break;
     }
 }

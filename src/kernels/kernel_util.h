@@ -149,6 +149,19 @@ static inline float vbKernelExpf(float x)
     return y;
 }
 
+/* Converts a double to int64 by truncation toward zero. NaN gives 0 and
+ * values outside int64 saturate, where a C cast would be undefined. */
+static inline int64_t vbKernelToInt64(double v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
 /* Returns v limited to [lo, hi]. */
 static inline int64_t vbKernelClamp(int64_t v, int64_t lo, int64_t hi)
 {

@@ -185,14 +185,17 @@ static void reduceRow(const void *user, char *const *ptr, const int64_t *step, i
     }
 }
 
-/* Writes the double v into element i of the output array. */
+/* Writes the double v into element i of the output array; integer results
+ * saturate. */
 static void storeValue(vb_dtype t, void *base, size_t i, double v)
 {
     switch (t) {
     case VB_DTYPE_FLOAT32: ((float *)base)[i] = (float)v; break;
     case VB_DTYPE_FLOAT64: ((double *)base)[i] = v; break;
-    case VB_DTYPE_INT32: ((int32_t *)base)[i] = (int32_t)v; break;
-    default: ((int64_t *)base)[i] = (int64_t)v; break;
+    case VB_DTYPE_INT32:
+        ((int32_t *)base)[i] = (int32_t)vbKernelClamp(vbKernelToInt64(v), INT32_MIN, INT32_MAX);
+        break;
+    default: ((int64_t *)base)[i] = vbKernelToInt64(v); break;
     }
 }
 

@@ -437,16 +437,18 @@ static vb_status rangeInfer(const void *params, const vb_tensor *const *in, int 
         double start = vbKernelScalarAsDouble(in[0]), limit = vbKernelScalarAsDouble(in[1]);
         double delta = vbKernelScalarAsDouble(in[2]);
         if (dt == VB_DTYPE_FLOAT32) /* the element count follows float arithmetic */
-            count = (int64_t)ceilf(((float)limit - (float)start) / (float)delta);
+            count = vbKernelToInt64(ceilf(((float)limit - (float)start) / (float)delta));
         else
-            count = (int64_t)ceil((limit - start) / delta);
+            count = vbKernelToInt64(ceil((limit - start) / delta));
         if (!(delta != 0.0) || isnan(start) || isnan(limit))
             return vbErrorSet(err, VB_ERR_SHAPE, "Range: delta must be non-zero and values finite");
     } else if (dt == VB_DTYPE_INT16 || dt == VB_DTYPE_INT32 || dt == VB_DTYPE_INT64) {
-        int64_t start = (int64_t)vbKernelScalarAsDouble(in[0]);
-        int64_t limit = (int64_t)vbKernelScalarAsDouble(in[1]);
-        int64_t delta = (int64_t)vbKernelScalarAsDouble(in[2]);
-        if (dt != VB_DTYPE_INT16) {
+        int64_t start, limit, delta;
+        if (dt == VB_DTYPE_INT16) {
+            start = *(const int16_t *)in[0]->data;
+            limit = *(const int16_t *)in[1]->data;
+            delta = *(const int16_t *)in[2]->data;
+        } else {
             start = vbTensorGetInt(in[0], 0);
             limit = vbTensorGetInt(in[1], 0);
             delta = vbTensorGetInt(in[2], 0);
@@ -457,7 +459,7 @@ static vb_status rangeInfer(const void *params, const vb_tensor *const *in, int 
         /* ceil((limit - start) / delta), in double so the span cannot
          * overflow; exact while the span stays below 2^53. */
         double span = (double)limit - (double)start;
-        count = (int64_t)ceil(span / (double)delta);
+        count = vbKernelToInt64(ceil(span / (double)delta));
     } else {
         return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Range does not support %s",
                           vb_dtype_to_string(dt));

@@ -650,8 +650,16 @@ static void padValue(const TensorParams *p, const vb_tensor *const *in, int n_in
     switch (dt) {
     case VB_DTYPE_FLOAT32: { float f = (float)v; memcpy(bytes, &f, 4); break; }
     case VB_DTYPE_FLOAT64: memcpy(bytes, &v, 8); break;
-    case VB_DTYPE_INT32: { int32_t i = (int32_t)v; memcpy(bytes, &i, 4); break; }
-    case VB_DTYPE_INT64: { int64_t i = (int64_t)v; memcpy(bytes, &i, 8); break; }
+    case VB_DTYPE_INT32: {
+        int32_t i = (int32_t)vbKernelClamp(vbKernelToInt64(v), INT32_MIN, INT32_MAX);
+        memcpy(bytes, &i, 4);
+        break;
+    }
+    case VB_DTYPE_INT64: {
+        int64_t i = vbKernelToInt64(v);
+        memcpy(bytes, &i, 8);
+        break;
+    }
     default: bytes[0] = (unsigned char)v; break;
     }
 }
