@@ -317,6 +317,9 @@ static int reapWorkers(VbServer *server, char orphans[][VB_STORE_ID_SIZE], char 
         else
             snprintf(reason, sizeof reason, "worker process exited with status %d",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        /* NOTE: a worker that dies between its claim in the database and
+         * its claim line leaves the job IN_PROGRESS until the next start-up
+         * recovery, because the server does not know the job yet. */
         if (w->job_id[0] != '\0' && !w->killed) {
             snprintf(orphans[orphan_count], VB_STORE_ID_SIZE, "%s", w->job_id);
             snprintf(reasons[orphan_count], 96, "%s", reason);
