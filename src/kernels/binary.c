@@ -294,17 +294,10 @@ DEFINE_UNSIGNED_HELPERS(uint16_t, U16)
 DEFINE_UNSIGNED_HELPERS(uint32_t, U32)
 DEFINE_UNSIGNED_HELPERS(uint64_t, U64)
 
-/* Integer power by truncating the double result toward zero. */
+/* Integer power: the double result truncated toward zero, saturating. */
 static inline int64_t powInt(double x, double y)
 {
-    double r = pow(x, y);
-    if (isnan(r))
-        return 0;
-    if (r >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (r <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)r;
+    return vbKernelToInt64(pow(x, y));
 }
 
 #define DEFINE_ROW_INT(name, T, suffix)                                                            \
