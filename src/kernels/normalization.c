@@ -1,4 +1,4 @@
-/* Normalization ops: BatchNormalization (inference form), InstanceNormalization and LayerNormalization. */
+/* Normalization ops: BatchNormalization (inference form), InstanceNormalization, LayerNormalization and LRN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +196,79 @@ static vb_status normRun(const void *params, const vb_tensor *const *in, int n_i
     return VB_OK;
 }
 
+/* ---- LRN (local response normalization across channels) --------------------- */
+
+typedef struct LrnParams {
+    float alpha, beta, bias;
+    int64_t size;
+} LrnParams;
+
+static vb_status lrnPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    int bad = 0;
+    LrnParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing LRN");
+    p->alpha = vbOnnxAttrFloat(node, "alpha", 1e-4f, &bad);
+    p->beta = vbOnnxAttrFloat(node, "beta", 0.75f, &bad);
+    p->bias = vbOnnxAttrFloat(node, "bias", 1.0f, &bad);
+    p->size = vbOnnxAttrInt(node, "size", 0, &bad);
+    if (bad || p->size < 1) {
+        free(p);
+        return vbErrorSet(err, VB_ERR_PARSE, "LRN '%s': 'size' must be a positive int and alpha, "
+                          "beta, bias floats", node->name);
+    }
+    *params = p;
+    return VB_OK;
+}
+
+static vb_status lrnInfer(const void *params, const vb_tensor *const *in, int n_in,
+                          vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const vb_tensor *x = in[0];
+    if (x->dtype != VB_DTYPE_FLOAT32 || x->rank < 3)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "LRN supports float32 inputs of rank 3 or more, "
+                          "got %s of rank %d", vb_dtype_to_string(x->dtype), x->rank);
+    vbKernelSetShape(out[0], x->dtype, x->rank, x->dims);
+    return VB_OK;
+}
+
+/* y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta,
+ * the window running from c - floor((size - 1) / 2) to c + ceil((size - 1) / 2). */
+static vb_status lrnRun(const void *params, const vb_tensor *const *in, int n_in,
+                        vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const LrnParams *p = params;
+    const vb_tensor *x = in[0];
+    int64_t batch = x->dims[0], channels = x->dims[1], spatial = 1;
+    for (int d = 2; d < x->rank; d++)
+        spatial *= x->dims[d];
+    int64_t before = (p->size - 1) / 2, after = p->size - 1 - before;
+    const float *src = x->data;
+    float *dst = out[0]->data;
+    float scale = p->alpha / (float)p->size;
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t c = 0; c < channels; c++) {
+            int64_t lo = c - before < 0 ? 0 : c - before;
+            int64_t hi = c + after >= channels ? channels - 1 : c + after;
+            const float *xc = src + (b * channels + c) * spatial;
+            float *yc = dst + (b * channels + c) * spatial;
+            for (int64_t i = 0; i < spatial; i++) {
+                float sum = 0.0f;
+                for (int64_t k = lo; k <= hi; k++) {
+                    float v = src[(b * channels + k) * spatial + i];
+                    sum += v * v;
+                }
+                yc[i] = xc[i] / powf(p->bias + scale * sum, p->beta);
+            }
+        }
+    }
+    return VB_OK;
+}
+
+static const VbOpDef opLrn = {"LRN", 1, lrnPrepare, lrnInfer, lrnRun, vbKernelFreeParams, NULL,
+                              NULL};
+
 static const VbOpDef opBatchNormalization = {"BatchNormalization", 7, normPrepare, normInfer,
                                              normRun, vbKernelFreeParams, NULL, NULL};
 static const VbOpDef opInstanceNormalization = {"InstanceNormalization", 6, normPrepare,
@@ -205,5 +278,5 @@ static const VbOpDef opLayerNormalization = {"LayerNormalization", 17, normPrepa
                                              normRun, vbKernelFreeParams, NULL, NULL};
 
 const VbOpDef *const vbOpsNormalization[] = {
-    &opBatchNormalization, &opInstanceNormalization, &opLayerNormalization, NULL,
+    &opBatchNormalization, &opInstanceNormalization, &opLayerNormalization, &opLrn, NULL,
 };
