@@ -1,4 +1,5 @@
 /* The store's common layer: URL parsing, password redaction, migrations and result rows. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +91,17 @@ vb_status vbStoreError(VbStore *store, vb_error *err, vb_status status, const ch
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
 
-    /* Server messages span lines; an error is one line and never shows the
-     * password, even where a server or library echoes it. */
+    /* Server messages span lines, but an error is one line and never shows
+     * the password, even where a server or library echoes it. A line break
+     * and indent between two sentences become ". ", others a space. */
     for (char *p = message; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '\r' || *p == '\t')
+        if (*p != '\n' && *p != '\r' && *p != '\t')
+            continue;
+        const char *next = p + strspn(p, " \n\r\t");
+        if (*p == '\n' && p > message && next > p + 1 && isalnum((unsigned char)p[-1]) &&
+            isupper((unsigned char)*next))
+            *p = '.';
+        else
             *p = ' ';
     }
     size_t len = 0;

@@ -64,8 +64,9 @@ static vb_status makeParentDirs(VbStore *store, const char *path, vb_error *err)
         char saved = *p;
         *p = '\0';
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return vbStoreError(store, err, VB_ERR_IO, "cannot create folder %s: %s", dir,
-                                strerror(errno));
+            return vbStoreError(store, err, VB_ERR_IO,
+                                "cannot create folder %s (%s); check the path and its permissions",
+                                dir, strerror(errno));
         *p = saved;
         if (saved == '\0')
             break;
