@@ -397,7 +397,7 @@ done:
 
 /* Runs one test folder and prints its line. */
 static void runTest(const char *root, const char *name, const Skip *skips, int n_skips,
-                    int verbose, Totals *totals)
+                    int verbose, int run_skipped, Totals *totals)
 {
     char path[8192], buf[256], msg[1024];
     vb_error err = {0};
@@ -419,7 +419,7 @@ static void runTest(const char *root, const char *name, const Skip *skips, int n
     }
     totals->claimed++;
     const char *reason = findSkip(skips, n_skips, name);
-    if (reason != NULL) {
+    if (reason != NULL && !run_skipped) {
         totals->skipped++;
         printf("SKIP %s: %s\n", name, reason);
         vbOnnxModelFree(model);
@@ -467,7 +467,7 @@ static void runTest(const char *root, const char *name, const Skip *skips, int n
 int main(int argc, char **argv)
 {
     const char *root = DEFAULT_DATA_DIR, *skip_path = NULL, *filter = NULL;
-    int verbose = 0;
+    int verbose = 0, run_skipped = 0;
     char default_skips[4096];
     const char *src = getenv("VB_SOURCE_DIR");
     if (src != NULL) {
@@ -481,10 +481,16 @@ int main(int argc, char **argv)
             filter = argv[++i];
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
+        else if (strcmp(argv[i], "--run-skipped") == 0)
+            run_skipped = 1;
         else if (argv[i][0] != '-')
             root = argv[i];
         else {
-            fprintf(stderr, "usage: %s [DATA_DIR] [--skips FILE] [--filter SUBSTRING] [-v]\n",
+            fprintf(stderr,
+                    "usage: %s [DATA_DIR] [--skips FILE] [--filter SUBSTRING] [-v] "
+                    "[--run-skipped]\n"
+                    "  -v             also list the tests whose ops are not all claimed\n"
+                    "  --run-skipped  run the listed tests too, to find entries that pass now\n",
                     argv[0]);
             return 2;
         }
@@ -502,7 +508,7 @@ int main(int argc, char **argv)
     Totals totals = {0};
     for (int i = 0; i < n_tests; i++) {
         if (filter == NULL || strstr(tests[i], filter) != NULL)
-            runTest(root, tests[i], skips, n_skips, verbose, &totals);
+            runTest(root, tests[i], skips, n_skips, verbose, run_skipped, &totals);
     }
     printf("claimed %d, passed %d, failed %d, skipped %d (listed), not claimed %d\n",
            totals.claimed, totals.passed, totals.failed, totals.skipped, totals.unclaimed);
