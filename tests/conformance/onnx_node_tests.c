@@ -18,7 +18,8 @@
 #define MAX_PB_BYTES ((size_t)1 << 30)
 #define MAX_TESTS 8192
 
-/* ONNX backend test tolerances (onnx/backend/test/runner). */
+/* Float outputs match when |got - want| <= ATOL + RTOL * |want|, or both
+ * are NaN. */
 #define RTOL 1e-3
 #define ATOL 1e-7
 
@@ -122,8 +123,8 @@ static const char *findSkip(const Skip *skips, int n, const char *name)
     return NULL;
 }
 
-/* Returns the first op of the graph the registry does not claim (as
- * "Domain.Op"), written into buf, or NULL when every op is claimed. */
+/* Returns the first op of the graph the registry does not claim, written
+ * into buf as "domain.Op (opset N)", or NULL when every op is claimed. */
 static const char *unclaimedOp(const VbOnnxModel *model, char *buf, size_t size)
 {
     const VbOnnxGraph *g = model->graph;
@@ -210,7 +211,7 @@ static int isIntegerType(vb_dtype t)
 }
 
 /* A copy of a model whose integer inputs (or, with all set, every input)
- * are initializers holding the data set's values: for ops that need shapes,
+ * are initializers containing the data set's values: for ops that need shapes,
  * axes, pads or Range bounds as constants. */
 typedef struct PatchedModel {
     VbOnnxModel model;
@@ -262,7 +263,8 @@ static void freePatched(PatchedModel *pm)
     free(pm->inputs);
 }
 
-/* Compares one output. Returns 1 when it matches; else writes why into msg. */
+/* Compares one output. Returns 1 when it matches, else 0 with the first
+ * mismatch described in msg. */
 static int compareTensor(const vb_tensor *got, const VbOnnxTensor *want, char *msg, size_t size)
 {
     if (got->dtype != want->dtype) {
