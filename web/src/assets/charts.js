@@ -157,12 +157,18 @@ export function drawTrend(canvas, runs, metric, label) {
     label: name, data: points.sort((a, b) => a.x - b.x), borderColor: colorFor(i), backgroundColor: colorFor(i),
     showLine: true, tension: 0,
   }));
+  // Chart.js pads a zero-width range by years; keep at least an hour.
+  const times = datasets.flatMap((d) => d.data.map((p) => p.x));
+  const first = Math.min(...times);
+  const last = Math.max(...times);
+  const pad = last - first < 3600e3 ? 1800e3 : 0;
   return draw(canvas, {
     type: 'scatter',
     data: { datasets },
     options: {
       scales: {
-        x: { title: { display: true, text: 'run start (UTC)' },
+        x: { title: { display: true, text: 'run start (UTC)' }, min: times.length ? first - pad : undefined,
+          max: times.length ? last + pad : undefined,
           ticks: { callback: (v) => new Date(v).toISOString().slice(0, 16).replace('T', ' ') } },
         y: { title: { display: true, text: label } },
       },

@@ -189,7 +189,7 @@ export function renderRun(view, jobId) {
           return;
         }
         connection.replaceChildren(notice('warning', 'Connection to the server lost.',
-          'Reconnecting (attempt ' + (attempt + 1) + '). The job keeps running on the server. ' + e.message));
+          'Reconnecting (attempt ' + (attempt + 1) + '), the job keeps running on the server (' + e.message + ').'));
         await sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]);
         attempt++;
         continue;
@@ -212,7 +212,8 @@ export function renderRun(view, jobId) {
         }, controller.signal);
       } catch (e) {
         if (e.name === 'AbortError') return;
-        connection.replaceChildren(notice('warning', 'Connection to the server lost.', 'Reconnecting. ' + e.message));
+        connection.replaceChildren(notice('warning', 'Connection to the server lost.',
+          'Reconnecting, the job keeps running on the server (' + e.message + ').'));
       }
       if (result && FINAL.includes(result.status)) {
         showFinal(result);
