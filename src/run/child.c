@@ -128,7 +128,8 @@ static void startEnergy(VbRapl *rapl, int *use_rapl, VbChildMeasurements *m)
                  rapl->zone_count);
         return;
     }
-    snprintf(m->energy_note, sizeof m->energy_note, "RAPL unavailable: %.120s", err.message);
+    snprintf(m->energy_note, sizeof m->energy_note,
+             "RAPL unavailable: %.80s; NVML not used: the engine runs on the CPU", err.message);
 }
 
 static vb_status runOneImage(const VbRunBackend *backend, void *model, const VbImage *image,
@@ -161,6 +162,8 @@ static vb_status runPasses(int fd, const VbRunBackend *backend, void *model,
     double seconds[3];
 
     /* Warm-up: caches, page faults of the arena, thread start-up. */
+    if (options->warmup > 0)
+        sendProgress(fd, PHASE_WARMUP, 0, (size_t)options->warmup);
     uint64_t warmup_start = vbNowNs();
     for (int i = 0; i < options->warmup && images->count > 0; i++) {
         size_t k = (size_t)i % images->count;
@@ -176,11 +179,12 @@ static vb_status runPasses(int fd, const VbRunBackend *backend, void *model,
     VbRapl rapl;
     int use_rapl;
     startEnergy(&rapl, &use_rapl, &report->m);
+    size_t total = images->count * (size_t)options->repeat;
+    sendProgress(fd, PHASE_RUN, 0, total);
     VbCpuTime cpu0, cpu1;
     vbMeasureCpuTime(&cpu0);
     uint64_t wall0 = vbNowNs();
     uint64_t last_poll = wall0;
-    size_t total = images->count * (size_t)options->repeat;
     size_t n = 0;
     for (int r = 0; r < options->repeat; r++) {
         for (size_t k = 0; k < images->count; k++, n++) {

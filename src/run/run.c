@@ -509,12 +509,17 @@ typedef struct ChildProgressContext {
     int model_index;
     int model_count;
     const char *name;
-    uint64_t start_ns;
+    uint64_t start_ns;       /* when the current phase began */
+    const char *phase;       /* the current phase, a static string from child.c */
 } ChildProgressContext;
 
 static void forwardChildProgress(const char *phase, size_t done, size_t total, void *user)
 {
     ChildProgressContext *c = user;
+    if (c->phase == NULL || strcmp(c->phase, phase) != 0) {
+        c->phase = phase;
+        c->start_ns = vbNowNs();
+    }
     if (c->validating)
         phase = "validate";
     report(c->fn, c->user, phase, c->model_index, c->model_count, c->name, done, total,
@@ -660,7 +665,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         }
 
         ChildProgressContext context = {1, progress, user, i, options->model_count,
-                                        model->spec.name, vbNowNs()};
+                                        model->spec.name, vbNowNs(), NULL};
         VbChildOutcome outcome;
         uint64_t t0 = vbNowNs();
         st = vbRunChild(backend, &model->spec, options, &view, &images, 1, forwardChildProgress, &context,
@@ -688,7 +693,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         if (model->status != VB_MODEL_OK)
             continue;
         ChildProgressContext context = {0, progress, user, i, options->model_count,
-                                        model->spec.name, vbNowNs()};
+                                        model->spec.name, vbNowNs(), NULL};
         VbChildOutcome outcome;
         st = vbRunChild(backend, &model->spec, options, &view, &images, 0, forwardChildProgress, &context,
                         &outcome, err);
