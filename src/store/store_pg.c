@@ -135,6 +135,12 @@ static const VbStoreBackend pgBackend = {
     .close = pgClose,
 };
 
+static void ignoreNotice(void *user, const char *message)
+{
+    (void)user;
+    (void)message;
+}
+
 vb_status vbStorePgOpen(VbStore *store, const char *url, vb_error *err)
 {
     store->backend = &pgBackend;
@@ -165,11 +171,11 @@ vb_status vbStorePgOpen(VbStore *store, const char *url, vb_error *err)
                             "sslmode in the URL and that the server accepts connections",
                             PQerrorMessage(store->handle));
 
-    /* Quiet NOTICE output (libpq prints it on stderr by default) and fix
-     * the session's time zone and encoding. */
-    PQsetNoticeProcessor(store->handle, NULL, NULL);
-    return pgExecScript(store, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; "
-                               "SET client_encoding = 'UTF8'", err);
+    /* libpq prints NOTICE messages on stderr by default, and library code
+     * never prints. No session setting is made: times are stored as Unix
+     * milliseconds, and a transaction-mode pooler would not keep a SET. */
+    PQsetNoticeProcessor(store->handle, ignoreNotice, NULL);
+    return VB_OK;
 }
 
 vb_status vbStorePgListen(VbStore *store, const char *channel, vb_error *err)
