@@ -334,8 +334,14 @@ static vb_status shapeInfer(const void *params, const vb_tensor *const *in, int 
         return unsqueezeInfer(p, in, n_in, out[0], err);
     /* Identity, and Dropout in inference, whose optional mask is all true. */
     vbKernelSetShape(out[0], data->dtype, data->rank, data->dims);
-    if (n_out > 1 && out[1] != NULL)
-        vbKernelSetShape(out[1], VB_DTYPE_BOOL, data->rank, data->dims);
+    if (n_out > 1 && out[1] != NULL) {
+        /* The mask is bool from opset 10, of the data's type before. */
+        vb_dtype mask = p->opset < 10 ? data->dtype : VB_DTYPE_BOOL;
+        if (mask != VB_DTYPE_BOOL && mask != VB_DTYPE_FLOAT32)
+            return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Dropout (opset %d): a %s mask output is not "
+                              "supported", p->opset, vb_dtype_to_string(mask));
+        vbKernelSetShape(out[1], mask, data->rank, data->dims);
+    }
     if (strcmp(op, "Dropout") == 0 && n_in > 2 && in[2] != NULL) {
         if (in[2]->data == NULL)
             return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Dropout requires a constant "
@@ -370,8 +376,13 @@ static vb_status shapeRun(const void *params, const vb_tensor *const *in, int n_
      * and output. */
     if (out[0]->data != data->data)
         vbKernelCopy(out[0]->data, data->data, vbTensorBytes(data), ctx->threads);
-    if (n_out > 1 && out[1] != NULL)
+    if (n_out > 1 && out[1] != NULL && out[1]->dtype == VB_DTYPE_BOOL)
         memset(out[1]->data, 1, vbTensorCount(out[1]));
+    if (n_out > 1 && out[1] != NULL && out[1]->dtype == VB_DTYPE_FLOAT32) {
+        float *mask = out[1]->data;
+        for (size_t i = 0; i < vbTensorCount(out[1]); i++)
+            mask[i] = 1.0f;
+    }
     return VB_OK;
 }
 
