@@ -113,6 +113,12 @@ static vb_status poolShape(const PoolParams *p, const vb_tensor *const *in, int 
     return vbWindowResolve(w, x->rank - 2, x->dims + 2, NULL, g, err);
 }
 
+/* Bytes of the table of valid output ranges per kernel column. */
+static size_t rangeBytes(const VbWindowGeometry *g)
+{
+    return 2 * (size_t)g->kernel[1] * sizeof(int64_t);
+}
+
 static vb_status poolInfer(const void *params, const vb_tensor *const *in, int n_in,
                            vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
@@ -141,7 +147,7 @@ static vb_status poolInfer(const void *params, const vb_tensor *const *in, int n
         y->dims[2] = g.out[1];
         window = (uint64_t)g.kernel[1];
     }
-    info->workspace_bytes = 0;
+    info->workspace_bytes = p->global ? 0 : rangeBytes(&g);
     info->flops = (uint64_t)vbTensorCount(y) * window;
     return VB_OK;
 }
@@ -159,8 +165,8 @@ static int64_t tapsInside(int64_t base, int64_t kernel, int64_t dilation, int64_
 
 /* Pools one plane y[OH][OW] from x[H][W]. Rows accumulate tap by tap over
  * the output positions whose input lies inside the image. */
-static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, int is_max,
-                      int include_pad)
+static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const int64_t *ranges,
+                      int is_max, int include_pad)
 {
     int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
     int64_t sy = g->stride[0], sx = g->stride[1];
@@ -179,8 +185,7 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, int i
             const float *xrow = x + iy * w;
             for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
                 int64_t off = kx * g->dilation[1] - g->pad_begin[1];
-                int64_t lo, hi;
-                vbWindowValidRange(ow, w, sx, off, &lo, &hi);
+                int64_t lo = ranges[2 * kx], hi = ranges[2 * kx + 1];
                 if (is_max) {
                     for (int64_t ox = lo; ox < hi; ox++) {
                         float v = xrow[ox * sx + off];
@@ -246,10 +251,19 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
         return VB_OK;
     }
 
+    /* ranges[2*kx], ranges[2*kx+1]: the outputs whose tap kx lies inside a row */
+    if (ctx->workspace == NULL || ctx->workspace_bytes < rangeBytes(&g))
+        return vbErrorSet(err, VB_ERR_INTERNAL, "%s node '%s': workspace of %zu bytes is below the %zu bytes needed",
+                          p->window.op, p->window.node, ctx->workspace_bytes, rangeBytes(&g));
+    int64_t *ranges = ctx->workspace;
+    for (int64_t kx = 0; kx < g.kernel[1]; kx++)
+        vbWindowValidRange(g.out[1], g.in[1], g.stride[1], kx * g.dilation[1] - g.pad_begin[1],
+                           &ranges[2 * kx], &ranges[2 * kx + 1]);
+
     size_t in_plane = (size_t)(g.in[0] * g.in[1]), out_plane = (size_t)(g.out[0] * g.out[1]);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int64_t i = 0; i < planes; i++)
-        poolPlane(xd + (size_t)i * in_plane, yd + (size_t)i * out_plane, &g, p->is_max,
+        poolPlane(xd + (size_t)i * in_plane, yd + (size_t)i * out_plane, &g, ranges, p->is_max,
                   p->count_include_pad);
     return VB_OK;
 }
