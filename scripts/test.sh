@@ -9,5 +9,10 @@ jobs=$(nproc)
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${VB_CMAKE_ARGS:-}
 cmake --build "$build" -j"$jobs"
+# The web dashboard is optional: built when npm exists, else `visionbench
+# serve` shows how to build it and the browser tests skip.
+if command -v npm >/dev/null 2>&1; then
+    cmake --build "$build" --target dashboard
+fi
 cd "$build"
 ctest --output-on-failure -j"$jobs" "$@"
