@@ -21,10 +21,19 @@
 typedef void (*MicroKernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
                             int nv, int accumulate);
 
+/* The instruction sets the kernels may use; tests lower it to reach the
+ * AVX2 and portable layouts on an AVX-512 machine. */
+static VbSgemmIsa isaLimit = VB_SGEMM_ISA_AUTO;
+
+void vbSgemmSetIsa(VbSgemmIsa isa)
+{
+    isaLimit = isa;
+}
+
 static int cpuHasAvx512(void)
 {
 #if VB_X86
-    return __builtin_cpu_supports("avx512f");
+    return isaLimit == VB_SGEMM_ISA_AUTO && __builtin_cpu_supports("avx512f");
 #else
     return 0;
 #endif
@@ -33,7 +42,8 @@ static int cpuHasAvx512(void)
 static int cpuHasAvx2(void)
 {
 #if VB_X86
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return isaLimit != VB_SGEMM_ISA_PORTABLE && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif

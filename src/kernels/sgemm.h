@@ -22,6 +22,18 @@ typedef struct VbSgemmLayout {
 /* Returns the layout packed operands must use on this CPU. */
 VbSgemmLayout vbSgemmLayout(void);
 
+/* Instruction sets the SGEMM and activation kernels may use. */
+typedef enum VbSgemmIsa {
+    VB_SGEMM_ISA_AUTO = 0,   /* the best the CPU has */
+    VB_SGEMM_ISA_AVX2,       /* at most AVX2+FMA */
+    VB_SGEMM_ISA_PORTABLE    /* portable C only */
+} VbSgemmIsa;
+
+/* Limits the kernels to isa, for tests of the AVX2 and portable layouts.
+ * Changes the layout, so call it only while no packed weights exist and no
+ * kernel runs. */
+void vbSgemmSetIsa(VbSgemmIsa isa);
+
 /* Returns the float count of an M x K matrix packed with vbSgemmPackA. */
 size_t vbSgemmPackedASize(int m, int k);
 

@@ -1,4 +1,5 @@
 /* Tests the Conv kernel against a naive reference on random shapes, attributes, activations, thread counts and SIMD settings. */
+#include "kernels/sgemm.h"
 #include "kernels_ref.h"
 
 static const char *const onnxCases[] = {
@@ -300,6 +301,26 @@ static void testRejects(void)
                  VB_ERR_INVALID_ARGUMENT);
 }
 
+/* The AVX2 (6x16) and portable layouts, which an AVX-512 machine never
+ * picks on its own. */
+static void testOtherLayouts(void)
+{
+    VbSgemmIsa isas[2] = {VB_SGEMM_ISA_AVX2, VB_SGEMM_ISA_PORTABLE};
+    for (int li = 0; li < 2; li++) {
+        vbSgemmSetIsa(isas[li]);
+        for (int i = 0; i < 30; i++) {
+            refRngState = 0xBADCAFEull + (uint64_t)i * 7919;
+            ConvCase cc = randomCase(i);
+            RefRun cfg = {11, 1 + i % 2, 0, i % 2, acts[i % 8], 0.2f, 0.6f};
+            char label[96];
+            snprintf(label, sizeof label, "layout %d case %d: m%d k%dx%d", li, i, cc.r.m, cc.r.kh, cc.r.kw);
+            free(runConvCase(&cc, &cfg, label));
+        }
+        testWideRows();
+    }
+    vbSgemmSetIsa(VB_SGEMM_ISA_AUTO);
+}
+
 int main(void)
 {
     refRunOnnxCases(onnxCases, (int)(sizeof onnxCases / sizeof onnxCases[0]), 1e-5);
@@ -309,6 +330,7 @@ int main(void)
     testRandomCases();
     testLargeShape();
     testWideRows();
+    testOtherLayouts();
     testAutoPad();
     testRejects();
     TEST_END();

@@ -1,4 +1,5 @@
 /* Tests Gemm and MatMul against a naive reference: transposes, alpha and beta, every C broadcast, batched and 1-D MatMul. */
+#include "kernels/sgemm.h"
 #include "kernels_ref.h"
 
 static const char *const onnxCases[] = {
@@ -213,5 +214,13 @@ int main(void)
     testGemmRandom();
     testGemmRejects();
     testMatMulShapes();
+
+    /* the AVX2 (6x16) and portable layouts */
+    vbSgemmSetIsa(VB_SGEMM_ISA_AVX2);
+    testGemmRandom();
+    testMatMulShapes();
+    vbSgemmSetIsa(VB_SGEMM_ISA_PORTABLE);
+    testGemmRandom();
+    vbSgemmSetIsa(VB_SGEMM_ISA_AUTO);
     TEST_END();
 }
