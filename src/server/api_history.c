@@ -90,9 +90,9 @@ static enum MHD_Result serveRunList(VbServer *server, struct MHD_Connection *con
         model = NULL;
     if (dataset != NULL && dataset[0] == '\0')
         dataset = NULL;
-    /* The registry allows at most 64 bytes of [A-Za-z0-9._-] in a name
-     * (vbServerModelExists); the store binds the filter as a parameter, so
-     * a name that fails the rule only needs a clear error, not escaping. */
+    /* Model names are at most 64 bytes of [A-Za-z0-9._-], the rule of
+     * vbServerModelExists. The store binds the filter as a parameter, so
+     * this check is for a clear error, not for escaping. */
     if (model != NULL && (strlen(model) > 64 || model[0] == '.' ||
                           strspn(model, MODEL_NAME_CHARS) != strlen(model)))
         return queueError(conn, MHD_HTTP_BAD_REQUEST, "model",

@@ -10,14 +10,14 @@
  * about 200 KiB). */
 #define VB_DASHBOARD_ASSET_MAX ((size_t)16 << 20)
 
-/* Writes the folder that holds the built dashboard (index.html and
- * assets/) into out: $VB_WEB_DIR when set and not empty, else the web/dist
- * folder of the source tree this binary was built from. */
+/* Writes the folder that contains the built dashboard (index.html and
+ * assets/) into out: $VB_WEB_DIR when set and not empty, else the web/
+ * folder of the build tree (VB_WEB_DIR_DEFAULT, set by CMakeLists.txt). */
 void vbDashboardDir(char *out, size_t size);
 
 /* Serves GET and HEAD of "/", "/index.html" and "/assets/..." from
  * vbDashboardDir(). Returns 1 and stores the queue result in *result when
- * url is a dashboard route, 0 (nothing queued) for any other URL. Answers
+ * url is a dashboard route, 0 (nothing queued) for any other URL. Sends
  * 404 with a page that says how to build the dashboard when index.html is
  * missing, 404 for an unknown asset and 400 for an asset name with "..",
  * a leading dot or a byte outside [A-Za-z0-9._/-]. Needs no API key: the

@@ -186,8 +186,8 @@ async function caseMain(page) {
   await page.waitForSelector('#results-table');
   await checkTable(page, report);
   for (const key of ['best_accuracy', 'fastest', 'most_efficient', 'greenest']) {
-    const shown = await page.textContent('[data-winner=' + key + '] strong');
-    assert.equal(shown, report.comparison[key] || 'none', 'winner ' + key);
+    const shownWinner = await page.textContent('[data-winner=' + key + '] strong');
+    assert.equal(shownWinner, report.comparison[key] || 'none', 'winner ' + key);
   }
   for (const id of ['chart-accuracy-latency', 'chart-throughput', 'chart-memory', 'chart-energy', 'chart-co2', 'chart-latency', 'chart-map-ci']) {
     const drawn = await page.$eval('#' + id, (c) => c.width > 0 && c.height > 0);

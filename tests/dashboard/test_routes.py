@@ -2,7 +2,7 @@
 """Checks the dashboard's routes of `visionbench serve` over HTTP on loopback: the
 assets from VB_WEB_DIR, the page shown when the dashboard is not built, and the
 parameter checks and API key of GET /runs and GET /runs/{id}. Needs no browser
-and no shared data; VB_CLI names the visionbench executable."""
+and no shared data. VB_CLI names the visionbench executable."""
 import http.client
 import json
 import os
@@ -17,10 +17,10 @@ KEY = "dashboard-test-key"
 FAILURES = []
 
 
-def check(condition, what):
+def check(condition, description):
     if not condition:
-        FAILURES.append(what)
-        print("FAIL: " + what)
+        FAILURES.append(description)
+        print("FAIL: " + description)
 
 
 def free_port():

@@ -11,7 +11,8 @@ const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 const MAX_GT_BYTES = 64 * 1024 * 1024; // the server's ground-truth limit
 const MAX_NAME_BYTES = 128;            // VB_SERVER_NAME_MAX
 // The largest request body any server accepts (--max-body-mb 1024). A
-// server started with less answers 413, which the page shows.
+// server started with a lower limit rejects the body with 413, and the page
+// shows that error.
 const MAX_BODY_BYTES = 1024 * 1024 * 1024;
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
 

@@ -202,7 +202,7 @@ export function renderRun(view, jobId) {
       }
       setStatus(doc.status);
 
-      // Stream until the result event; a stream that ends without one is a
+      // Stream until the result event. A stream that ends without one is a
       // dropped connection.
       let result = null;
       try {
