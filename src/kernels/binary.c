@@ -1,4 +1,4 @@
-/* Broadcasting elementwise ops: arithmetic, comparisons, logic, Pow, Mod, PRelu, variadic Max/Min/Sum/Mean, Where, Not. */
+/* Broadcasting elementwise ops: arithmetic, comparisons, logic, Pow, Mod, BitShift, PRelu, variadic Max/Min/Sum/Mean, Where, plus Not, IsNaN and IsInf. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,8 @@
 typedef enum BinaryKind {
     BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MOD, BIN_FMOD, BIN_MAX, BIN_MIN, BIN_SUM,
     BIN_MEAN, BIN_PRELU, BIN_EQUAL, BIN_LESS, BIN_GREATER, BIN_LESS_EQUAL, BIN_GREATER_EQUAL,
-    BIN_AND, BIN_OR, BIN_XOR, BIN_WHERE, BIN_NOT, BIN_ISNAN, BIN_ISINF
+    BIN_AND, BIN_OR, BIN_XOR, BIN_WHERE, BIN_NOT, BIN_ISNAN, BIN_ISINF, BIN_SHIFT_LEFT,
+    BIN_SHIFT_RIGHT
 } BinaryKind;
 
 /* Which element types an op accepts. */
@@ -50,6 +51,7 @@ static const BinarySpec binarySpecs[] = {
     {"Not", BIN_NOT, TYPES_BOOL, 0, 1},
     {"IsNaN", BIN_ISNAN, TYPES_FLOAT, 0, 1},
     {"IsInf", BIN_ISINF, TYPES_FLOAT, 0, 1},
+    {"BitShift", BIN_SHIFT_LEFT, TYPES_INT, 0, 0},
 };
 
 typedef struct BinaryParams {
@@ -88,6 +90,16 @@ static vb_status binaryPrepare(const VbOnnxNode *node, int opset, void **params,
         p->kind = BIN_FMOD;
     p->detect_negative = (int)vbOnnxAttrInt(node, "detect_negative", 1, &bad);
     p->detect_positive = (int)vbOnnxAttrInt(node, "detect_positive", 1, &bad);
+    if (spec->kind == BIN_SHIFT_LEFT) {
+        const char *direction = vbOnnxAttrString(node, "direction", "", &bad);
+        if (strcmp(direction, "RIGHT") == 0) {
+            p->kind = BIN_SHIFT_RIGHT;
+        } else if (strcmp(direction, "LEFT") != 0) {
+            free(p);
+            return vbErrorSet(err, VB_ERR_PARSE, "BitShift '%s': direction must be LEFT or RIGHT",
+                              node->name);
+        }
+    }
     *params = p;
     return VB_OK;
 }
@@ -134,6 +146,10 @@ static vb_status binaryInfer(const void *params, const vb_tensor *const *in, int
         if (vb_dtype_size(dt) == 0)
             return vbErrorSet(err, VB_ERR_UNSUPPORTED, "Where does not support %s values",
                               vb_dtype_to_string(dt));
+    } else if (spec->kind == BIN_SHIFT_LEFT && dt != VB_DTYPE_UINT8 && dt != VB_DTYPE_UINT16 &&
+               dt != VB_DTYPE_UINT32 && dt != VB_DTYPE_UINT64) {
+        return vbErrorSet(err, VB_ERR_SHAPE, "BitShift needs unsigned integers, got %s",
+                          vb_dtype_to_string(dt));
     } else if (!(typeClass(dt) & spec->types) ||
                (spec->kind == BIN_POW && dt != VB_DTYPE_FLOAT32 && dt != VB_DTYPE_FLOAT64 &&
                 dt != VB_DTYPE_INT32 && dt != VB_DTYPE_INT64)) {
@@ -280,6 +296,9 @@ static void rowFloat64(const void *user, char *const *ptr, const int64_t *step, 
 
 #define DEFINE_UNSIGNED_HELPERS(T, suffix)                                                         \
     DEFINE_INT_COMMON(T, T, suffix)                                                                \
+    /* Shifts by the type's width or more give 0. */                                               \
+    static inline T shl##suffix(T x, T y) { return y >= sizeof(T) * 8 ? 0 : (T)(x << y); }        \
+    static inline T shr##suffix(T x, T y) { return y >= sizeof(T) * 8 ? 0 : (T)(x >> y); }        \
     static inline int neg##suffix(T x) { return (void)x, 0; }                                      \
     static inline T div##suffix(T x, T y) { return y == 0 ? 0 : (T)(x / y); }                      \
     static inline T fmod##suffix(T x, T y) { return y == 0 ? 0 : (T)(x % y); }                     \
@@ -322,6 +341,20 @@ static inline int64_t powInt(double x, double y)
         default: break;                                                                            \
         }                                                                                          \
     }
+
+#define DEFINE_ROW_SHIFT(name, T, suffix)                                                          \
+    static void name(const void *user, char *const *ptr, const int64_t *step, int64_t n)           \
+    {                                                                                              \
+        if (((const BinaryParams *)user)->kind == BIN_SHIFT_LEFT)                                  \
+            ROW_LOOP(T, T, T, shl##suffix(x, y));                                                  \
+        else                                                                                       \
+            ROW_LOOP(T, T, T, shr##suffix(x, y));                                                  \
+    }
+
+DEFINE_ROW_SHIFT(rowShiftU8, uint8_t, U8)
+DEFINE_ROW_SHIFT(rowShiftU16, uint16_t, U16)
+DEFINE_ROW_SHIFT(rowShiftU32, uint32_t, U32)
+DEFINE_ROW_SHIFT(rowShiftU64, uint64_t, U64)
 
 DEFINE_ROW_INT(rowInt8, int8_t, I8)
 DEFINE_ROW_INT(rowInt16, int16_t, I16)
@@ -391,6 +424,16 @@ static void applyBinary(const BinaryParams *p, const vb_tensor *a, const vb_tens
         return;
     }
     VbKernelRowFn row = rowBool;
+    if (p->kind == BIN_SHIFT_LEFT || p->kind == BIN_SHIFT_RIGHT) {
+        switch (a->dtype) {
+        case VB_DTYPE_UINT8: row = rowShiftU8; break;
+        case VB_DTYPE_UINT16: row = rowShiftU16; break;
+        case VB_DTYPE_UINT32: row = rowShiftU32; break;
+        default: row = rowShiftU64; break;
+        }
+        vbKernelWalkRun(&walk, row, p, base, esize, threads);
+        return;
+    }
     switch (a->dtype) {
     case VB_DTYPE_FLOAT32: row = rowFloat32; break;
     case VB_DTYPE_FLOAT64: row = rowFloat64; break;
@@ -518,9 +561,10 @@ BINARY_OP(opWhere, "Where", 9);
 BINARY_OP(opNot, "Not", 1);
 BINARY_OP(opIsNaN, "IsNaN", 9);
 BINARY_OP(opIsInf, "IsInf", 10);
+BINARY_OP(opBitShift, "BitShift", 11);
 
 const VbOpDef *const vbOpsBinary[] = {
     &opAdd, &opSub, &opMul, &opDiv, &opPow, &opMod, &opPRelu, &opMax, &opMin, &opSum, &opMean,
     &opEqual, &opLess, &opGreater, &opLessOrEqual, &opGreaterOrEqual, &opAnd, &opOr, &opXor,
-    &opWhere, &opNot, &opIsNaN, &opIsInf, NULL,
+    &opWhere, &opNot, &opIsNaN, &opIsInf, &opBitShift, NULL,
 };
