@@ -1,4 +1,4 @@
-/* Ops that change only a tensor's shape or produce shapes and constants: Identity, Dropout (inference), Constant, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze, ConstantOfShape, Range, Expand. */
+/* Ops that change only a tensor's shape or produce shapes and constants: Identity, Dropout (inference), Constant, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze, ConstantOfShape, Range, Expand and the window generators. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +543,74 @@ static vb_status expandRun(const void *params, const vb_tensor *const *in, int n
     return VB_OK;
 }
 
+/* ---- HannWindow, HammingWindow, BlackmanWindow ------------------------------ */
+
+typedef struct WindowParams {
+    int kind;        /* 0 Hann, 1 Hamming, 2 Blackman */
+    int periodic;
+    vb_dtype dtype;
+} WindowParams;
+
+static vb_status windowPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    int bad = 0;
+    WindowParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing %s", node->op_type);
+    if (strcmp(node->op_type, "HammingWindow") == 0)
+        p->kind = 1;
+    else if (strcmp(node->op_type, "BlackmanWindow") == 0)
+        p->kind = 2;
+    p->periodic = (int)vbOnnxAttrInt(node, "periodic", 1, &bad);
+    p->dtype = (vb_dtype)vbOnnxAttrInt(node, "output_datatype", VB_DTYPE_FLOAT32, &bad);
+    if (bad || (p->dtype != VB_DTYPE_FLOAT32 && p->dtype != VB_DTYPE_FLOAT64)) {
+        free(p);
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "%s '%s': output_datatype must be float32 or "
+                          "float64", node->op_type, node->name);
+    }
+    *params = p;
+    return VB_OK;
+}
+
+static vb_status windowInfer(const void *params, const vb_tensor *const *in, int n_in,
+                             vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const WindowParams *p = params;
+    int64_t size[1];
+    int count = 0;
+    vb_status st = vbKernelReadInts("Window", "size", in[0], size, 1, &count, err);
+    if (st != VB_OK)
+        return st;
+    if (count != 1 || size[0] < 0)
+        return vbErrorSet(err, VB_ERR_SHAPE, "window size must be one non-negative value");
+    vbKernelSetShape(out[0], p->dtype, 1, size);
+    return vbKernelCheckSize("Window", out[0], err);
+}
+
+/* w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), N = size for a
+ * periodic window and size - 1 for a symmetric one. Hamming uses
+ * a0 = 25/46 as the ONNX specification does. */
+static vb_status windowRun(const void *params, const vb_tensor *const *in, int n_in,
+                           vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const WindowParams *p = params;
+    static const double coefficients[3][3] = {
+        {0.5, 0.5, 0.0}, {25.0 / 46.0, 21.0 / 46.0, 0.0}, {0.42, 0.5, 0.08}};
+    const double *a = coefficients[p->kind];
+    int64_t size = out[0]->dims[0];
+    double denominator = (double)(p->periodic ? size : size - 1);
+    const double pi = 3.14159265358979323846;
+    for (int64_t i = 0; i < size; i++) {
+        double phase = denominator > 0 ? 2.0 * pi * (double)i / denominator : 0.0;
+        double w = a[0] - a[1] * cos(phase) + a[2] * cos(2.0 * phase);
+        if (p->dtype == VB_DTYPE_FLOAT32)
+            ((float *)out[0]->data)[i] = (float)w;
+        else
+            ((double *)out[0]->data)[i] = w;
+    }
+    return VB_OK;
+}
+
 static vb_status noParamsPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
 {
     *params = NULL;
@@ -572,7 +640,16 @@ static const VbOpDef opRange = {"Range", 11, noParamsPrepare, rangeInfer, rangeR
 static const VbOpDef opExpand = {"Expand", 8, noParamsPrepare, expandInfer, expandRun,
                                  vbKernelFreeParams, NULL, NULL};
 
+#define WINDOW_OP(name, type)                                                                      \
+    static const VbOpDef name = {type, 17, windowPrepare, windowInfer, windowRun,                  \
+                                 vbKernelFreeParams, NULL, NULL}
+
+WINDOW_OP(opHannWindow, "HannWindow");
+WINDOW_OP(opHammingWindow, "HammingWindow");
+WINDOW_OP(opBlackmanWindow, "BlackmanWindow");
+
 const VbOpDef *const vbOpsShape[] = {
     &opIdentity, &opDropout, &opShape, &opSize, &opReshape, &opFlatten, &opSqueeze, &opUnsqueeze, &opConstant,
-    &opConstantOfShape, &opRange, &opExpand, NULL,
+    &opConstantOfShape, &opRange, &opExpand, &opHannWindow, &opHammingWindow, &opBlackmanWindow,
+    NULL,
 };
