@@ -228,7 +228,8 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
     if (st != VB_OK)
         goto done;
 
-done:
+done:;
+    /* C11 allows no declaration right after a label, hence the empty statement. */
     int applied = 0;
     vb_error ferr;
     memset(&ferr, 0, sizeof ferr);
