@@ -1,5 +1,6 @@
 /* The Conv op (opsets 1 and 11): 1-D and 2-D NCHW float32, groups, depthwise, fused bias and activation. */
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,15 @@ static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int 
         return vbErrorSet(err, VB_ERR_LIMIT, "Conv node '%s': weights %s or output are too large",
                           node, vbShapeString(w, sw, sizeof sw));
     s->k = k;
+
+    /* The stride-phase copy of one image group must stay addressable. */
+    size_t padded = 0;
+    int64_t padded_h = s->g.in[0] + s->g.pad_begin[0] + s->g.pad_end[0];
+    int64_t padded_w = s->g.in[1] + s->g.pad_begin[1] + s->g.pad_end[1];
+    if (vbMulSize((size_t)(padded_h + s->g.stride[0]), (size_t)(padded_w + s->g.stride[1]), &padded) ||
+        vbMulSize(padded, (size_t)s->group_in * sizeof(float), &padded) || padded > SIZE_MAX / 64)
+        return vbErrorSet(err, VB_ERR_LIMIT, "Conv node '%s': input %s with its pads is too large", node,
+                          vbShapeString(x, sx, sizeof sx));
     s->depthwise = s->group_in == 1 && s->group_out == 1;
     s->pointwise = s->g.kernel[0] == 1 && s->g.kernel[1] == 1 && s->g.stride[0] == 1 &&
                    s->g.stride[1] == 1 && s->g.pad_begin[0] == 0 && s->g.pad_begin[1] == 0 &&

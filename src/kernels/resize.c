@@ -1,5 +1,6 @@
 /* Resize (opsets 10 to 19) and Upsample (7, 9) on float32: nearest, linear and cubic, any rank, as separable per-axis passes. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,10 +304,12 @@ static vb_status resizeResolve(const ResizeParams *p, const vb_tensor *const *in
         }
     }
 
-    /* The output must stay addressable. */
-    size_t total = 1;
+    /* The output and the intermediate buffers must stay addressable. */
+    size_t total = 1, larger = 1;
     for (int a = 0; a < rank; a++) {
-        if (ax[a].out > INT32_MAX || vbMulSize(total, (size_t)ax[a].out, &total))
+        size_t side = (size_t)(ax[a].in > ax[a].out ? ax[a].in : ax[a].out);
+        if (ax[a].out > INT32_MAX || vbMulSize(total, (size_t)ax[a].out, &total) ||
+            vbMulSize(larger, side, &larger) || larger > SIZE_MAX / 64)
             return vbErrorSet(err, VB_ERR_LIMIT, "%s node '%s': the output is too large", op, p->node);
     }
     return VB_OK;

@@ -21,6 +21,9 @@ static vb_status readInts(const VbOnnxNode *node, const VbWindow *w, const char 
                           "%s node '%s': %s has %d values; only 1-D and 2-D windows are supported",
                           w->op, w->node, name, n);
     for (int i = 0; i < n; i++) {
+        if (values[i] > VB_WINDOW_MAX_VALUE)
+            return vbErrorSet(err, VB_ERR_LIMIT, "%s node '%s': %s[%d] is %lld, above the limit of %d",
+                              w->op, w->node, name, i, (long long)values[i], VB_WINDOW_MAX_VALUE);
         if (values[i] < min_value)
             return vbErrorSet(err, VB_ERR_INVALID_ARGUMENT,
                               "%s node '%s': %s[%d] is %lld; it must be at least %lld", w->op,

@@ -8,6 +8,9 @@
 
 /* Spatial ranks the window ops implement: 1-D runs as 2-D with height 1. */
 #define VB_WINDOW_MAX_RANK 2
+/* Largest kernel, stride, dilation or pad accepted, so that sizes derived
+ * from them stay far from overflow. */
+#define VB_WINDOW_MAX_VALUE (1 << 24)
 
 typedef enum VbAutoPad {
     VB_AUTO_PAD_NOTSET = 0,
@@ -35,9 +38,10 @@ typedef struct VbWindowGeometry {
 } VbWindowGeometry;
 
 /* Reads and validates the window attributes of node. Lists longer than
- * VB_WINDOW_MAX_RANK fail with VB_ERR_UNSUPPORTED naming the rank; values
- * below their minimum (kernel and stride and dilation < 1, pads < 0) and
- * unknown auto_pad strings fail with VB_ERR_INVALID_ARGUMENT. read_ceil
+ * VB_WINDOW_MAX_RANK fail with VB_ERR_UNSUPPORTED naming the rank, values
+ * above VB_WINDOW_MAX_VALUE with VB_ERR_LIMIT. Values below their minimum
+ * (kernel and stride and dilation < 1, pads < 0) and unknown auto_pad
+ * strings fail with VB_ERR_INVALID_ARGUMENT. read_ceil
  * nonzero also reads ceil_mode. */
 vb_status vbWindowRead(const VbOnnxNode *node, int read_ceil, VbWindow *w, vb_error *err);
 

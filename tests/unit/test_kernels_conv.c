@@ -299,6 +299,14 @@ static void testRejects(void)
     refNodeString(&node, "auto_pad", "SAME");
     CHECK_EQ_INT(refRunOp(convOp(), &node.node, &cfg, in, 2, 0x2u, out, 1, 64, NULL, &err),
                  VB_ERR_INVALID_ARGUMENT);
+
+    /* pads far beyond any image */
+    refNodeInit(&node, "Conv");
+    int64_t huge[4] = {1 << 25, 0, 0, 0};
+    refNodeInts(&node, "pads", 4, huge);
+    CHECK_EQ_INT(refRunOp(convOp(), &node.node, &cfg, in, 2, 0x2u, out, 1, 64, NULL, &err),
+                 VB_ERR_LIMIT);
+    CHECK(strstr(err.message, "pads[0]") != NULL);
 }
 
 /* The AVX2 (6x16) and portable layouts, which an AVX-512 machine never
