@@ -31,10 +31,9 @@ typedef struct Request {
     int too_large;
 } Request;
 
-static enum MHD_Result sendJson(struct MHD_Connection *conn, unsigned int status, json_t *doc)
+/* Replies with text (JSON, ownership taken; NULL means out of memory). */
+static enum MHD_Result sendJsonText(struct MHD_Connection *conn, unsigned int status, char *text)
 {
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
     if (text == NULL)
         text = vbStrdup("{\"error\":\"out of memory building the reply\"}");
     if (text == NULL)
@@ -50,6 +49,14 @@ static enum MHD_Result sendJson(struct MHD_Connection *conn, unsigned int status
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* Replies with doc (reference taken; NULL means out of memory). */
+static enum MHD_Result sendJson(struct MHD_Connection *conn, unsigned int status, json_t *doc)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    return sendJsonText(conn, status, text);
 }
 
 /* Replies {"error": message, "field": field} and logs it. */
@@ -82,23 +89,41 @@ static int authorized(struct MHD_Connection *conn, const char *key)
     return diff == 0 && given_len > 0;
 }
 
-/* Builds the status document of job: id, status, delayTime and
- * executionTime in milliseconds, and output (the run JSON) or error. */
-static json_t *jobDocument(const VbJob *job)
+/* Returns the status document of job as new JSON text (the caller frees
+ * it), or NULL when out of memory: id, status, delayTime and executionTime
+ * in milliseconds, retries, and output (the run JSON) or error. The output
+ * text is copied in as stored, without parsing it again, because the store
+ * checked it at completion. */
+static char *jobDocumentText(const VbJob *job)
 {
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:i}", "id", job->id, "status",
                             vbJobStatusName(job->status), "delayTime", (json_int_t)job->delay_ms,
                             "executionTime", (json_int_t)job->execution_ms, "retries",
                             job->retried);
-    if (doc == NULL)
-        return NULL;
-    if (job->output != NULL) {
-        json_t *output = json_loads(job->output, 0, NULL);
-        json_object_set_new(doc, "output", output != NULL ? output : json_string(job->output));
-    }
-    if (job->error != NULL)
+    if (doc != NULL && job->error != NULL)
         json_object_set_new(doc, "error", json_string(job->error));
-    return doc;
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (text == NULL || job->output == NULL)
+        return text;
+
+    /* Replace the closing brace with ,"output":OUTPUT}. */
+    VbBuf buf;
+    vbBufInit(&buf, VB_STORE_RESULT_MAX);
+    size_t len = strlen(text);
+    vb_status st = vbBufAppend(&buf, text, len - 1, NULL);
+    if (st == VB_OK)
+        st = vbBufAppend(&buf, ",\"output\":", 10, NULL);
+    if (st == VB_OK)
+        st = vbBufAppend(&buf, job->output, strlen(job->output), NULL);
+    if (st == VB_OK)
+        st = vbBufAppend(&buf, "}", 1, NULL);
+    free(text);
+    if (st != VB_OK) {
+        vbBufFree(&buf);
+        return NULL;
+    }
+    return vbBufDetach(&buf, NULL);
 }
 
 static int isFinal(VbJobStatus status)
@@ -191,11 +216,13 @@ static enum MHD_Result handleRun(VbServer *server, struct MHD_Connection *conn, 
         enum MHD_Result reply;
         if (!fetchJob(server, conn, "POST", url, id, &job, &reply))
             return reply;
-        if (isFinal(job.status) || vbNowNs() >= deadline || *server->stop) {
-            json_t *doc = isFinal(job.status)
-                              ? jobDocument(&job)
-                              : json_pack("{s:s, s:s}", "id", id, "status",
-                                          vbJobStatusName(job.status));
+        if (isFinal(job.status)) {
+            char *document = jobDocumentText(&job);
+            vbJobFree(&job);
+            return sendJsonText(conn, MHD_HTTP_OK, document);
+        }
+        if (vbNowNs() >= deadline || *server->stop) {
+            json_t *doc = json_pack("{s:s, s:s}", "id", id, "status", vbJobStatusName(job.status));
             vbJobFree(&job);
             return sendJson(conn, MHD_HTTP_OK, doc);
         }
@@ -402,9 +429,7 @@ static ssize_t streamRead(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         if (isFinal(job.status) && ended) {
-            json_t *doc = jobDocument(&job);
-            char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-            json_decref(doc);
+            char *text = jobDocumentText(&job);
             vbJobFree(&job);
             streamSet(s, "result", text != NULL ? text : "{}");
             free(text);
@@ -507,9 +532,9 @@ static enum MHD_Result route(VbServer *server, struct MHD_Connection *conn, cons
         enum MHD_Result reply;
         if (!fetchJob(server, conn, method, url, id, &job, &reply))
             return reply;
-        json_t *doc = jobDocument(&job);
+        char *text = jobDocumentText(&job);
         vbJobFree(&job);
-        return sendJson(conn, MHD_HTTP_OK, doc);
+        return sendJsonText(conn, MHD_HTTP_OK, text);
     }
     if ((id = routeId(url, "/stream/")) != NULL && get)
         return handleStream(server, conn, url, id);
