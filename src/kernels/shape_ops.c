@@ -576,15 +576,17 @@ static vb_status windowInfer(const void *params, const vb_tensor *const *in, int
                              vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
     const WindowParams *p = params;
+    static const char *const names[] = {"HannWindow", "HammingWindow", "BlackmanWindow"};
+    const char *op = names[p->kind];
     int64_t size[1];
     int count = 0;
-    vb_status st = vbKernelReadInts("Window", "size", in[0], size, 1, &count, err);
+    vb_status st = vbKernelReadInts(op, "size", in[0], size, 1, &count, err);
     if (st != VB_OK)
         return st;
     if (count != 1 || size[0] < 0)
-        return vbErrorSet(err, VB_ERR_SHAPE, "window size must be one non-negative value");
+        return vbErrorSet(err, VB_ERR_SHAPE, "%s: size must be one non-negative value", op);
     vbKernelSetShape(out[0], p->dtype, 1, size);
-    return vbKernelCheckSize("Window", out[0], err);
+    return vbKernelCheckSize(op, out[0], err);
 }
 
 /* w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), N = size for a
