@@ -10,7 +10,7 @@ if(Python3_Interpreter_FOUND)
   set_tests_properties(dashboard.routes PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77
                        LABELS dashboard TIMEOUT 60)
 endif()
-foreach(case main failed_model cancelled restart)
+foreach(case main failed_model cancelled restart api_key)
   add_test(NAME dashboard.e2e.${case} COMMAND ${CMAKE_SOURCE_DIR}/tests/dashboard/run_e2e.sh ${case})
   set_tests_properties(dashboard.e2e.${case} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77
                        LABELS "dashboard;slow" TIMEOUT 420 RESOURCE_LOCK visionbench_dashboard_e2e)

@@ -1,6 +1,6 @@
 // Browser test of the dashboard: drives Debian's chromium with playwright-core against a real
 // `visionbench serve` on loopback. Usage: node e2e.mjs CASE, CASE one of main, failed_model,
-// cancelled, restart. Screenshots go to $VB_BINARY_DIR/dashboard-screenshots/.
+// cancelled, restart, api_key. Screenshots go to $VB_BINARY_DIR/dashboard-screenshots/.
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -58,6 +58,9 @@ function freePort() {
 const port = await freePort();
 const base = 'http://127.0.0.1:' + port;
 let server = null;
+// Extra `serve` options for the case (the api_key case adds --api-key-file).
+const serverOptions = [];
+const API_KEY = 'dashboard-e2e-key';
 
 async function api(method, route, body) {
   const response = await fetch(base + route, {
@@ -71,11 +74,13 @@ async function api(method, route, body) {
 async function startServer() {
   const log = fs.openSync(path.join(work, 'server.log'), 'a');
   server = spawn(env.VB_CLI, ['serve', '--listen', '127.0.0.1:' + port, '--db', 'sqlite:' + path.join(work, 'jobs.db'),
-    '--models-dir', modelsDir, '--workers-max', '2', '--job-timeout', '240'], { stdio: ['ignore', log, log] });
+    '--models-dir', modelsDir, '--workers-max', '2', '--job-timeout', '240', ...serverOptions],
+  { stdio: ['ignore', log, log] });
   const deadline = Date.now() + 20000;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(base + '/health')).ok) return;
+      const health = await fetch(base + '/health', { headers: { Authorization: 'Bearer ' + API_KEY } });
+      if (health.ok) return;
     } catch (e) {
       // Not listening yet.
     }
@@ -280,7 +285,28 @@ async function caseRestart(page) {
   await shot(page, 'run-after-restart');
 }
 
-const CASES = { main: caseMain, failed_model: caseFailedModel, cancelled: caseCancelled, restart: caseRestart };
+async function caseApiKey(page) {
+  // Without the key the page loads but says the registry needs it.
+  await page.goto(base + '/#/new');
+  await page.waitForFunction(() => /key required/.test(document.getElementById('api-key-state').textContent));
+  await page.waitForSelector('#model-list .notice-error');
+  assert.match(await page.textContent('#model-list'), /Cannot load the models/);
+  await shot(page, 'api-key-missing');
+
+  // With the key: models and history load, and the key stays in sessionStorage only.
+  await page.fill('#api-key', API_KEY);
+  await page.click('#api-key-form button[type=submit]');
+  await page.waitForSelector('input[name=model][value=yolox_nano]');
+  assert.equal(await page.textContent('#api-key-state'), 'key accepted');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('visionbench.apiKey')), API_KEY);
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing is kept in localStorage');
+  await page.goto(base + '/#/history');
+  await page.waitForSelector('#history-message .notice-info');
+  assert.match(await page.textContent('#history-message'), /No runs match/);
+}
+
+const CASES = { main: caseMain, failed_model: caseFailedModel, cancelled: caseCancelled, restart: caseRestart,
+  api_key: caseApiKey };
 if (!CASES[testCase]) {
   console.error('unknown case ' + testCase + '; use one of ' + Object.keys(CASES).join(', '));
   process.exit(2);
@@ -289,6 +315,10 @@ if (!CASES[testCase]) {
 let browser = null;
 let failed = false;
 try {
+  if (testCase === 'api_key') {
+    fs.writeFileSync(path.join(work, 'key'), API_KEY + '\n');
+    serverOptions.push('--api-key-file', path.join(work, 'key'));
+  }
   await startServer();
   const profile = fs.mkdtempSync(path.join(work, 'profile-'));
   // An empty profile folder: playwright passes it as --user-data-dir.
