@@ -58,8 +58,8 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
     for (int s = 0; s < engine->step_count; s++)
         step_of[engine->steps[s]] = s;
 
-    /* A value is born at its producer's step; inputs at the start. A buffer
-     * that holds in-place Concat inputs is born with the first of them. */
+    /* A value is born at its producer's step, and inputs at the start. The
+     * output of an in-place Concat is born with the first of its inputs. */
     for (int i = 0; i < engine->value_count; i++) {
         const VbValue *v = &engine->values[i];
         item_of[i] = -1;

@@ -1,4 +1,4 @@
-/* Load-time graph optimisation: dead-node and Identity removal, activation fusion, weight packing, totals. */
+/* Load-time graph optimisation: dead nodes, Identity, activation fusion, in-place Concat, packing. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +14,19 @@ static int isOp(const VbNode *node, const char *op_type)
     return default_domain && strcmp(node->src->op_type, op_type) == 0;
 }
 
-static void countUses(vb_engine *engine);
+/* Counts, for every value, how many inputs of live nodes read it. */
+static void countUses(vb_engine *engine)
+{
+    for (int v = 0; v < engine->value_count; v++)
+        engine->values[v].use_count = 0;
+    for (int n = 0; n < engine->node_count; n++) {
+        const VbNode *node = &engine->nodes[n];
+        for (int k = 0; node->live && k < node->in_count; k++) {
+            if (node->in[k] >= 0)
+                engine->values[node->in[k]].use_count++;
+        }
+    }
+}
 
 /* Marks the nodes whose outputs a graph output depends on and counts, for
  * every value, how many inputs of those nodes read it. */
@@ -43,20 +55,6 @@ static vb_status markLive(vb_engine *engine, vb_error *err)
     free(needed);
     countUses(engine);
     return VB_OK;
-}
-
-/* Counts, for every value, how many inputs of live nodes read it. */
-static void countUses(vb_engine *engine)
-{
-    for (int v = 0; v < engine->value_count; v++)
-        engine->values[v].use_count = 0;
-    for (int n = 0; n < engine->node_count; n++) {
-        const VbNode *node = &engine->nodes[n];
-        for (int k = 0; node->live && k < node->in_count; k++) {
-            if (node->in[k] >= 0)
-                engine->values[node->in[k]].use_count++;
-        }
-    }
 }
 
 /* Removes Identity nodes by letting their readers read the Identity's input.
@@ -154,9 +152,10 @@ static VbActivation activationOf(const vb_engine *engine, const VbNode *node, fl
 }
 
 /* Returns the node producing value x if the engine may fuse an activation
- * of x into it: x is a float32 tensor computed at run time, is no graph
- * output and has exactly uses reads; the producer runs, has one output, has
- * no fused activation yet and implements fuse_activation. Otherwise -1. */
+ * of x into it, otherwise -1. x must be a float32 tensor computed at run
+ * time, not a graph output, read by exactly uses node inputs. Its producer
+ * must run, have one output and no fused activation yet, and implement
+ * fuse_activation. */
 static int fusableProducer(const vb_engine *engine, int x, int uses)
 {
     if (x < 0)
@@ -236,11 +235,12 @@ static void fuseSilu(vb_engine *engine, VbNode *mul)
     }
 }
 
-/* Returns nonzero when Concat node can run in place: its output is computed
- * at run time, every dimension before the axis is 1 (so each input is one
- * contiguous slice of the output), and every input is a distinct run-time
- * value that only this Concat reads, written by a running node or by another
- * in-place Concat, at an offset that keeps the arena's alignment. */
+/* Returns nonzero when a Concat node can run in place. Its output must be
+ * computed at run time with every dimension before the axis equal to 1, so
+ * each input is one contiguous slice of the output. Every input must be a
+ * distinct run-time value that only this Concat reads, written by a running
+ * node or by another in-place Concat, at an offset that keeps the arena's
+ * alignment. */
 static int concatInPlace(const vb_engine *engine, const VbNode *node)
 {
     if (node->out_count != 1 || node->in_count < 1)
