@@ -21,6 +21,8 @@
 #define VB_STORE_RESULT_MAX ((size_t)256 << 20) /* bytes of one query result */
 #define VB_STORE_HISTORY_MAX 10000              /* runs one history listing returns */
 
+/* One database connection. Use it from one thread at a time, and open a new
+ * one in a forked child instead of sharing the parent's. */
 typedef struct VbStore VbStore;
 
 /* Job states; the names are the strings stored in jobs.status. */
