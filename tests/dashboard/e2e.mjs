@@ -136,7 +136,10 @@ async function waitForFinal(page, timeout) {
   return page.textContent('#job-status');
 }
 
-// Checks every value cell of the results table against the report.
+// Checks every value cell of the results table against the report: the
+// raw number in data-value, and for a finished model the shown text, which
+// is the number (CO2 in mg, the report's kg times 1e6) rounded to the
+// decimals it shows.
 async function checkTable(page, report) {
   const cells = await page.$$eval('#results-table tbody td[data-key]', (tds) => tds.map((td) => ({
     model: td.closest('tr').dataset.model, key: td.dataset.key, value: td.dataset.value, text: td.textContent })));
@@ -146,6 +149,12 @@ async function checkTable(page, report) {
     const expected = cell.key === 'status' ? report.results[cell.model].status : pick(report.results[cell.model], cell.key);
     if (typeof expected === 'number') {
       assert.equal(Number(cell.value), expected, cell.model + ' ' + cell.key);
+      if (report.results[cell.model].status === 'ok') {
+        const shownValue = expected * (cell.key === 'carbon.co2_per_image_kg' ? 1e6 : 1);
+        const decimals = (cell.text.split('.')[1] || '').length;
+        assert.ok(Math.abs(Number(cell.text) - shownValue) <= 0.5 * 10 ** -decimals * (1 + 1e-9),
+          cell.model + ' ' + cell.key + ' shows ' + cell.text + ' for ' + shownValue);
+      }
     } else if (typeof expected === 'string') {
       assert.equal(cell.value, expected, cell.model + ' ' + cell.key);
     } else {

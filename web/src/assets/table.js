@@ -7,7 +7,8 @@ import { COLUMNS, WINNERS, columnValue, formatNumber, modelEntries, pick, winner
 // Each value cell carries data-key (the report key) and data-value (the
 // unscaled report number, empty for null) so tests can compare it with the
 // API's JSON. The four winners get a badge and a highlighted cell. A model
-// that did not finish shows its status and error instead of numbers.
+// that did not finish shows its status and error, and dashes in place of
+// the placeholder numbers its report entry carries.
 export function resultsTable(report) {
   const winners = winnersByModel(report);
   const head = el('tr', {}, el('th', { scope: 'col', text: 'Model' }), el('th', { scope: 'col', text: 'Status' }),
@@ -25,7 +26,7 @@ export function resultsTable(report) {
       const raw = typeof reported === 'number' ? String(reported) : '';
       const highlight = won.some((w) => w.column === column.key);
       return el('td', { class: 'num' + (highlight ? ' winner' : ''), 'data-key': column.key, 'data-value': raw },
-        formatNumber(value, column.digits));
+        ok ? formatNumber(value, column.digits) : '–');
     });
     return el('tr', { 'data-model': name, class: ok ? '' : 'row-failed' }, modelCell, statusCell, cells);
   });
