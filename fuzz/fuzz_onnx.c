@@ -1,0 +1,25 @@
+/* libFuzzer harness: decode an ONNX model from memory and build an engine from it (validation, shape inference, folding, planning). */
+#include <stdint.h>
+
+#include "engine/engine_internal.h"
+#include "onnx/onnx.h"
+#include "visionbench/engine.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    VbOnnxModel *model = NULL;
+    vb_error err = {0};
+    if (vbOnnxModelLoadBuffer(data, size, NULL, &model, &err) != VB_OK)
+        return 0;
+
+    /* One thread: the harness checks decoding and planning, and constant
+     * folding runs kernels that would otherwise start a thread pool. */
+    vb_engine_options options;
+    vb_engine_options_init(&options);
+    options.threads = 1;
+    vb_engine *engine = NULL;
+    if (vbEngineCreate(model, &options, NULL, &engine, &err) == VB_OK)
+        vb_engine_free(engine);
+    vbOnnxModelFree(model);
+    return 0;
+}
