@@ -102,6 +102,7 @@ export function renderRun(view, jobId) {
     statusBadge.className = 'badge status-' + status.toLowerCase();
     const final = FINAL.includes(status);
     cancelButton.hidden = final;
+    if (status === 'IN_QUEUE') decodeText.textContent = 'waiting in the queue for a worker';
     retryButton.hidden = !(status === 'FAILED' || status === 'TIMED_OUT');
   }
 
@@ -112,6 +113,8 @@ export function renderRun(view, jobId) {
     setStatus(doc.status);
     if (doc.status === 'COMPLETED' && doc.output) {
       const report = doc.output;
+      // A page opened after the job ended saw no progress events: one row per model.
+      Object.keys(report.results || {}).forEach((name, index) => modelRow(index, name));
       for (const entry of models.values()) updateModel(entry, 'done', 100);
       decodeBar.value = 100;
       overallBar.value = 100;
