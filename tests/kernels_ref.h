@@ -222,13 +222,13 @@ static inline float refActivate(float v, VbActivation act, float alpha, float be
 
 /* Compares n floats with a mixed tolerance; reports the first mismatch with
  * its index and counts it as one failed check. Returns 1 when all match. */
-static inline int refCompare(const char *what, const float *got, const float *want, size_t n, double rel)
+static inline int refCompare(const char *label, const float *got, const float *want, size_t n, double rel)
 {
     for (size_t i = 0; i < n; i++) {
         double g = got[i], w = want[i];
         double tol = rel * (1.0 + fabs(w));
         if (!(fabs(g - w) <= tol) && !(isnan(g) && isnan(w))) {
-            fprintf(stderr, "%s: element %zu is %.9g, expected %.9g\n", what, i, g, w);
+            fprintf(stderr, "%s: element %zu is %.9g, expected %.9g\n", label, i, g, w);
             vbTestFailures++;
             return 0;
         }

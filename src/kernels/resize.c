@@ -219,11 +219,11 @@ static vb_status resizeResolve(const ResizeParams *p, const vb_tensor *const *in
         if ((scales == NULL) == (sizes == NULL))
             return vbErrorSet(err, VB_ERR_SHAPE, "Resize node '%s': give exactly one of scales and sizes", p->node);
     }
-    const vb_tensor *given = scales ? scales : sizes;
+    const vb_tensor *target = scales ? scales : sizes;
     const char *missing = NULL;
     if (roi && p->coord == COORD_TF_CROP_AND_RESIZE && roi->data == NULL)
         missing = "roi";
-    if (given && given->data == NULL)
+    if (target && target->data == NULL)
         missing = scales ? "scales" : "sizes";
     if (missing)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
@@ -249,7 +249,7 @@ static vb_status resizeResolve(const ResizeParams *p, const vb_tensor *const *in
         axes[i] = (int)a;
     }
     size_t want = (size_t)axis_count;
-    size_t have = p->attr_scale_count ? (size_t)p->attr_scale_count : vbTensorCount(given);
+    size_t have = p->attr_scale_count ? (size_t)p->attr_scale_count : vbTensorCount(target);
     if (have != want)
         return vbErrorSet(err, VB_ERR_SHAPE, "%s node '%s': %s has %zu values but %zu axes are resized",
                           op, p->node, sizes ? "sizes" : "scales", have, want);

@@ -171,15 +171,15 @@ static void testRandomCases(void)
                  i, cc.r.n, cc.r.c, cc.r.h, cc.r.w, cc.r.m, cc.r.kh, cc.r.kw, cc.r.sh, cc.r.sw,
                  cc.r.dh, cc.r.dw, cc.r.pt, cc.r.pl, cc.r.pb, cc.r.pr, cc.r.group, (int)cfg.act);
         float *want = NULL;
-        float *one = runConvCaseCached(&cc, &cfg, label, &want);
+        float *one_thread = runConvCaseCached(&cc, &cfg, label, &want);
         cfg.threads = 2;
-        float *two = runConvCaseCached(&cc, &cfg, label, &want);
+        float *two_threads = runConvCaseCached(&cc, &cfg, label, &want);
         size_t yn = (size_t)cc.r.n * cc.r.m * cc.r.oh * cc.r.ow;
-        CHECK_MSG(memcmp(one, two, sizeof(float) * yn) == 0, "%s: 1 and 2 threads differ", label);
+        CHECK_MSG(memcmp(one_thread, two_threads, sizeof(float) * yn) == 0, "%s: 1 and 2 threads differ", label);
         cfg.disable_simd = 1;
         free(runConvCaseCached(&cc, &cfg, label, &want));
-        free(one);
-        free(two);
+        free(one_thread);
+        free(two_threads);
         free(want);
     }
 }
