@@ -510,12 +510,13 @@ static void reportTimes(const vb_engine *engine, const InferArgs *args, RunTimes
 
     if (args->json) {
         json_t *root = json_pack(
-            "{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:i, s:b}", "model",
+            "{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:i, s:b, s:b}", "model",
             args->model, "runs", args->runs, "warmup", args->warmup, "threads", stats.threads,
             "min_ms", times.min, "median_ms", times.median, "p95_ms", times.p95, "mean_ms",
             times.mean, "load_ms", load_ms, "weight_bytes", (json_int_t)stats.weight_bytes,
             "arena_bytes", (json_int_t)stats.arena_bytes, "flops", (json_int_t)stats.flops,
-            "node_count", stats.node_count, "fusion", !args->no_fusion);
+            "node_count", stats.node_count, "fusion", !args->no_fusion, "inplace_concat",
+            !args->no_inplace);
         if (args->profile)
             reportProfile(engine, root);
         json_dumpf(root, stdout, JSON_COMPACT);
