@@ -12,8 +12,8 @@
 #define VB_X86 0
 #endif
 
-/* Largest mr * nr of any layout: the portable kernel's accumulator tile. */
-#define MAX_TILE (8 * 32)
+/* Largest nr of any layout: a tile never has more columns. */
+#define MAX_NR 32
 
 /* Computes one mr x nr tile of C from kc steps of packed A (kc x mr) and
  * packed B (kc x nr). Writes rows < mv and columns < nv of c; accumulate
@@ -103,27 +103,48 @@ void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, 
     }
 }
 
-/* Portable micro-kernel for any layout; used when SIMD is off or missing. */
+/* Computes a ROWS x 8 block of a portable tile: rows r0.. of packed A
+ * (panel width mr) times columns j0..j0+7 of packed B (panel width nr). The
+ * accumulator block is small enough to stay in registers. */
+#define VB_PORTABLE_BLOCK(ROWS)                                                      \
+    static void portableBlock##ROWS(int kc, const float *a, const float *b, int mr,  \
+                                    int nr, float acc[ROWS][8])                      \
+    {                                                                                \
+        for (int i = 0; i < ROWS; i++)                                               \
+            for (int j = 0; j < 8; j++)                                              \
+                acc[i][j] = 0.0f;                                                    \
+        for (int p = 0; p < kc; p++, a += mr, b += nr) {                             \
+            for (int i = 0; i < ROWS; i++)                                           \
+                for (int j = 0; j < 8; j++)                                          \
+                    acc[i][j] += a[i] * b[j];                                        \
+        }                                                                            \
+    }
+VB_PORTABLE_BLOCK(4)
+VB_PORTABLE_BLOCK(2)
+#undef VB_PORTABLE_BLOCK
+
+/* Portable micro-kernel for any layout (mr a multiple of 2, nr of 8); used
+ * when SIMD is off or missing. Works in blocks of 4 (or 2) rows by 8
+ * columns, each summed over all of kc in order. */
 static void kernelPortable(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
                            int nv, int accumulate, int mr, int nr)
 {
-    float acc[MAX_TILE];
-    memset(acc, 0, sizeof(float) * (size_t)(mr * nr));
-    for (int p = 0; p < kc; p++) {
-        for (int i = 0; i < mr; i++) {
-            float ai = a[i];
-            float *row = acc + i * nr;
-            for (int j = 0; j < nr; j++)
-                row[j] += ai * b[j];
+    int block_rows = mr % 4 == 0 ? 4 : 2;
+    for (int i0 = 0; i0 < mv; i0 += block_rows) {
+        for (int j0 = 0; j0 < nv; j0 += 8) {
+            float acc[4][8];
+            if (block_rows == 4)
+                portableBlock4(kc, a + i0, b + j0, mr, nr, acc);
+            else
+                portableBlock2(kc, a + i0, b + j0, mr, nr, acc);
+            int rows = mv - i0 < block_rows ? mv - i0 : block_rows;
+            int cols = nv - j0 < 8 ? nv - j0 : 8;
+            for (int i = 0; i < rows; i++) {
+                float *out = c + (size_t)(i0 + i) * ldc + (size_t)j0;
+                for (int j = 0; j < cols; j++)
+                    out[j] = accumulate ? out[j] + acc[i][j] : acc[i][j];
+            }
         }
-        a += mr;
-        b += nr;
-    }
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        const float *row = acc + i * nr;
-        for (int j = 0; j < nv; j++)
-            out[j] = accumulate ? out[j] + row[j] : row[j];
     }
 }
 
@@ -310,30 +331,6 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
 }
 #endif
 
-/* Portable row-pointer micro-kernel for any layout. */
-static void rowsPortable(int kc, const float *a, const float *const *rows, float *c, size_t ldc,
-                         int mv, int nv, int accumulate, int mr, int nr)
-{
-    float acc[MAX_TILE];
-    memset(acc, 0, sizeof(float) * (size_t)(mr * nr));
-    for (int p = 0; p < kc; p++) {
-        const float *b = rows[p];
-        for (int i = 0; i < mr; i++) {
-            float ai = a[i];
-            float *row = acc + i * nr;
-            for (int j = 0; j < nv; j++)
-                row[j] += ai * b[j];
-        }
-        a += mr;
-    }
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        const float *row = acc + i * nr;
-        for (int j = 0; j < nv; j++)
-            out[j] = accumulate ? out[j] + row[j] : row[j];
-    }
-}
-
 size_t vbSgemmThreadWorkspace(int n, int k)
 {
     VbSgemmLayout layout = vbSgemmLayout();
@@ -465,8 +462,9 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
     if ((size_t)threads > workspace_bytes / per_thread)
         threads = (int)(workspace_bytes / per_thread) < 1 ? 1 : (int)(workspace_bytes / per_thread);
     /* Direct reads need every tile inside one run; copying B into a packed
-     * panel lets tiles span runs, so short runs waste no lanes. */
-    int copy = m > ROWS_DIRECT_MAX_M || segment_length < ROWS_DIRECT_MIN_RUN;
+     * panel lets tiles span runs, so short runs waste no lanes. The portable
+     * path always copies. */
+    int copy = m > ROWS_DIRECT_MAX_M || segment_length < ROWS_DIRECT_MIN_RUN || kernel == NULL;
     int64_t total = (int64_t)segments * segment_length;
     int per_segment = (segment_length + nr - 1) / nr;
     int64_t tiles = copy ? (total + nr - 1) / nr : (int64_t)segments * per_segment;
@@ -481,8 +479,8 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
          * run: piece i is piece_len[i] columns at x + piece_src[i]. */
         int64_t n0;
         int nv, pieces = 0;
-        size_t piece_src[MAX_TILE];
-        int piece_len[MAX_TILE];
+        size_t piece_src[MAX_NR];
+        int piece_len[MAX_NR];
         if (copy) {
             n0 = t * nr;
             nv = total - n0 < nr ? (int)(total - n0) : nr;
@@ -540,10 +538,8 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
                     packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0);
                 else if (copy)
                     kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, mr, nr);
-                else if (kernel)
-                    kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
                 else
-                    rowsPortable(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0, mr, nr);
+                    kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
             }
         }
 
