@@ -62,10 +62,10 @@ let server = null;
 const serverOptions = [];
 const API_KEY = 'dashboard-e2e-key';
 
-async function api(method, route, body) {
-  const response = await fetch(base + route, {
-    method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
+async function api(method, route, body, key) {
+  const headers = body ? { 'Content-Type': 'application/json' } : {};
+  if (key) headers.Authorization = 'Bearer ' + key;
+  const response = await fetch(base + route, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const data = await response.json();
   assert.ok(response.ok, method + ' ' + route + ' returned ' + response.status + ': ' + JSON.stringify(data));
   return data;
@@ -309,6 +309,23 @@ async function caseApiKey(page) {
   assert.equal(await page.textContent('#api-key-state'), 'key accepted');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('visionbench.apiKey')), API_KEY);
   assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing is kept in localStorage');
+
+  // Checks before upload: a file that is not an image, then a fake JPEG.
+  const notes = path.join(work, 'notes.txt');
+  const fake = path.join(work, 'fake.jpg');
+  fs.writeFileSync(notes, 'not an image\n');
+  fs.writeFileSync(fake, 'not a JPEG either\n');
+  await page.setInputFiles('#images-input', [notes, fake]);
+  assert.match(await page.textContent('#file-problems'), /notes\.txt: skipped, not a \.jpg, \.jpeg or \.png image/);
+  await page.setInputFiles('#gt-input', gtPath);
+  await page.click('#submit-run');
+  assert.match(await page.textContent('#new-message'), /Pick at least one model/);
+  await page.check('input[name=model][value=yolox_nano]');
+  await page.click('#submit-run');
+  await page.waitForFunction(() => /fake\.jpg is named \.jpg but is not a JPEG file/.test(document.getElementById('new-message').textContent));
+  await shot(page, 'new-run-rejected');
+  assert.equal((await api('GET', '/runs', undefined, API_KEY)).runs.length, 0, 'nothing was submitted');
+
   await page.goto(base + '/#/history');
   await page.waitForSelector('#history-message .notice-info');
   assert.match(await page.textContent('#history-message'), /No runs match/);

@@ -251,7 +251,7 @@ export function renderNewRun(view) {
       const images = [];
       for (const file of state.images) {
         const bad = await checkImageSignature(file);
-        if (bad) throw new Error(file.name + ' ' + bad);
+        if (bad) throw new Error(file.name + ' ' + bad + '. Press Clear files, then choose only JPEG and PNG images.');
         images.push({ name: file.name, data: await fileToBase64(file) });
       }
       const input = { images, models, options };
