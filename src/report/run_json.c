@@ -53,13 +53,26 @@ static int modelFinished(const VbModelResult *m)
 static json_t *accuracyJson(const VbModelResult *m)
 {
     if (!m->has_accuracy)
-        return json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "map", "map50", "map75",
-                         "precision", "recall", "f1", "map_ci95", "map50_ci95");
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "map", metric(m->map), "map50",
-                     metric(m->map50), "map75", metric(m->map75), "precision", number(m->precision),
-                     "recall", number(m->recall), "f1", number(m->f1), "map_ci95",
-                     intervalJson(m->has_interval, m->map_low, m->map_high), "map50_ci95",
-                     intervalJson(m->has_interval, m->map50_low, m->map50_high));
+        return json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "map", "map50", "map75",
+                         "precision", "recall", "f1", "map_ci95", "map50_ci95", "best_f1");
+    json_t *accuracy = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f}", "map", metric(m->map), "map50",
+        metric(m->map50), "map75", metric(m->map75), "precision", number(m->precision), "recall",
+        number(m->recall), "f1", number(m->f1), "map_ci95",
+        intervalJson(m->has_interval, m->map_low, m->map_high), "map50_ci95",
+        intervalJson(m->has_interval, m->map50_low, m->map50_high), "map_conf_threshold",
+        VB_RUN_MAP_CONF);
+    if (accuracy == NULL)
+        return NULL;
+
+    /* Classifiers have no COCO matching, so no best-F1 point. */
+    json_t *best = json_null();
+    if (m->map >= 0)
+        best = json_pack("{s:o, s:o, s:o, s:o}", "precision", number(m->precision_best), "recall",
+                         number(m->recall_best), "f1", number(m->f1_best), "conf",
+                         number(m->conf_best));
+    json_object_set_new(accuracy, "best_f1", best);
+    return accuracy;
 }
 
 static json_t *speedJson(const VbModelResult *m)

@@ -113,7 +113,10 @@ static vb_status pipelineLoad(const VbRunModelSpec *spec, const VbRunOptions *op
     if (st != VB_OK)
         goto fail;
     vbModelDecodeOptionsInit(&p->decode);
-    p->decode.conf_threshold = (float)options->conf;
+    /* mAP needs the whole precision-recall curve, so decoding keeps every
+     * detection down to VB_RUN_MAP_CONF (as `yolo val` does with 0.001);
+     * P/R/F1 apply --conf afterwards. */
+    p->decode.conf_threshold = (float)(options->conf < VB_RUN_MAP_CONF ? options->conf : VB_RUN_MAP_CONF);
     p->decode.iou_threshold = (float)options->iou;
 
     /* Input tensor [1, 3, H, W]. */

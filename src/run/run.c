@@ -428,6 +428,10 @@ static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *vie
     model->precision = prf.at_threshold.micro.precision;
     model->recall = prf.at_threshold.micro.recall;
     model->f1 = prf.at_threshold.micro.f1;
+    model->precision_best = prf.best.micro.precision;
+    model->recall_best = prf.best.micro.recall;
+    model->f1_best = prf.best.micro.f1;
+    model->conf_best = prf.best.threshold;
 
     if (options->bootstrap > 0) {
         VbBootstrapResult boot;

@@ -18,6 +18,10 @@
 #define VB_RUN_NAME_MAX 64                       /* bytes of a model name, without NUL */
 #define VB_RUN_MESSAGE_MAX ((size_t)1 << 30)     /* bytes of one child-to-parent message */
 
+/* Score threshold for the detections that mAP is computed on (0.001, the
+ * value `yolo val` uses). --conf only applies to precision, recall and F1. */
+#define VB_RUN_MAP_CONF 0.001
+
 /* One --model [NAME=]PATH[@FORMAT] value. */
 typedef struct VbRunModelSpec {
     char *name;      /* unique display name; the file name without .onnx when not given */
@@ -152,6 +156,10 @@ typedef struct VbModelResult {
     double precision;
     double recall;
     double f1;
+    double precision_best;           /* P/R/F1 at the score that maximises micro F1 */
+    double recall_best;
+    double f1_best;
+    double conf_best;                /* that score */
     int has_interval;
     double map_low, map_high;        /* bootstrap 95% interval */
     double map50_low, map50_high;
