@@ -25,15 +25,20 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing chromium with apt-get"
+        # A fresh machine may have no package lists yet: update once on failure.
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null ||
+            { apt-get update >/dev/null &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; } ||
             skip "apt-get install chromium failed"
     fi
     [ -x /usr/bin/chromium ] || skip "/usr/bin/chromium is missing; install Debian's chromium package"
 fi
 
-# The dashboard and playwright-core (a devDependency in web/package.json).
+# The dashboard and playwright-core (a devDependency in web/package.json,
+# which e2e.mjs loads from web/node_modules).
+# The build only runs npm ci and copies files, so a failure means npm could
+# not reach the registry or its cache.
 web_dir="$VB_BINARY_DIR/web"
-"$VB_SOURCE_DIR/web/build.sh" "$web_dir"
+"$VB_SOURCE_DIR/web/build.sh" "$web_dir" || skip "the dashboard build failed (npm ci needs the npm registry or a filled cache)"
 export VB_WEB_DIR="$web_dir"
-export NODE_PATH="$VB_SOURCE_DIR/web/node_modules"
 exec node "$VB_SOURCE_DIR/tests/dashboard/e2e.mjs" "$@"
