@@ -136,10 +136,10 @@ async function waitForFinal(page, timeout) {
   return page.textContent('#job-status');
 }
 
-// Checks every value cell of the results table against the report: the
-// raw number in data-value, and for a finished model the shown text, which
-// is the number (CO2 in mg, the report's kg times 1e6) rounded to the
-// decimals it shows.
+// Checks every value cell of the results table against the report. The
+// raw number is in data-value. For a finished model the shown text is that
+// number rounded to the decimals shown, with CO2 in mg (the report's kg
+// times 1e6).
 async function checkTable(page, report) {
   const cells = await page.$$eval('#results-table tbody td[data-key]', (tds) => tds.map((td) => ({
     model: td.closest('tr').dataset.model, key: td.dataset.key, value: td.dataset.value, text: td.textContent })));
@@ -276,7 +276,7 @@ async function caseRestart(page) {
   await page.goto(base + '/#/run/' + jobId);
   await page.waitForSelector('#model-progress tbody tr', { timeout: 60000 });
 
-  // Kill the server mid-run: the page says it lost the connection.
+  // Kill the server mid-run: the page shows that it lost the connection.
   await stopServer('SIGKILL');
   killOrphanWorkers();
   await page.waitForFunction(() => /Connection to the server lost/.test(document.getElementById('connection')?.textContent || ''),
@@ -295,7 +295,7 @@ async function caseRestart(page) {
 }
 
 async function caseApiKey(page) {
-  // Without the key the page loads but says the registry needs it.
+  // Without the key the page loads but shows that the registry needs it.
   await page.goto(base + '/#/new');
   await page.waitForFunction(() => /key required/.test(document.getElementById('api-key-state').textContent));
   await page.waitForSelector('#model-list .notice-error');
