@@ -1,4 +1,4 @@
-/* Normalization ops: BatchNormalization (inference form), InstanceNormalization, LayerNormalization and LRN. */
+/* Normalization ops: BatchNormalization (inference form), InstanceNormalization, LayerNormalization, MeanVarianceNormalization and LRN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +266,138 @@ static vb_status lrnRun(const void *params, const vb_tensor *const *in, int n_in
     return VB_OK;
 }
 
+/* ---- MeanVarianceNormalization ------------------------------------------- */
+
+typedef struct MvnParams {
+    int axes_count;
+    int64_t axes[VB_MAX_RANK];
+} MvnParams;
+
+static vb_status mvnPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
+{
+    int bad = 0, count = 0;
+    const int64_t *axes = vbOnnxAttrInts(node, "axes", &count, &bad);
+    if (bad || count > VB_MAX_RANK)
+        return vbErrorSet(err, VB_ERR_PARSE, "MeanVarianceNormalization '%s': 'axes' must be a "
+                          "list of at most %d ints", node->name, VB_MAX_RANK);
+    MvnParams *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing MeanVarianceNormalization");
+    static const int64_t default_axes[3] = {0, 2, 3};
+    p->axes_count = axes ? count : 3;
+    memcpy(p->axes, axes ? axes : default_axes, sizeof(int64_t) * (size_t)p->axes_count);
+    *params = p;
+    return VB_OK;
+}
+
+/* Marks the normalised dims; fails on an axis outside the rank. */
+static vb_status mvnMask(const MvnParams *p, int rank, int *reduced, vb_error *err)
+{
+    for (int d = 0; d < rank; d++)
+        reduced[d] = 0;
+    for (int i = 0; i < p->axes_count; i++) {
+        int axis;
+        vb_status st = vbKernelAxis("MeanVarianceNormalization", p->axes[i], rank, &axis, err);
+        if (st != VB_OK)
+            return st;
+        reduced[axis] = 1;
+    }
+    return VB_OK;
+}
+
+static vb_status mvnInfer(const void *params, const vb_tensor *const *in, int n_in,
+                          vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
+{
+    const vb_tensor *x = in[0];
+    int reduced[VB_MAX_RANK];
+    if (x->dtype != VB_DTYPE_FLOAT32)
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "MeanVarianceNormalization supports float32 "
+                          "only, got %s", vb_dtype_to_string(x->dtype));
+    vb_status st = mvnMask(params, x->rank, reduced, err);
+    if (st != VB_OK)
+        return st;
+
+    /* Workspace: a sum and a sum of squares per kept position. */
+    size_t kept = 1;
+    for (int d = 0; d < x->rank; d++)
+        kept *= reduced[d] ? 1 : (size_t)x->dims[d];
+    info->workspace_bytes = 2 * kept * sizeof(double);
+    vbKernelSetShape(out[0], x->dtype, x->rank, x->dims);
+    return VB_OK;
+}
+
+/* Adds each x of the row into sum and sum of squares (operands 0 and 1,
+ * step 0 where the dim is normalised). */
+static void mvnAccumulateRow(const void *user, char *const *ptr, const int64_t *step, int64_t n)
+{
+    double *sum = (double *)ptr[0], *sq = (double *)ptr[1];
+    const float *x = (const float *)ptr[2];
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i * step[2]];
+        sum[i * step[0]] += v;
+        sq[i * step[1]] += v * v;
+    }
+}
+
+/* y = (x - mean) * inv_std with mean in operand 0 and inv_std in operand 1. */
+static void mvnApplyRow(const void *user, char *const *ptr, const int64_t *step, int64_t n)
+{
+    const double *mean = (const double *)ptr[0], *inv = (const double *)ptr[1];
+    const float *x = (const float *)ptr[2];
+    float *y = (float *)ptr[3];
+    for (int64_t i = 0; i < n; i++)
+        y[i * step[3]] = (float)((x[i * step[2]] - mean[i * step[0]]) * inv[i * step[1]]);
+}
+
+/* Y = (X - E[X]) / sqrt(E[X^2] - E[X]^2) over the axes, with 1e-9 added to
+ * the deviation so that constant slices give 0. */
+static vb_status mvnRun(const void *params, const vb_tensor *const *in, int n_in,
+                        vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
+{
+    const vb_tensor *x = in[0];
+    int reduced[VB_MAX_RANK];
+    vb_status st = mvnMask(params, x->rank, reduced, err);
+    if (st != VB_OK)
+        return st;
+    int64_t kept_dims[VB_MAX_RANK];
+    size_t kept = 1, count = 1;
+    for (int d = 0; d < x->rank; d++) {
+        kept_dims[d] = reduced[d] ? 1 : x->dims[d];
+        kept *= (size_t)kept_dims[d];
+        count *= reduced[d] ? (size_t)x->dims[d] : 1;
+    }
+    if (vbTensorCount(x) == 0)
+        return VB_OK;
+    double *sum = ctx->workspace, *sq = sum + kept;
+    memset(sum, 0, 2 * kept * sizeof(double));
+
+    /* Pass 1: sums; the statistics operands have stride 0 on normalised dims. */
+    VbKernelWalk walk;
+    vbKernelWalkInit(&walk, x->rank, x->dims, 4);
+    vbKernelWalkBroadcast(&walk, 0, x->rank, kept_dims);
+    vbKernelWalkBroadcast(&walk, 1, x->rank, kept_dims);
+    vbKernelWalkBroadcast(&walk, 2, x->rank, x->dims);
+    vbKernelWalkBroadcast(&walk, 3, x->rank, x->dims);
+    vbKernelWalkCoalesce(&walk);
+    char *base[4] = {(char *)sum, (char *)sq, x->data, out[0]->data};
+    size_t esize[4] = {sizeof(double), sizeof(double), sizeof(float), sizeof(float)};
+    vbKernelWalkRun(&walk, mvnAccumulateRow, NULL, base, esize, 1);
+
+    /* Turn the sums into mean and 1 / (deviation + 1e-9), then normalise. */
+    for (size_t i = 0; i < kept; i++) {
+        double mean = sum[i] / (double)count;
+        double var = sq[i] / (double)count - mean * mean;
+        sum[i] = mean;
+        sq[i] = 1.0 / (sqrt(var > 0 ? var : 0) + 1e-9);
+    }
+    vbKernelWalkRun(&walk, mvnApplyRow, NULL, base, esize, 1);
+    return VB_OK;
+}
+
+static const VbOpDef opMeanVarianceNormalization = {"MeanVarianceNormalization", 9, mvnPrepare,
+                                                    mvnInfer, mvnRun, vbKernelFreeParams, NULL,
+                                                    NULL};
+
 static const VbOpDef opLrn = {"LRN", 1, lrnPrepare, lrnInfer, lrnRun, vbKernelFreeParams, NULL,
                               NULL};
 
@@ -278,5 +410,6 @@ static const VbOpDef opLayerNormalization = {"LayerNormalization", 17, normPrepa
                                              normRun, vbKernelFreeParams, NULL, NULL};
 
 const VbOpDef *const vbOpsNormalization[] = {
-    &opBatchNormalization, &opInstanceNormalization, &opLayerNormalization, &opLrn, NULL,
+    &opBatchNormalization, &opInstanceNormalization, &opLayerNormalization, &opLrn,
+    &opMeanVarianceNormalization, NULL,
 };
