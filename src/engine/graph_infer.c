@@ -272,6 +272,13 @@ static vb_status inferNode(vb_engine *engine, VbNode *node, vb_error *err)
 {
     vb_status status = VB_OK;
 
+    /* Every op that becomes a node (Constant does not) reads a first input
+     * and writes at least one output, and the kernels rely on both. */
+    if (node->out_count < 1)
+        return vbErrorSet(err, VB_ERR_PARSE, "the node has no outputs; the model is invalid");
+    if (node->in_count < 1 || node->in_tensors[0] == NULL)
+        return vbErrorSet(err, VB_ERR_PARSE, "the node has no first input; the model is invalid");
+
     if (node->op->prepare != NULL) {
         status = node->op->prepare(node->src, node->opset, &node->params, err);
         if (status != VB_OK)
