@@ -10,6 +10,8 @@ int vbCmdEval(int argc, char **argv);
 int vbCmdRun(int argc, char **argv);
 int vbCmdHistory(int argc, char **argv);
 int vbCmdServe(int argc, char **argv);
+int vbCmdSynth(int argc, char **argv);
+int vbCmdDemo(int argc, char **argv);
 
 /* Prints "visionbench: error: MESSAGE" to stderr (one line). */
 void vbCliError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,8 @@ static const CliCommand commands[] = {
     {"run", vbCmdRun, "benchmark models on an image set: accuracy, speed, memory, energy, CO2"},
     {"history", vbCmdHistory, "list the runs stored in the database (visionbench run --db)"},
     {"serve", vbCmdServe, "serve benchmarks over HTTP with a durable job queue and workers"},
+    {"synth", vbCmdSynth, "write deterministic synthetic road scenes with exact ground truth"},
+    {"demo", vbCmdDemo, "benchmark the bundled models on synthetic scenes (generated once)"},
 };
 
 void vbCliError(const char *fmt, ...)
