@@ -47,8 +47,8 @@ int vbServerBase64Decode(const char *text, size_t len, size_t max_bytes, uint8_t
 
     uint32_t acc = 0;
     int quad = 0, pad = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t n = 0, i = 0;
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '\r' || c == '\n')
             continue;
@@ -84,17 +84,12 @@ int vbServerBase64Decode(const char *text, size_t len, size_t max_bytes, uint8_t
             break;
     }
 
-    /* Anything but line breaks after the padding, or a partial quad, is invalid. */
+    /* A partial quad, or anything but line breaks after the padding, is invalid. */
     if (quad != 0)
         goto invalid;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '=') {
-            for (size_t j = i; j < len; j++)
-                if (text[j] != '=' && text[j] != '\r' && text[j] != '\n')
-                    goto invalid;
-            break;
-        }
-    }
+    for (i = i < len ? i + 1 : len; i < len; i++)
+        if (text[i] != '\r' && text[i] != '\n')
+            goto invalid;
     *out = bytes;
     *out_len = n;
     return 0;
@@ -182,23 +177,24 @@ static int checkImage(const json_t *item, size_t index, json_t *images, VbReques
     if (json_is_object(item)) {
         const json_t *jname = json_object_get(item, "name");
         data = json_object_get(item, "data");
+        snprintf(field, sizeof field, "input.images[%zu].name", index);
         if (!json_is_string(jname)) {
-            reject(rerr, 400, field, "%s.name must be a string such as \"frame_001.jpg\"", field);
+            reject(rerr, 400, field, "%s must be a string such as \"frame_001.jpg\"", field);
             return -1;
         }
         name = json_string_value(jname);
         if (!isSafeName(name, VB_SERVER_NAME_MAX)) {
             reject(rerr, 400, field,
-                   "%s.name \"%.64s\" is invalid: use 1 to %d characters from A-Z a-z 0-9 . _ -, "
+                   "%s \"%.64s\" is invalid: use 1 to %d characters from A-Z a-z 0-9 . _ -, "
                    "not starting with '.'",
                    field, name, VB_SERVER_NAME_MAX);
             return -1;
         }
+        snprintf(field, sizeof field, "input.images[%zu].data", index);
         if (data == NULL) {
-            reject(rerr, 400, field, "%s.data is missing: give the image file as base64", field);
+            reject(rerr, 400, field, "%s is missing: give the image file as base64", field);
             return -1;
         }
-        snprintf(field, sizeof field, "input.images[%zu].data", index);
     } else if (!json_is_string(item)) {
         reject(rerr, 400, field, "%s must be a base64 string or an object {\"name\", \"data\"}",
                field);
@@ -239,6 +235,8 @@ static int checkImage(const json_t *item, size_t index, json_t *images, VbReques
     for (size_t i = 0; i < json_array_size(images); i++) {
         const char *other = json_string_value(json_object_get(json_array_get(images, i), "name"));
         if (strcmp(other, name) == 0) {
+            snprintf(field, sizeof field, "input.images[%zu]%s", index,
+                     json_is_object(item) ? ".name" : "");
             reject(rerr, 400, field, "%s: the name \"%s\" is already used by input.images[%zu]",
                    field, name, i);
             return -1;

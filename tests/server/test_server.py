@@ -442,7 +442,7 @@ def case_bad_requests(server, work):
     expect(status, doc, 400, "input.images[1]", "invalid base64")
     status, doc, _ = post_input(server, dict(good, images=[{"name": "../x.jpg",
                                                             "data": image["data"]}]))
-    expect(status, doc, 400, "input.images[0]", "image name with a folder")
+    expect(status, doc, 400, "input.images[0].name", "image name with a folder")
     status, doc, _ = post_input(server, dict(good, ground_truth_csv=123))
     expect(status, doc, 400, "input.ground_truth_csv", "CSV of wrong type")
     status, doc, _ = post_input(server, dict(good, ground_truth_csv="abc"))
