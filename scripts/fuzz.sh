@@ -33,6 +33,7 @@ failed=0
 for t in "${targets[@]}"; do
   mkdir -p "$build/corpus/$t" "$build/crashes/$t" "$build/logs"
   log=$build/logs/$t.log
+  started=$SECONDS
   # Leaks count as crashes (ASan's leak check runs after each input that
   # allocated); -timeout flags an input that takes more than 25 s.
   if nice -n 10 "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
@@ -43,9 +44,10 @@ for t in "${targets[@]}"; do
     status=CRASH
     failed=1
   fi
+  elapsed=$((SECONDS - started))
   summary=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  echo "$t: $status, ${execs:-?} executions in ${seconds} s; last: $summary"
+  echo "$t: $status, ${execs:-?} executions in ${elapsed} s; last: $summary"
   if [ "$status" = CRASH ]; then
     grep -E 'ERROR: |runtime error|SUMMARY|Test unit written' "$log" | head -5 | sed 's/^/  /'
   fi

@@ -18,7 +18,7 @@ if(VB_FAULT_INJECTION)
   target_link_libraries(visionbench_lib PUBLIC vb_fault)
 
   add_executable(fault_sweep ${CMAKE_SOURCE_DIR}/tests/fault/fault_sweep.c)
-  target_include_directories(fault_sweep PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_include_directories(fault_sweep PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR})
   target_compile_definitions(fault_sweep PRIVATE _POSIX_C_SOURCE=200809L)
   target_link_libraries(fault_sweep PRIVATE visionbench_lib)
   foreach(case onnx image csv coco yolo voc results)
@@ -26,4 +26,9 @@ if(VB_FAULT_INJECTION)
     set_tests_properties(fault.${case} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}"
                          SKIP_RETURN_CODE 77 LABELS fault)
   endforeach()
+
+  # The sampled sweep over `visionbench run` takes about a minute (run_sweep.sh).
+  add_test(NAME fault.run COMMAND bash ${CMAKE_SOURCE_DIR}/tests/fault/run_sweep.sh)
+  set_tests_properties(fault.run PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77
+                       LABELS "fault;slow" TIMEOUT 1800)
 endif()

@@ -1,12 +1,14 @@
 /* Fault sweeps over the loaders: fail the Nth allocation, then the Nth file access, for every N, and require a clean error. */
 #define _GNU_SOURCE
-#include <png.h>
+#include <jansson.h>
+#include <libxml/xmlmemory.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz/fuzz_util.h"
 #include "bad_models/pb_writer.h"
 #include "dataset/dataset.h"
 #include "fault/fault.h"
@@ -53,25 +55,6 @@ static int writeText(const char *dir, const char *name, const char *text)
     int failed = fwrite(text, 1, n, f) != n;
     failed |= fclose(f) != 0;
     return failed ? -1 : 0;
-}
-
-/* Writes a w x h RGB gradient as PNG with libpng's simplified API. */
-static int writePng(const char *path, int w, int h)
-{
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    image.width = (png_uint_32)w;
-    image.height = (png_uint_32)h;
-    image.format = PNG_FORMAT_RGB;
-    unsigned char *pixels = malloc((size_t)w * (size_t)h * 3);
-    if (pixels == NULL)
-        return -1;
-    for (int i = 0; i < w * h * 3; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    int ok = png_image_write_to_file(&image, path, 0, pixels, 0, NULL);
-    free(pixels);
-    return ok ? 0 : -1;
 }
 
 /* Writes a Conv (3x3, 3 -> 4 channels) followed by Relu on a fixed
@@ -161,9 +144,9 @@ static int writeInputs(SweepInputs *in)
     snprintf(sub, sizeof sub, "%s/voc", in->dir);
     failed |= mkdir(sub, 0700);
     failed |= writeModel(in->path[IN_MODEL]);
-    failed |= writePng(in->path[IN_PNG], 32, 24);
+    failed |= fuzzWritePng(in->path[IN_PNG], 32, 24);
     snprintf(sub, sizeof sub, "%s/images/road_b.png", in->dir);
-    failed |= writePng(sub, 32, 24);
+    failed |= fuzzWritePng(sub, 32, 24);
     failed |= writeText(in->dir, "gt.csv", CSV_TEXT);
     failed |= writeText(in->dir, "gt.json", COCO_TEXT);
     failed |= writeText(in->dir, "results.json", RESULTS_TEXT);
@@ -285,6 +268,24 @@ static long sweep(const char *name, SweepOperation op, const SweepInputs *in, in
     return n - 1;
 }
 
+/* Allocators for jansson and libxml2 that go through the wrapped malloc,
+ * so that the sweeps also fail allocations inside those libraries and check
+ * how the loaders handle them. */
+static void *libraryMalloc(size_t size)
+{
+    return malloc(size);
+}
+
+static void *libraryRealloc(void *p, size_t size)
+{
+    return realloc(p, size);
+}
+
+static char *libraryStrdup(const char *s)
+{
+    return strdup(s);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -295,6 +296,8 @@ int main(int argc, char **argv)
         {"yolo", loadYolo}, {"voc", loadVoc}, {"results", loadResults},
     };
     const char *only = argc > 1 ? argv[1] : NULL;
+    json_set_alloc_funcs(libraryMalloc, free);
+    xmlMemSetup(free, libraryMalloc, libraryRealloc, libraryStrdup);
 
     SweepInputs in;
     memset(&in, 0, sizeof in);
