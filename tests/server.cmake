@@ -6,7 +6,8 @@
 # hold one resource lock and run one at a time.
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
-  foreach(case runsync_accuracy run_status stream cancel timeout concurrent restart bad_requests)
+  foreach(case runsync_accuracy run_status stream cancel timeout concurrent autoscale restart
+               bad_requests)
     add_test(NAME server.${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/server/test_server.py ${case} sqlite)
     set_tests_properties(server.${case} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}" SKIP_RETURN_CODE 77

@@ -407,6 +407,41 @@ def case_restart(server, work):
           "the restarted server queued no interrupted job again: %r" % requeued)
 
 
+def worker_total(server):
+    workers = server.request("GET", "/health")[1]["workers"]
+    return workers["idle"] + workers["running"]
+
+
+def wait_workers(server, wanted, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if worker_total(server) == wanted:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def case_autoscale(server, work):
+    # --workers-min 1 keeps one worker while idle.
+    check(wait_workers(server, 1), "%d workers at start, expected 1" % worker_total(server))
+
+    # Queued jobs start a second worker, never a third.
+    body = tiny_body(work, {"repeat": 5})
+    ids = [server.request("POST", "/run", body)[1]["id"] for _ in range(4)]
+    peak = 0
+    for job_id in ids:
+        while server.request("GET", "/status/" + job_id)[1]["status"] in ("IN_QUEUE",
+                                                                        "IN_PROGRESS"):
+            peak = max(peak, worker_total(server))
+            time.sleep(0.05)
+    check(peak == 2, "peak of %d workers, expected 2" % peak)
+
+    # After --idle-timeout 1 the extra worker stops and the minimum stays.
+    check(wait_workers(server, 1), "%d workers after idling, expected 1" % worker_total(server))
+    time.sleep(1.5)
+    check(worker_total(server) == 1, "%d workers later, expected 1" % worker_total(server))
+
+
 def post_input(server, field_input):
     return server.request("POST", "/run", {"input": field_input})
 
@@ -526,6 +561,8 @@ CASES = {
     "cancel": (case_cancel, ["--workers-max", "1"]),
     "timeout": (case_timeout, ["--job-timeout", "2", "--workers-max", "1"]),
     "concurrent": (case_concurrent, ["--workers-max", "2"]),
+    "autoscale": (case_autoscale, ["--workers-min", "1", "--workers-max", "2",
+                                   "--idle-timeout", "1"]),
     "restart": (case_restart, ["--workers-max", "2", "--job-timeout", "120"]),
     "bad_requests": (case_bad_requests, ["--max-body-mb", "1"]),
 }
