@@ -72,6 +72,21 @@ static json_t *accuracyJson(const VbModelResult *m)
                          number(m->recall_best), "f1", number(m->f1_best), "conf",
                          number(m->conf_best));
     json_object_set_new(accuracy, "best_f1", best);
+
+    /* Per class: AP figures and the 101-point precision-recall curve at IoU 0.5. */
+    json_t *classes = json_array();
+    for (size_t k = 0; k < m->class_count; k++) {
+        const VbClassAccuracy *c = &m->per_class[k];
+        json_t *curve = json_array();
+        for (size_t r = 0; r < sizeof c->pr50 / sizeof c->pr50[0]; r++)
+            json_array_append_new(curve, metric(c->pr50[r]));
+        json_array_append_new(classes, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+                                                 (json_int_t)c->id, "name", c->name, "ap",
+                                                 metric(c->ap), "ap50", metric(c->ap50), "ap75",
+                                                 metric(c->ap75), "recall50", metric(c->recall50),
+                                                 "pr50", curve));
+    }
+    json_object_set_new(accuracy, "per_class", classes);
     return accuracy;
 }
 

@@ -405,6 +405,9 @@ static vb_status fillMeasurements(const VbRunOptions *options, const VbRunResult
     return VB_OK;
 }
 
+_Static_assert(sizeof(((VbClassAccuracy *)0)->pr50) / sizeof(double) == VB_COCO_REC_THRS,
+               "VbClassAccuracy.pr50 holds one precision per COCO recall threshold");
+
 /* Evaluates one finished detector against the kept ground truth: COCO mAP,
  * P/R/F1 at --conf and the bootstrap interval. */
 static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *view,
@@ -432,6 +435,29 @@ static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *vie
     model->recall_best = prf.best.micro.recall;
     model->f1_best = prf.best.micro.f1;
     model->conf_best = prf.best.threshold;
+
+    /* Per-class AP and the precision-recall curve at IoU 0.5, for the report. */
+    model->per_class = calloc(ev->category_count ? ev->category_count : 1, sizeof *model->per_class);
+    if (model->per_class == NULL) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for per-class accuracy");
+        goto done;
+    }
+    for (size_t k = 0; k < ev->category_count; k++) {
+        const VbCocoCategoryResult *c = &ev->per_category[k];
+        VbClassAccuracy *out = &model->per_class[k];
+        out->id = c->id;
+        out->name = vbStrdup(c->name != NULL ? c->name : "");
+        if (out->name == NULL) {
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for per-class accuracy");
+            goto done;
+        }
+        out->ap = c->ap;
+        out->ap50 = c->ap50;
+        out->ap75 = c->ap75;
+        out->recall50 = c->recall50;
+        memcpy(out->pr50, c->pr50, sizeof out->pr50);
+        model->class_count = k + 1;
+    }
 
     if (options->bootstrap > 0) {
         VbBootstrapResult boot;
@@ -793,6 +819,9 @@ void vbRunResultFree(VbRunResult *result)
         free(model->spec.path);
         free(model->spec.format);
         vbDetectionListFree(&model->detections);
+        for (size_t k = 0; k < model->class_count; k++)
+            free(model->per_class[k].name);
+        free(model->per_class);
     }
     free(result->models);
     vbRunComparisonFree(&result->comparison);

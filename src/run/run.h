@@ -122,6 +122,14 @@ typedef struct VbChildMeasurements {
     char task[16];                   /* "detect" or "classify" */
 } VbChildMeasurements;
 
+/* COCO accuracy of one ground-truth category for one model. */
+typedef struct VbClassAccuracy {
+    int64_t id;
+    char *name;                      /* owned */
+    double ap, ap50, ap75, recall50; /* -1 where undefined */
+    double pr50[101];                /* precision at recall 0, 0.01, ..., 1 at IoU 0.5; -1 undefined */
+} VbClassAccuracy;
+
 /* One model's row of the result. */
 typedef struct VbModelResult {
     VbRunModelSpec spec;             /* copy, owned */
@@ -160,6 +168,8 @@ typedef struct VbModelResult {
     double recall_best;
     double f1_best;
     double conf_best;                /* that score */
+    VbClassAccuracy *per_class;      /* class_count entries, by category id; owned */
+    size_t class_count;
     int has_interval;
     double map_low, map_high;        /* bootstrap 95% interval */
     double map50_low, map50_high;

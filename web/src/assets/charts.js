@@ -141,6 +141,37 @@ export function drawMapIntervals(canvas, report) {
   return intervals.some(Boolean);
 }
 
+// Precision-recall curve at IoU 0.5 per model: the mean over classes of
+// accuracy.per_class[].pr50 at each of the 101 recall thresholds, skipping
+// undefined (null) entries. Returns false when no model has a curve.
+export function drawPrCurves(canvas, report) {
+  const entries = modelEntries(report);
+  const datasets = [];
+  entries.forEach(([name, r], i) => {
+    const classes = pick(r, 'accuracy.per_class');
+    if (!Array.isArray(classes) || classes.length === 0) return;
+    const points = [];
+    for (let t = 0; t <= 100; t++) {
+      const values = classes.map((c) => (Array.isArray(c.pr50) ? c.pr50[t] : null)).filter((v) => typeof v === 'number');
+      if (values.length) points.push({ x: t / 100, y: values.reduce((a, b) => a + b, 0) / values.length });
+    }
+    if (points.length) {
+      datasets.push({ label: name, data: points, borderColor: colorFor(i), backgroundColor: colorFor(i),
+        showLine: true, pointRadius: 0, tension: 0 });
+    }
+  });
+  draw(canvas, {
+    type: 'scatter',
+    data: { datasets },
+    options: {
+      plugins: { title: { display: true, text: 'Precision-recall at IoU 0.5 (mean over classes)' } },
+      scales: { x: { min: 0, max: 1, title: { display: true, text: 'recall' } },
+        y: { min: 0, max: 1, title: { display: true, text: 'precision' } } },
+    },
+  });
+  return datasets.length > 0;
+}
+
 // A metric over time per model: runs are GET /runs?detail=1 entries,
 // metric a key of their models (map, throughput, ...).
 export function drawTrend(canvas, runs, metric, label) {

@@ -1,7 +1,7 @@
 // The Compare page: one run's models side by side, the four winners and the charts.
 
 import { request } from './api.js';
-import { drawAccuracyLatency, drawColumnBars, drawLatencyDistribution, drawMapIntervals } from './charts.js';
+import { drawAccuracyLatency, drawColumnBars, drawLatencyDistribution, drawMapIntervals, drawPrCurves } from './charts.js';
 import { el, notice } from './dom.js';
 import { WINNERS, download, modelEntries, reportToCsv } from './report.js';
 import { resultsTable } from './table.js';
@@ -74,11 +74,7 @@ function showReport(view, report, kind, id) {
   const co2 = chartBox('chart-co2', 'CO2 per image', 'milligrams per image per model');
   const latency = chartBox('chart-latency', 'Latency distribution', 'end-to-end latency percentiles per model');
   const intervals = chartBox('chart-map-ci', 'mAP with 95% interval', 'mAP per model with bootstrap error bars');
-  // TODO: the run report has no precision-recall points, so this chart
-  // stays empty until docs/run-json.md gains them.
-  const prBox = el('figure', { class: 'chart chart-missing', id: 'chart-pr' },
-    el('div', { class: 'chart-area placeholder' }, 'No precision-recall points: the run report does not carry a PR curve yet.'),
-    el('figcaption', { text: 'Precision-recall curve per model' }));
+  const pr = chartBox('chart-pr', 'Precision-recall', 'precision against recall at IoU 0.5 per model');
   const ciNote = el('p', { class: 'muted', id: 'ci-note' });
 
   const when = report.timestamp || '';
@@ -92,7 +88,7 @@ function showReport(view, report, kind, id) {
     resultsTable(report),
     exportButtons(report, 'visionbench-' + kind + '-' + id),
     el('h2', { text: 'Charts' }),
-    el('div', { class: 'charts' }, scatter.box, throughput.box, memory.box, energy.box, co2.box, latency.box, intervals.box, prBox),
+    el('div', { class: 'charts' }, scatter.box, throughput.box, memory.box, energy.box, co2.box, latency.box, intervals.box, pr.box),
     ciNote);
 
   drawAccuracyLatency(scatter.canvas, report);
@@ -101,7 +97,12 @@ function showReport(view, report, kind, id) {
   drawColumnBars(energy.canvas, report, 'carbon.energy_per_image_j');
   drawColumnBars(co2.canvas, report, 'carbon.co2_per_image_kg');
   drawLatencyDistribution(latency.canvas, report);
-  if (!drawMapIntervals(intervals.canvas, report)) {
-    ciNote.textContent = 'No model has a mAP interval: the run used --bootstrap 0 or no model finished.';
+  const notes = [];
+  if (!drawPrCurves(pr.canvas, report)) {
+    notes.push('No model has a precision-recall curve: no detector finished.');
   }
+  if (!drawMapIntervals(intervals.canvas, report)) {
+    notes.push('No model has a mAP interval: the run used --bootstrap 0 or no model finished.');
+  }
+  ciNote.textContent = notes.join(' ');
 }
