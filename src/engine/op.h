@@ -94,6 +94,7 @@ extern const VbOpDef *const vbOpsTensor[];
 extern const VbOpDef *const vbOpsNormalization[];
 extern const VbOpDef *const vbOpsIndex[];
 extern const VbOpDef *const vbOpsConvTranspose[];
+extern const VbOpDef *const vbOpsDetection[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 
