@@ -81,12 +81,12 @@ static int authorized(struct MHD_Connection *conn, const char *key)
                                                      MHD_HTTP_HEADER_AUTHORIZATION);
     if (header == NULL || strncmp(header, "Bearer ", 7) != 0)
         return 0;
-    const char *given = header + 7;
-    size_t given_len = strlen(given), key_len = strlen(key);
-    unsigned char diff = given_len != key_len;
+    const char *token = header + 7;
+    size_t token_len = strlen(token), key_len = strlen(key);
+    unsigned char diff = token_len != key_len;
     for (size_t i = 0; i < key_len; i++)
-        diff |= (unsigned char)key[i] ^ (unsigned char)given[i < given_len ? i : 0];
-    return diff == 0 && given_len > 0;
+        diff |= (unsigned char)key[i] ^ (unsigned char)token[i < token_len ? i : 0];
+    return diff == 0 && token_len > 0;
 }
 
 /* Returns the status document of job as new JSON text (the caller frees

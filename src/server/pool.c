@@ -403,8 +403,8 @@ void vbServerPoolTick(VbServer *server, int timeout_ms)
         live++;
         idle += w->job_id[0] == '\0';
     }
-    int64_t wanted = counts[VB_JOB_IN_QUEUE] - idle;
-    while (wanted-- > 0 && live < c->workers_max) {
+    int64_t missing = counts[VB_JOB_IN_QUEUE] - idle;
+    while (missing-- > 0 && live < c->workers_max) {
         spawnWorker(server);
         live++;
     }

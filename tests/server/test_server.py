@@ -125,6 +125,8 @@ class Server:
         else:
             head += "Content-Length: %d\r\n\r\n" % len(body)
             payload = body
+
+        # Send what the server takes, then read its reply until it closes.
         reply = b""
         try:
             sock.sendall(head.encode() + payload)
@@ -141,6 +143,8 @@ class Server:
         except OSError:
             pass
         sock.close()
+
+        # Parse the status line and the JSON body, unchunked when needed.
         status = int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/") else 0
         text = reply.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in reply else b""
         if b"Transfer-Encoding: chunked" in reply.split(b"\r\n\r\n", 1)[0]:
