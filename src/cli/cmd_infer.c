@@ -28,6 +28,7 @@ typedef struct InferArgs {
     int profile;
     int no_fusion;
     int no_inplace;
+    int no_simd;
 } InferArgs;
 
 static void printInferUsage(FILE *out)
@@ -51,7 +52,8 @@ static void printInferUsage(FILE *out)
             "  --profile        print time per node and per op type after the runs\n"
             "  --no-fusion      run activations as separate nodes (also VB_NO_FUSION=1)\n"
             "  --no-inplace     run every Concat as a copy instead of having its inputs\n"
-            "                   written in place\n");
+            "                   written in place\n"
+            "  --no-simd        use the portable C kernels only (also VB_NO_SIMD=1)\n");
 }
 
 /* Parses a non-negative decimal integer no larger than max. */
@@ -104,6 +106,8 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
     args->warmup = 1;
     const char *no_fusion = getenv("VB_NO_FUSION");
     args->no_fusion = no_fusion != NULL && strcmp(no_fusion, "1") == 0;
+    const char *no_simd = getenv("VB_NO_SIMD");
+    args->no_simd = no_simd != NULL && strcmp(no_simd, "1") == 0;
 
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -125,6 +129,9 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
             continue;
         } else if (strcmp(opt, "--no-inplace") == 0) {
             args->no_inplace = 1;
+            continue;
+        } else if (strcmp(opt, "--no-simd") == 0) {
+            args->no_simd = 1;
             continue;
         }
 
@@ -501,9 +508,20 @@ static void printOutputs(const vb_engine *engine)
     }
 }
 
-/* Prints the timing summary as text or JSON. */
+/* Returns a new JSON array of ms[0..n-1] in run order, or NULL when out of memory. */
+static json_t *timesToJson(const double *ms, int n)
+{
+    json_t *array = json_array();
+    for (int i = 0; array != NULL && i < n; i++)
+        json_array_append_new(array, json_real(ms[i]));
+    return array;
+}
+
+/* Prints the timing summary as text or JSON. run_times (NULL allowed) is the
+ * array of single run times that JSON output includes as "times_ms"; this
+ * function takes ownership of it. */
 static void reportTimes(const vb_engine *engine, const InferArgs *args, RunTimes times,
-                        double load_ms)
+                        json_t *run_times, double load_ms)
 {
     vb_engine_stats stats;
     vb_engine_get_stats(engine, &stats);
@@ -517,6 +535,8 @@ static void reportTimes(const vb_engine *engine, const InferArgs *args, RunTimes
             "arena_bytes", (json_int_t)stats.arena_bytes, "flops", (json_int_t)stats.flops,
             "node_count", stats.node_count, "fusion", !args->no_fusion, "inplace_concat",
             !args->no_inplace);
+        json_object_set_new(root, "simd", json_boolean(!args->no_simd));
+        json_object_set_new(root, "times_ms", run_times);
         if (args->profile)
             reportProfile(engine, root);
         json_dumpf(root, stdout, JSON_COMPACT);
@@ -524,6 +544,7 @@ static void reportTimes(const vb_engine *engine, const InferArgs *args, RunTimes
         json_decref(root);
         return;
     }
+    json_decref(run_times);
     printf("model %s: load %.1f ms, %d nodes, weights %.2f MB, arena %.2f MB, %.3f GFLOPs\n",
            args->model, load_ms, stats.node_count, (double)stats.weight_bytes / 1e6,
            (double)stats.arena_bytes / 1e6, (double)stats.flops / 1e9);
@@ -554,6 +575,7 @@ int vbCmdInfer(int argc, char **argv)
     vb_engine_options_init(&options);
     options.threads = args.threads;
     options.profile = args.profile;
+    options.disable_simd = args.no_simd;
     if (args.has_shape) {
         options.input_shape_count = 1;
         options.input_shapes = &args.shape;
@@ -580,8 +602,10 @@ int vbCmdInfer(int argc, char **argv)
     if (args.dump_dir != NULL && !dumpOutputs(engine, args.dump_dir, args.model))
         goto done;
 
-    if (args.runs > 0)
-        reportTimes(engine, &args, summarise(ms, args.runs), load_ms);
+    if (args.runs > 0) {
+        json_t *run_times = args.json ? timesToJson(ms, args.runs) : NULL;
+        reportTimes(engine, &args, summarise(ms, args.runs), run_times, load_ms);
+    }
     if (!args.json)
         printOutputs(engine);
     exit_code = 0;
