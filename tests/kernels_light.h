@@ -117,7 +117,7 @@ static inline OpResult runOpEx(const char *op_type, int opset, const VbOnnxAttr 
     vb_tensor *outs[MAX_OUTPUTS];
     for (int i = 0; i < n_out; i++)
         outs[i] = &r.out[i];
-    VbOpInferInfo info = {0, 0};
+    VbOpInferInfo info = {0, 0, 0};
     r.status = def->infer(params, infer_in, n_in, outs, n_out, &info, &r.err);
 
     /* Allocate outputs and the workspace, then run. */

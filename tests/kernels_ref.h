@@ -156,7 +156,7 @@ static inline vb_status refRunOp(const VbOpDef *op, const VbOnnxNode *node, cons
         saved[i] = out[i]->data;
         out[i]->data = NULL;
     }
-    VbOpInferInfo info = {0, 0};
+    VbOpInferInfo info = {0, 0, 0};
     st = op->infer(params, view_ptrs, n_in, out, n_out, &info, err);
     for (int i = 0; i < n_out; i++)
         out[i]->data = saved[i];

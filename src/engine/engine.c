@@ -20,7 +20,7 @@ static int needsArena(const vb_engine *engine, const VbValue *v)
 {
     if (v->kind == VB_VALUE_INPUT)
         return 1;
-    return v->kind == VB_VALUE_COMPUTED && v->producer >= 0 &&
+    return v->kind == VB_VALUE_COMPUTED && !v->dynamic && v->producer >= 0 &&
            (engine->nodes[v->producer].live || v->has_aliases);
 }
 
@@ -232,6 +232,7 @@ void vb_engine_free(vb_engine *engine)
         if (node->params != NULL && node->op != NULL && node->op->release != NULL)
             node->op->release(node->params);
         free(node->in);
+        free(node->outer);
         free(node->out);
         free(node->in_tensors);
         free(node->out_tensors);
@@ -247,6 +248,7 @@ void vb_engine_free(vb_engine *engine)
     free(engine->output_ids);
     free(engine->output_info);
     free(engine->arena);
+    free(engine->dynamic_workspace);
     vbOnnxModelFree(engine->owned_model);
     free(engine);
 }
@@ -302,6 +304,83 @@ static vb_status copyInput(vb_engine *engine, int i, const vb_tensor *in, vb_err
     return VB_OK;
 }
 
+/* Grows value v's own buffer to hold bytes (rounded up to the alignment)
+ * and points its data there. The buffer is kept for later runs. Fails with
+ * VB_ERR_LIMIT when all dynamic buffers together would pass
+ * VB_ENGINE_MAX_BYTES. */
+static vb_status growDynamicValue(vb_engine *engine, VbValue *v, size_t bytes, vb_error *err)
+{
+    size_t padded;
+    if (vbAddSize(bytes, VB_ENGINE_ALIGNMENT, &padded))
+        return vbErrorSet(err, VB_ERR_LIMIT, "tensor '%s' is too large", v->name);
+    padded &= ~(size_t)(VB_ENGINE_ALIGNMENT - 1);
+    if (padded <= v->capacity && v->owned != NULL) {
+        v->t.data = v->owned;
+        return VB_OK;
+    }
+    size_t others = engine->dynamic_bytes - v->capacity;
+    if (padded > VB_ENGINE_MAX_BYTES || others > VB_ENGINE_MAX_BYTES - padded)
+        return vbErrorSet(err, VB_ERR_LIMIT,
+                          "tensor '%s' (%zu bytes) takes the run-time shaped tensors above the "
+                          "limit of %llu GiB; use a smaller input",
+                          v->name, bytes, (unsigned long long)(VB_ENGINE_MAX_BYTES >> 30));
+    void *buf = aligned_alloc(VB_ENGINE_ALIGNMENT, padded);
+    if (buf == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for tensor '%s' (%zu bytes)",
+                          v->name, bytes);
+    free(v->owned);
+    v->owned = buf;
+    v->capacity = padded;
+    engine->dynamic_bytes = others + padded;
+    v->t.data = buf;
+    return VB_OK;
+}
+
+/* Infers a dynamic node's output shapes from this run's inputs, gives each
+ * output a buffer of that size and, when the node needs more workspace than
+ * the planned one, points ctx at a larger one (grown, kept for later runs). */
+static vb_status inferDynamic(vb_engine *engine, VbNode *node, VbOpRunContext *ctx, vb_error *err)
+{
+    VbOpInferInfo info = {0, 0, 0};
+    info.threads = engine->threads;
+    vb_status status = node->op->infer(node->params, node->in_tensors, node->in_count,
+                                       node->out_tensors, node->out_count, &info, err);
+    if (status != VB_OK)
+        return status;
+
+    /* One buffer per output, reused while it is large enough. */
+    for (int k = 0; k < node->out_count; k++) {
+        VbValue *v = &engine->values[node->out[k]];
+        size_t bytes;
+        status = vbGraphCheckSize(&v->t, v->name[0] ? v->name : "(unnamed output)", &bytes, err);
+        if (status == VB_OK)
+            status = growDynamicValue(engine, v, bytes, err);
+        if (status != VB_OK)
+            return status;
+    }
+
+    /* The workspace, when the planned one is too small. */
+    if (info.workspace_bytes <= engine->workspace_bytes)
+        return VB_OK;
+    if (info.workspace_bytes > VB_ENGINE_MAX_BYTES)
+        return vbErrorSet(err, VB_ERR_LIMIT, "the op asks for a %zu-byte workspace, above the limit",
+                          info.workspace_bytes);
+    if (info.workspace_bytes > engine->dynamic_workspace_bytes) {
+        size_t padded = (info.workspace_bytes + VB_ENGINE_ALIGNMENT - 1) &
+                        ~(size_t)(VB_ENGINE_ALIGNMENT - 1);
+        void *buf = aligned_alloc(VB_ENGINE_ALIGNMENT, padded);
+        if (buf == NULL)
+            return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for a %zu-byte workspace",
+                              padded);
+        free(engine->dynamic_workspace);
+        engine->dynamic_workspace = buf;
+        engine->dynamic_workspace_bytes = padded;
+    }
+    ctx->workspace = engine->dynamic_workspace;
+    ctx->workspace_bytes = engine->dynamic_workspace_bytes;
+    return VB_OK;
+}
+
 vb_status vb_engine_run(vb_engine *engine, const vb_tensor *inputs, int input_count,
                         vb_error *err)
 {
@@ -326,8 +405,14 @@ vb_status vb_engine_run(vb_engine *engine, const vb_tensor *inputs, int input_co
     for (int s = 0; s < engine->step_count; s++) {
         VbNode *node = &engine->nodes[engine->steps[s]];
         uint64_t start = engine->profile ? vbNowNs() : 0;
-        vb_status status = node->op->run(node->params, node->in_tensors, node->in_count,
-                                         node->out_tensors, node->out_count, &ctx, err);
+        vb_status status = VB_OK;
+        if (node->dynamic)
+            status = inferDynamic(engine, node, &ctx, err);
+        if (status == VB_OK)
+            status = node->op->run(node->params, node->in_tensors, node->in_count,
+                                   node->out_tensors, node->out_count, &ctx, err);
+        ctx.workspace = engine->workspace;
+        ctx.workspace_bytes = engine->workspace_bytes;
         if (status != VB_OK) {
             char label[256];
             return vbErrorPrefix(err, "%s: ",

@@ -30,6 +30,8 @@ typedef struct VbValue {
                              input), or -1 */
     size_t alias_offset;  /* byte offset of this value inside alias_of's buffer */
     int has_aliases;      /* other values live inside this one's buffer */
+    int dynamic;          /* shape known only at run time: lives in owned, not the arena */
+    size_t capacity;      /* bytes allocated at owned for a dynamic value */
 } VbValue;
 
 /* One node of the graph. */
@@ -42,6 +44,8 @@ typedef struct VbNode {
     int in_count;
     int out_count;
     int *in;              /* [in_count] value ids, -1 for an omitted optional input */
+    const char **outer;   /* names read by the node's subgraphs (vbSubgraphOuterNames):
+                             inputs src->input_count.. of the node; owned array */
     int *out;             /* [out_count] value ids */
     const vb_tensor **in_tensors;  /* [in_count] &values[in[i]].t, or NULL */
     vb_tensor **out_tensors;       /* [out_count] &values[out[i]].t */
@@ -49,6 +53,8 @@ typedef struct VbNode {
     uint64_t flops;
     int folded;           /* ran at load; its outputs are constants */
     int live;             /* runs at inference time */
+    int dynamic;          /* infers its output shapes before each run (an input's shape
+                             or data is known only then) */
     const char *fused;    /* activation fused into this node's epilogue, or NULL */
     uint64_t time_ns;     /* profile: total over the profiled runs */
 } VbNode;
@@ -82,6 +88,11 @@ struct vb_engine {
     size_t arena_bytes;
     void *workspace;
     size_t workspace_bytes;
+
+    int dynamic;                 /* some node is dynamic: runs infer shapes again */
+    size_t dynamic_bytes;        /* bytes of all dynamic values' buffers now */
+    void *dynamic_workspace;     /* grown when a dynamic node needs more than workspace */
+    size_t dynamic_workspace_bytes;
 
     uint64_t weight_bytes;
     uint64_t parameter_count;

@@ -315,11 +315,17 @@ static vb_status defineValues(vb_engine *engine, NameMap *map, vb_error *err)
             VbNode *node = &engine->nodes[engine->node_count++];
             node->src = src;
             node->file_index = i;
-            node->in_count = src->input_count;
+            /* Values a subgraph reads from this graph become extra inputs, so
+             * that ordering, lifetimes and the memory plan see them. */
+            int outer_count = 0;
+            vb_status status = vbSubgraphOuterNames(src, &node->outer, &outer_count, err);
+            if (status != VB_OK)
+                return status;
+            node->in_count = src->input_count + outer_count;
             node->out_count = src->output_count;
-            node->in = calloc((size_t)src->input_count + 1, sizeof *node->in);
+            node->in = calloc((size_t)node->in_count + 1, sizeof *node->in);
             node->out = calloc((size_t)src->output_count + 1, sizeof *node->out);
-            node->in_tensors = calloc((size_t)src->input_count + 1, sizeof *node->in_tensors);
+            node->in_tensors = calloc((size_t)node->in_count + 1, sizeof *node->in_tensors);
             node->out_tensors = calloc((size_t)src->output_count + 1, sizeof *node->out_tensors);
             if (node->in == NULL || node->out == NULL || node->in_tensors == NULL ||
                 node->out_tensors == NULL)
@@ -343,7 +349,9 @@ static vb_status resolveNames(vb_engine *engine, const NameMap *map, vb_error *e
     for (int i = 0; i < engine->node_count; i++) {
         VbNode *node = &engine->nodes[i];
         for (int k = 0; k < node->in_count; k++) {
-            const char *name = node->src->inputs[k];
+            const char *name = k < node->src->input_count
+                                   ? node->src->inputs[k]
+                                   : node->outer[k - node->src->input_count];
             if (name[0] == '\0') {
                 node->in[k] = -1;
                 continue;

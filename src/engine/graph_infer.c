@@ -84,6 +84,17 @@ static void describeValue(const VbValue *v, vb_tensor_info *info)
     memcpy(info->dims, v->t.dims, sizeof info->dims);
 }
 
+/* Describes graph output i of run-time shape by its declaration: dims
+ * become -1 (unknown until a run), and so does a rank the model leaves out. */
+static void describeDeclared(const VbOnnxGraph *g, int i, vb_tensor_info *info)
+{
+    const VbOnnxValueInfo *decl = &g->outputs[i];
+    info->dtype = decl->dtype;
+    info->rank = decl->rank;
+    for (int d = 0; d < VB_MAX_RANK; d++)
+        info->dims[d] = -1;
+}
+
 /* Sets the type and shape of every graph input from the model's declaration
  * and the caller's overrides, and fills engine->input_info. */
 static vb_status setInputShapes(vb_engine *engine, const vb_engine_options *options,
@@ -267,6 +278,31 @@ static int inputsAreConstant(const vb_engine *engine, const VbNode *node)
     return 1;
 }
 
+/* Returns nonzero when the node reads a value whose shape is known only at run time. */
+static int readsDynamicValue(const vb_engine *engine, const VbNode *node)
+{
+    for (int k = 0; k < node->in_count; k++) {
+        if (node->in[k] >= 0 && engine->values[node->in[k]].dynamic)
+            return 1;
+    }
+    return 0;
+}
+
+/* Makes the node infer its shapes before each run, and its outputs values of
+ * run-time shape that live outside the arena. */
+static void markDynamic(vb_engine *engine, VbNode *node)
+{
+    node->dynamic = 1;
+    engine->dynamic = 1;
+    for (int k = 0; k < node->out_count; k++) {
+        VbValue *v = &engine->values[node->out[k]];
+        v->dynamic = 1;
+        v->t.dtype = VB_DTYPE_UNDEFINED;
+        v->t.rank = 0;
+        memset(v->t.dims, 0, sizeof v->t.dims);
+    }
+}
+
 /* Prepares, infers and, when possible, folds one node. */
 static vb_status inferNode(vb_engine *engine, VbNode *node, vb_error *err)
 {
@@ -285,11 +321,26 @@ static vb_status inferNode(vb_engine *engine, VbNode *node, vb_error *err)
             return status;
     }
 
-    VbOpInferInfo info = {0, 0};
+    /* A node that reads a value of run-time shape infers before each run. */
+    if (readsDynamicValue(engine, node)) {
+        markDynamic(engine, node);
+        return VB_OK;
+    }
+
+    /* So does a node whose output shape depends on data known only at run
+     * time: its infer asks for a constant that is not one. */
+    VbOpInferInfo info = {0, 0, 0};
+    info.threads = engine->threads;
+    vb_error infer_err = {VB_OK, ""};
     status = node->op->infer(node->params, node->in_tensors, node->in_count, node->out_tensors,
-                             node->out_count, &info, err);
+                             node->out_count, &info, &infer_err);
+    if (status == VB_ERR_UNSUPPORTED && !inputsAreConstant(engine, node) &&
+        strstr(infer_err.message, "requires a constant") != NULL) {
+        markDynamic(engine, node);
+        return VB_OK;
+    }
     if (status != VB_OK)
-        return status;
+        return vbErrorSet(err, status, "%s", infer_err.message);
     for (int k = 0; k < node->out_count; k++) {
         VbValue *v = &engine->values[node->out[k]];
         size_t bytes;
@@ -329,7 +380,11 @@ vb_status vbGraphInfer(vb_engine *engine, const vb_engine_options *options, vb_e
     if (engine->output_info == NULL)
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %d outputs",
                           engine->output_count);
-    for (int i = 0; i < engine->output_count; i++)
-        describeValue(&engine->values[engine->output_ids[i]], &engine->output_info[i]);
+    for (int i = 0; i < engine->output_count; i++) {
+        const VbValue *v = &engine->values[engine->output_ids[i]];
+        describeValue(v, &engine->output_info[i]);
+        if (v->dynamic)
+            describeDeclared(engine->model->graph, i, &engine->output_info[i]);
+    }
     return VB_OK;
 }

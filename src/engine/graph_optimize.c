@@ -280,7 +280,8 @@ static void placeConcatsInPlace(vb_engine *engine)
 {
     for (int i = 0; i < engine->node_count; i++) {
         VbNode *node = &engine->nodes[engine->order[i]];
-        if (!node->live || !isOp(node, "Concat") || !concatInPlace(engine, node))
+        if (!node->live || node->dynamic || !isOp(node, "Concat") ||
+            !concatInPlace(engine, node))
             continue;
         size_t offset = 0;
         for (int k = 0; k < node->in_count; k++) {
@@ -300,7 +301,7 @@ static vb_status packWeights(vb_engine *engine, vb_error *err)
     for (int i = 0; i < engine->node_count; i++) {
         int n = engine->order[i];
         VbNode *node = &engine->nodes[n];
-        if (!node->live || node->op->pack == NULL)
+        if (!node->live || node->op->pack == NULL || node->dynamic)
             continue;
         vb_status status = node->op->pack(node->params, node->in_tensors, node->in_count, err);
         if (status != VB_OK) {

@@ -25,6 +25,8 @@ typedef enum VbActivation {
 typedef struct VbOpInferInfo {
     size_t workspace_bytes;  /* scratch memory each run needs; the engine plans it */
     uint64_t flops;          /* estimated floating-point operations per run */
+    int threads;             /* set by the engine before the call: the threads runs use
+                                (If runs its branch during infer) */
 } VbOpInferInfo;
 
 /* Run-time context handed to op run functions. */
@@ -45,8 +47,11 @@ typedef struct VbOpRunContext {
  *     for an omitted optional input; in[i]->data is non-NULL only when the
  *     input is a constant known at load time. An op that needs a value it
  *     does not have (the shape input of Reshape, say) fails with
- *     VB_ERR_UNSUPPORTED "requires a constant ..." until dynamic shapes exist.
- *     Unsupported input dtypes fail here. out[i]->data is NULL.
+ *     VB_ERR_UNSUPPORTED and a message containing "requires a constant":
+ *     the engine then makes the node dynamic and calls infer again before
+ *     each run, when every in[i]->data is set. Nodes reading the outputs of
+ *     a dynamic node are dynamic too. Unsupported input dtypes fail here.
+ *     out[i]->data is NULL.
  *  3. run for every inference, and at load when every input is constant
  *     (constant folding): compute out[i]->data, already allocated by the
  *     engine for the shape infer gave. Must not allocate memory; scratch
@@ -95,6 +100,7 @@ extern const VbOpDef *const vbOpsNormalization[];
 extern const VbOpDef *const vbOpsIndex[];
 extern const VbOpDef *const vbOpsConvTranspose[];
 extern const VbOpDef *const vbOpsDetection[];
+extern const VbOpDef *const vbOpsControlFlow[];
 
 /* Shared helpers for op implementations (src/engine/op_util.c). */
 
@@ -110,5 +116,16 @@ vb_status vbBroadcastShape(const vb_tensor *a, const vb_tensor *b, vb_tensor *ou
                            vb_error *err);
 /* Reads element i of an integer tensor (INT32 or INT64) as int64. */
 int64_t vbTensorGetInt(const vb_tensor *t, size_t i);
+
+/* Lists the names that node's graph attributes (If branches, Loop bodies,
+ * at any depth) read from the enclosing graph: names a subgraph node reads
+ * that no node, initializer or input of that subgraph defines. Each name
+ * appears once, in order of first use. The engine appends these values to
+ * the node's inputs in this order, so a control-flow op sees them as
+ * in[input_count ...]. *names is a malloc'd array (the caller frees it) of
+ * pointers into the model; a node without subgraphs gives NULL and 0.
+ * Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT (subgraph.c). */
+vb_status vbSubgraphOuterNames(const VbOnnxNode *node, const char ***names, int *count,
+                               vb_error *err);
 
 #endif /* VB_OP_H */

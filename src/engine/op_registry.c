@@ -7,7 +7,7 @@ static const VbOpDef *const *const opTables[] = {
     vbOpsConv, vbOpsGemm, vbOpsPool, vbOpsResize,
     vbOpsElementwise, vbOpsShape, vbOpsSoftmax, vbOpsReduce,
     vbOpsBinary, vbOpsTensor, vbOpsNormalization, vbOpsIndex, vbOpsConvTranspose,
-    vbOpsDetection,
+    vbOpsDetection, vbOpsControlFlow,
 };
 
 static int isDefaultDomain(const char *domain)

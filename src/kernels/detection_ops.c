@@ -290,7 +290,7 @@ static vb_status nmsInfer(const void *params, const vb_tensor *const *in, int n_
     if (st != VB_OK)
         return st;
     if (in[0]->data == NULL || in[1]->data == NULL)
-        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "NonMaxSuppression requires constant boxes and "
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "NonMaxSuppression requires a constant input for boxes and "
                           "scores: its output shape depends on the data");
 
     /* Scratch for one class: candidates and kept indices. */

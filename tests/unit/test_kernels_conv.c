@@ -75,7 +75,7 @@ static float *runConvCaseCached(const ConvCase *cc, const RefRun *cfg, const cha
     vb_tensor *in[3] = {&tx, &tw, cc->bias ? &tb : NULL};
     vb_tensor *out[1] = {&ty};
     vb_error err = {0};
-    VbOpInferInfo info = {0, 0};
+    VbOpInferInfo info = {0, 0, 0};
     vb_status st = refRunOp(convOp(), &node.node, cfg, in, 3, 0x6u, out, 1, yn, &info, &err);
     CHECK_MSG(st == VB_OK, "%s: %s", label, err.message);
     if (st == VB_OK) {

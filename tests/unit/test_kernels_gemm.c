@@ -43,7 +43,7 @@ static void runGemmCase(int m, int n, int k, int ta, int tb, float alpha, float 
     vb_tensor *in[3] = {&tA, &tB, c_rank >= 0 ? &tC : NULL};
     vb_tensor *out[1] = {&tY};
     vb_error err = {0};
-    VbOpInferInfo info = {0, 0};
+    VbOpInferInfo info = {0, 0, 0};
     vb_status st = refRunOp(vbOpFind("", "Gemm", 13), &node.node, cfg, in, c_rank >= 0 ? 3 : 2, 0x2u, out, 1,
                             (size_t)m * n, &info, &err);
     CHECK_MSG(st == VB_OK, "%s: %s", label, err.message);
