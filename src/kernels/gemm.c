@@ -92,6 +92,58 @@ static vb_status checkGemmSize(const char *op, const char *node, int64_t m, int6
 
 /* ---- Gemm ---- */
 
+/* Lanes of the partial sums in gemvRow: a multiple of every SIMD width, so
+ * the compiler can keep them in vector registers without -ffast-math. */
+#define GEMV_LANES 16
+
+/* Returns the dot product of a[0..k-1] and b[0..k-1] with GEMV_LANES partial
+ * sums added in a fixed order, so the result does not depend on threads. */
+static float gemvDot(const float *a, const float *b, int64_t k)
+{
+    float acc[GEMV_LANES] = {0};
+    int64_t i = 0;
+    for (; i + GEMV_LANES <= k; i += GEMV_LANES) {
+        for (int l = 0; l < GEMV_LANES; l++)
+            acc[l] += a[i + l] * b[i + l];
+    }
+    for (int l = 0; i < k; i++, l++)
+        acc[l] += a[i] * b[i];
+    for (int width = GEMV_LANES / 2; width > 0; width /= 2) {
+        for (int l = 0; l < width; l++)
+            acc[l] += acc[l + width];
+    }
+    return acc[0];
+}
+
+/* Computes y[1][N] = a[1][K] * B for a single row of A (a classifier head),
+ * reading B once in place instead of packing it: B is N x K with trans_b,
+ * else K x N. Each y[j] sums over k in the same order at any thread count. */
+static void gemvRun(const float *a, const float *b, int trans_b, int64_t n, int64_t k, float *y,
+                    int threads)
+{
+    /* Columns go to threads in blocks of 64 so each writes whole cache lines. */
+    int64_t blocks = (n + 63) / 64;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && blocks > 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        int64_t j0 = blk * 64, j1 = j0 + 64 < n ? j0 + 64 : n;
+        if (trans_b) {
+            for (int64_t j = j0; j < j1; j++)
+                y[j] = gemvDot(a, b + (size_t)j * (size_t)k, k);
+            continue;
+        }
+
+        /* y[j0..j1) accumulates row by row of B, which is K x N. */
+        for (int64_t j = j0; j < j1; j++)
+            y[j] = 0.0f;
+        for (int64_t i = 0; i < k; i++) {
+            const float *brow = b + (size_t)i * (size_t)n;
+            float ai = a[i];
+            for (int64_t j = j0; j < j1; j++)
+                y[j] += ai * brow[j];
+        }
+    }
+}
+
 typedef struct GemmShape {
     int64_t m, n, k;
     int64_t c_rows, c_cols;  /* C broadcast: 1 or m rows, 1 or n columns; 0 rows without C */
@@ -171,7 +223,13 @@ static vb_status gemmRun(const void *params, const vb_tensor *const *in, int n_i
     if (s.m == 0 || s.n == 0)
         return VB_OK;
 
-    /* Y = A' * B' with A' packed into the start of the workspace. */
+    /* Y = A' * B' with A' packed into the start of the workspace, except for
+     * one row of A, which reads B in place. A 1 x K row is contiguous with or
+     * without transA. */
+    if (s.m == 1) {
+        gemvRun(a, b, p->trans_b, s.n, s.k, y, ctx->threads < 1 ? 1 : ctx->threads);
+        goto epilogue;
+    }
     size_t packed_bytes = (vbSgemmPackedASize((int)s.m, (int)s.k) * sizeof(float) + 63) & ~(size_t)63;
     float *packed = ctx->workspace;
     size_t a_rows = p->trans_a ? 1 : (size_t)s.k, a_cols = p->trans_a ? (size_t)s.m : 1;
@@ -181,6 +239,7 @@ static vb_status gemmRun(const void *params, const vb_tensor *const *in, int n_i
             ctx, (char *)ctx->workspace + packed_bytes, ctx->workspace_bytes - packed_bytes);
 
     /* Y = alpha * Y + beta * C, then the fused activation, row by row. */
+epilogue:;
     int use_simd = !ctx->disable_simd;
     for (int64_t i = 0; i < s.m; i++) {
         float *row = y + (size_t)(i * s.n);

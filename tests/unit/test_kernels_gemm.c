@@ -89,6 +89,24 @@ static void testGemmRandom(void)
     }
 }
 
+/* One row of A (a classifier head) takes the GEMV path: B read in place,
+ * columns split into blocks of 64 across threads. */
+static void testGemmSingleRow(void)
+{
+    static const int sizes[][2] = {{1, 1}, {63, 17}, {64, 16}, {65, 15}, {200, 1280}, {1000, 33}};
+    for (int i = 0; i < (int)(sizeof sizes / sizeof sizes[0]); i++) {
+        for (int tb = 0; tb <= 1; tb++) {
+            refRngState = 0x6E11ull + (uint64_t)i * 977 + (uint64_t)tb;
+            int n = sizes[i][0], k = sizes[i][1];
+            RefRun cfg = {13, 1 + (i + tb) % 2, 0, 0, i % 2 ? VB_ACT_RELU : VB_ACT_NONE, 0, 0};
+            char label[128];
+            snprintf(label, sizeof label, "gemm row %d: 1x%dx%d tB%d threads %d", i, n, k, tb,
+                     cfg.threads);
+            runGemmCase(1, n, k, i % 2, tb, 1.0f, 1.0f, 1, n, 1, &cfg, label);
+        }
+    }
+}
+
 static void testGemmRejects(void)
 {
     float data[16] = {0};
@@ -212,6 +230,7 @@ int main(void)
 {
     refRunOnnxCases(onnxCases, (int)(sizeof onnxCases / sizeof onnxCases[0]), 1e-5);
     testGemmRandom();
+    testGemmSingleRow();
     testGemmRejects();
     testMatMulShapes();
 
