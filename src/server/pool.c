@@ -320,6 +320,14 @@ static int reapWorkers(VbServer *server, char orphans[][VB_STORE_ID_SIZE], char 
         /* NOTE: a worker that dies between its claim in the database and
          * its claim line leaves the job IN_PROGRESS until the next start-up
          * recovery, because the server does not know the job yet. */
+        if (w->job_id[0] != '\0') {
+            /* A killed worker leaves its job folder behind. */
+            char dir[96];
+            vbServerJobDir(w->job_id, dir, sizeof dir);
+            if (vbServerJobDirRemove(dir) != 0)
+                vbWarn("job %s: cannot remove the job folder %s: %s", w->job_id, dir,
+                       strerror(errno));
+        }
         if (w->job_id[0] != '\0' && !w->killed) {
             snprintf(orphans[orphan_count], VB_STORE_ID_SIZE, "%s", w->job_id);
             snprintf(reasons[orphan_count], 96, "%s", reason);

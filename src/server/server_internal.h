@@ -39,6 +39,15 @@ json_t *vbServerValidateRequest(const char *body, size_t len, const char *models
  * 64 bytes, not starting with '.', and NAME.onnx a regular file there. */
 int vbServerModelExists(const char *models_dir, const char *name);
 
+/* Writes the private folder of job id, /tmp/visionbench-job-ID, into out
+ * (at least 64 bytes). The id is a random UUID, so the name is not known
+ * before the job exists. */
+void vbServerJobDir(const char *id, char *out, size_t size);
+
+/* Removes the job folder and everything in it. Returns 0 on success or
+ * when it does not exist, -1 otherwise (errno set). */
+int vbServerJobDirRemove(const char *dir);
+
 /* One worker process as the server tracks it. */
 typedef struct VbWorker {
     pid_t pid;                   /* also its process group id */

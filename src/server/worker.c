@@ -77,6 +77,19 @@ static int removeEntry(const char *path, const struct stat *sb, int flag, struct
     return remove(path);
 }
 
+void vbServerJobDir(const char *id, char *out, size_t size)
+{
+    snprintf(out, size, "/tmp/visionbench-job-%s", id);
+}
+
+int vbServerJobDirRemove(const char *dir)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return nftw(dir, removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Writes the job's images and ground truth under dir and fills options
  * with the job's settings. */
 static vb_status prepareJob(const VbServerConfig *config, const json_t *input, const char *dir,
@@ -186,7 +199,8 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
     int have_result = 0;
     json_t *input = NULL, *report = NULL;
     char *output = NULL;
-    char dir[] = "/tmp/visionbench-job-XXXXXX";
+    char dir[96];
+    vbServerJobDir(job->id, dir, sizeof dir);
     int have_dir = 0;
     vb_status st = VB_OK;
 
@@ -197,8 +211,11 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
         st = vbErrorSet(&err, VB_ERR_PARSE, "stored job input is not JSON: %s", jerr.text);
         goto done;
     }
-    if (mkdtemp(dir) == NULL) {
-        st = vbErrorSet(&err, VB_ERR_IO, "cannot create a job folder under /tmp: %s",
+    /* A folder left by an attempt whose worker was killed with its server
+     * is removed first. */
+    if (mkdir(dir, 0700) != 0 && (errno != EEXIST || vbServerJobDirRemove(dir) != 0 ||
+                                  mkdir(dir, 0700) != 0)) {
+        st = vbErrorSet(&err, VB_ERR_IO, "cannot create the job folder %s: %s", dir,
                         strerror(errno));
         goto done;
     }
@@ -247,7 +264,7 @@ done:;
     else if (!applied)
         vbInfo("job %s: outcome not stored because the job was cancelled or timed out meanwhile",
                job->id);
-    if (have_dir && nftw(dir, removeEntry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    if (have_dir && vbServerJobDirRemove(dir) != 0)
         vbWarn("job %s: cannot remove the job folder %s: %s", job->id, dir, strerror(errno));
     if (have_result)
         vbRunResultFree(&result);

@@ -318,6 +318,7 @@ def case_cancel(server, work):
         check(doc["status"] == "CANCELLED", "job %s became %s" % (job["id"], doc["status"]))
     health = server.request("GET", "/health")[1]
     check(health["workers"]["running"] == 0, "a worker still runs: %r" % health)
+    check_no_job_folder(running["id"])
     status, doc, _ = server.request("POST", "/retry/" + running["id"])
     check(status == 409, "retry of a cancelled job gave %d" % status)
     # The server goes on: a new job completes.
@@ -339,6 +340,7 @@ def case_timeout(server, work):
     check(health["jobs"]["retried"] == 1, "retried count %r" % health["jobs"])
     final = server.wait_final(final["id"], timeout=60)
     check(final["status"] == "TIMED_OUT", "retried job ended %s" % final["status"])
+    check_no_job_folder(final["id"])
     check(final.get("retries") == 1, "retries %r" % final.get("retries"))
 
 
@@ -403,6 +405,7 @@ def case_restart(server, work):
         final = server.wait_final(job_id, timeout=120)
         check(final["status"] in ("COMPLETED", "FAILED"),
               "job %s ended %s after the restart" % (job_id, final["status"]))
+        check_no_job_folder(job_id)
     after = server.request("GET", "/status/" + done["id"])[1]
     check(after.get("output") == done.get("output"), "the stored result changed after restart")
     with open(server.log_path) as f:
@@ -444,6 +447,15 @@ def case_autoscale(server, work):
     check(wait_workers(server, 1), "%d workers after idling, expected 1" % worker_total(server))
     time.sleep(1.5)
     check(worker_total(server) == 1, "%d workers later, expected 1" % worker_total(server))
+
+
+def check_no_job_folder(job_id):
+    """A killed worker's job folder is removed when the server reaps it."""
+    path = "/tmp/visionbench-job-" + job_id
+    deadline = time.time() + 5
+    while os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.1)
+    check(not os.path.exists(path), "job folder %s was left behind" % path)
 
 
 def post_input(server, field_input):
@@ -585,17 +597,16 @@ def main():
         print("VB_CLI is not set")
         return 1
 
+    db = os.environ.get("VB_TEST_POSTGRES_URL", "") if backend == "postgres" else ""
+    if backend == "postgres" and not db:
+        print("skipped: VB_TEST_POSTGRES_URL is not set")
+        return SKIP
     work = tempfile.mkdtemp(prefix="vb-server-%s-" % name)
     os.makedirs(os.path.join(work, "models"))
     for model in ("yolox_nano", "FastestDet"):
         os.symlink(os.path.join(MODELS, model + ".onnx"),
                    os.path.join(work, "models", model + ".onnx"))
-    if backend == "postgres":
-        db = os.environ.get("VB_TEST_POSTGRES_URL", "")
-        if not db:
-            print("skipped: VB_TEST_POSTGRES_URL is not set")
-            return SKIP
-    else:
+    if backend != "postgres":
         db = "sqlite:" + os.path.join(work, "jobs.db")
 
     fn, extra = CASES[name]
