@@ -311,8 +311,12 @@ vb_status vbDatasetListFiles(const char *dir, const char *suffix, char ***names,
         if (suffix != NULL ? !hasSuffix(name, suffix) : !vbDatasetIsImageName(name))
             continue;
         char *path = vbPathJoin(dir, name);
+        if (path == NULL) {
+            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory listing %s", dir);
+            goto done;
+        }
         struct stat sb;
-        int regular = path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+        int regular = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
         free(path);
         if (!regular)
             continue;
