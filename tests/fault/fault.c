@@ -12,6 +12,17 @@
 
 #include "fault/fault.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define VB_FAULT_HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VB_FAULT_HAVE_ASAN 1
+#endif
+#endif
+#ifdef VB_FAULT_HAVE_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 /* The real functions, as `ld --wrap=NAME` names them. */
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t count, size_t size);
@@ -74,6 +85,12 @@ static int countCall(atomic_long *calls, atomic_long *target, const char *kind)
         return 0;
     atomic_store(&fired, 1);
     logFired(kind, n);
+#ifdef VB_FAULT_HAVE_ASAN
+    if (getenv("VB_FAULT_STACK") != NULL) {
+        fprintf(stderr, "fault: failing %s call %ld here:\n", kind, n);
+        __sanitizer_print_stack_trace();
+    }
+#endif
     return 1;
 }
 

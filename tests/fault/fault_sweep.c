@@ -41,7 +41,11 @@ typedef struct SweepInputs {
 
 enum { IN_MODEL, IN_IMAGES, IN_PNG, IN_CSV, IN_COCO, IN_YOLO, IN_VOC, IN_RESULTS, IN_JPEG };
 
-typedef vb_status (*SweepOperation)(const SweepInputs *in, vb_error *err);
+/* One operation under test. On success it writes a short description of
+ * its result (counts) to summary, so that a fault the operation absorbs can
+ * be compared with the fault-free result. */
+typedef vb_status (*SweepOperation)(const SweepInputs *in, char *summary, size_t size,
+                                    vb_error *err);
 
 /* Writes text to dir/name; returns 0 on success. */
 static int writeText(const char *dir, const char *name, const char *text)
@@ -166,61 +170,77 @@ static void removeInputs(const SweepInputs *in)
         fprintf(stderr, "fault_sweep: cannot remove %s\n", in->dir);
 }
 
-static vb_status runModel(const SweepInputs *in, vb_error *err)
+static vb_status runModel(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
     vb_engine_options options;
     vb_engine_options_init(&options);
     options.threads = 1;
     vb_engine *engine = NULL;
     vb_status st = vb_engine_load(in->path[IN_MODEL], &options, &engine, err);
+    if (st == VB_OK) {
+        vb_engine_stats stats;
+        vb_engine_get_stats(engine, &stats);
+        snprintf(summary, size, "nodes %d, arena %llu bytes", stats.node_count,
+                 (unsigned long long)stats.arena_bytes);
+    }
     vb_engine_free(engine);
     return st;
 }
 
-static vb_status decodeImage(const SweepInputs *in, vb_error *err)
+static vb_status decodeImage(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
     VbImage image = {0};
     VbImageInfo info;
     VbWarnings warnings = {0};
     const char *path = in->path[IN_JPEG][0] != '\0' ? in->path[IN_JPEG] : in->path[IN_PNG];
     vb_status st = vbImageDecodeFile(path, &image, &info, &warnings, err);
+    if (st == VB_OK)
+        snprintf(summary, size, "%d x %d, %d warnings", image.width, image.height, warnings.count);
     vbImageFree(&image);
     vbWarningsClear(&warnings);
     return st;
 }
 
-static vb_status loadDataset(const char *path, const SweepInputs *in, vb_error *err)
+static vb_status loadDataset(const char *path, const SweepInputs *in, char *summary, size_t size,
+                             vb_error *err)
 {
     VbDataset *d = NULL;
     vb_status st = vbDatasetLoad(path, in->path[IN_IMAGES], NULL, &d, err);
+    if (st == VB_OK)
+        snprintf(summary, size, "%zu images, %zu boxes, %zu categories, %d warnings, "
+                 "%zu missing, %zu unreadable", d->image_count, d->annotation_count,
+                 d->category_count, d->warnings.count, d->missing_image_count,
+                 d->unreadable_image_count);
     vbDatasetFree(d);
     return st;
 }
 
-static vb_status loadCsv(const SweepInputs *in, vb_error *err)
+static vb_status loadCsv(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
-    return loadDataset(in->path[IN_CSV], in, err);
+    return loadDataset(in->path[IN_CSV], in, summary, size, err);
 }
 
-static vb_status loadCoco(const SweepInputs *in, vb_error *err)
+static vb_status loadCoco(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
-    return loadDataset(in->path[IN_COCO], in, err);
+    return loadDataset(in->path[IN_COCO], in, summary, size, err);
 }
 
-static vb_status loadYolo(const SweepInputs *in, vb_error *err)
+static vb_status loadYolo(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
-    return loadDataset(in->path[IN_YOLO], in, err);
+    return loadDataset(in->path[IN_YOLO], in, summary, size, err);
 }
 
-static vb_status loadVoc(const SweepInputs *in, vb_error *err)
+static vb_status loadVoc(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
-    return loadDataset(in->path[IN_VOC], in, err);
+    return loadDataset(in->path[IN_VOC], in, summary, size, err);
 }
 
-static vb_status loadResults(const SweepInputs *in, vb_error *err)
+static vb_status loadResults(const SweepInputs *in, char *summary, size_t size, vb_error *err)
 {
     VbDetectionList list = {0};
     vb_status st = vbCocoResultsLoad(in->path[IN_RESULTS], &list, err);
+    if (st == VB_OK)
+        snprintf(summary, size, "%zu detections", list.count);
     vbDetectionListFree(&list);
     return st;
 }
@@ -239,32 +259,46 @@ static int leaked(void)
 /* Runs op with the Nth allocation (alloc != 0) or the Nth file access
  * failing, for N = 1, 2, ... until a run passes its last counted call. The
  * run without a fault must succeed; every faulted run must succeed or fail
- * with a message, and leak nothing. Returns the number of faults injected. */
+ * with a message, and leak nothing. A faulted run that succeeds ("absorbed")
+ * with a result other than the fault-free one is listed: the loaders turn
+ * some failures into warnings, such as an unreadable image. Returns the
+ * number of faults injected. */
 static long sweep(const char *name, SweepOperation op, const SweepInputs *in, int alloc)
 {
     const char *kind = alloc ? "allocation" : "file access";
-    long absorbed = 0;
+    char expected[256] = "", summary[256];
+    vb_error err = {0};
+    CHECK_MSG(op(in, expected, sizeof expected, &err) == VB_OK, "%s: fails without a fault: %s",
+              name, err.message);
+
+    long absorbed = 0, changed = 0;
     long n;
     for (n = 1; n <= SWEEP_MAX_FAULTS; n++) {
-        vb_error err = {0};
+        memset(&err, 0, sizeof err);
+        summary[0] = '\0';
         vbFaultArm(alloc ? n : 0, alloc ? 0 : n);
-        vb_status st = op(in, &err);
+        vb_status st = op(in, summary, sizeof summary, &err);
         int fired = vbFaultFired();
         vbFaultDisarm();
 
         CHECK_MSG(!leaked(), "%s: leak with %s %ld failing", name, kind, n);
-        if (!fired) {
-            CHECK_MSG(st == VB_OK, "%s: fails without a fault: %s", name, err.message);
+        if (!fired)
             break;
-        }
-        if (st == VB_OK)
-            absorbed++;
-        else
+        if (st != VB_OK) {
             CHECK_MSG(err.message[0] != '\0', "%s: %s %ld failing gives status %d without a message",
                       name, kind, n, (int)st);
+            continue;
+        }
+        absorbed++;
+        if (strcmp(summary, expected) != 0) {
+            changed++;
+            printf("  %s, %s %ld failing: %s (without a fault: %s)\n", name, kind, n, summary,
+                   expected);
+        }
     }
     CHECK_MSG(n <= SWEEP_MAX_FAULTS, "%s: still calling after %d faults", name, SWEEP_MAX_FAULTS);
-    printf("%-8s %-11s %5ld faults, %ld absorbed without an error\n", name, kind, n - 1, absorbed);
+    printf("%-8s %-11s %5ld faults, %ld absorbed without an error, %ld of them with another result\n",
+           name, kind, n - 1, absorbed, changed);
     return n - 1;
 }
 
