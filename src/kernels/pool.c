@@ -186,7 +186,12 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
             for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
                 int64_t off = kx * g->dilation[1] - g->pad_begin[1];
                 int64_t lo = ranges[2 * kx], hi = ranges[2 * kx + 1];
-                if (is_max) {
+                if (is_max && sx == 1) {
+                    /* Stride 1 reads one contiguous run, which vectorizes. */
+                    const float *xs = xrow + off;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        yrow[ox] = xs[ox] > yrow[ox] ? xs[ox] : yrow[ox];
+                } else if (is_max) {
                     for (int64_t ox = lo; ox < hi; ox++) {
                         float v = xrow[ox * sx + off];
                         yrow[ox] = v > yrow[ox] ? v : yrow[ox];
@@ -213,6 +218,37 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
     }
 }
 
+/* Lanes of the partial results in globalPoolPlane: a multiple of every SIMD
+ * width, so the compiler can keep them in vector registers. */
+#define GLOBAL_POOL_LANES 16
+
+/* Returns the max or the mean of x[0..n-1] (-FLT_MAX or 0 when n is 0). The
+ * lanes combine in a fixed order, so the result does not depend on threads. */
+static float globalPoolPlane(const float *x, size_t n, int is_max)
+{
+    float acc[GLOBAL_POOL_LANES];
+    for (int l = 0; l < GLOBAL_POOL_LANES; l++)
+        acc[l] = is_max ? -FLT_MAX : 0.0f;
+    size_t j = 0;
+    for (; j + GLOBAL_POOL_LANES <= n; j += GLOBAL_POOL_LANES) {
+        if (is_max) {
+            for (int l = 0; l < GLOBAL_POOL_LANES; l++)
+                acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+        } else {
+            for (int l = 0; l < GLOBAL_POOL_LANES; l++)
+                acc[l] += x[j + l];
+        }
+    }
+    for (int l = 0; j < n; j++, l++)
+        acc[l] = is_max ? (x[j] > acc[l] ? x[j] : acc[l]) : acc[l] + x[j];
+    for (int width = GLOBAL_POOL_LANES / 2; width > 0; width /= 2) {
+        for (int l = 0; l < width; l++)
+            acc[l] = is_max ? (acc[l + width] > acc[l] ? acc[l + width] : acc[l])
+                            : acc[l] + acc[l + width];
+    }
+    return is_max || n == 0 ? acc[0] : acc[0] / (float)n;
+}
+
 static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_in,
                          vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -232,22 +268,8 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
         for (int i = 2; i < x->rank; i++)
             plane *= (size_t)x->dims[i];
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-        for (int64_t i = 0; i < planes; i++) {
-            const float *xi = xd + (size_t)i * plane;
-            float acc;
-            if (p->is_max) {
-                acc = -FLT_MAX;
-                for (size_t j = 0; j < plane; j++)
-                    acc = xi[j] > acc ? xi[j] : acc;
-            } else {
-                acc = 0.0f;
-                for (size_t j = 0; j < plane; j++)
-                    acc += xi[j];
-                if (plane > 0)
-                    acc /= (float)plane;
-            }
-            yd[i] = acc;
-        }
+        for (int64_t i = 0; i < planes; i++)
+            yd[i] = globalPoolPlane(xd + (size_t)i * plane, plane, p->is_max);
         return VB_OK;
     }
 
