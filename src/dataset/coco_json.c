@@ -187,7 +187,12 @@ static vb_status checkImagesOnDisk(VbDatasetBuilder *b, const char *path, const 
         CocoImage *img = &images[i];
         char where[600];
         snprintf(where, sizeof where, "%s: image %lld", path, (long long)img->id);
-        char *full = leavesFolder(img->file_name) ? NULL : vbPathJoin(images_dir, img->file_name);
+        char *full = NULL;
+        if (!leavesFolder(img->file_name)) {
+            full = vbPathJoin(images_dir, img->file_name);
+            if (full == NULL)
+                return vbErrorSet(err, VB_ERR_NO_MEMORY, "%s: out of memory", where);
+        }
         struct stat sb;
         if (full == NULL || stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             free(full);
