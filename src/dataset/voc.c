@@ -123,6 +123,13 @@ static vb_status readFile(VbDatasetBuilder *b, const VbStemIndex *stems, const c
     xmlResetLastError();
     doc = xmlReadMemory(text, (int)len, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
                                                         XML_PARSE_NOWARNING);
+    /* libxml2 stops at an allocation failure but may still return the
+     * part of the document it built, which would lose objects silently. */
+    const xmlError *last = xmlGetLastError();
+    if (doc != NULL && last != NULL && last->code == XML_ERR_NO_MEMORY) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "%s: out of memory parsing the XML", path);
+        goto done;
+    }
     if (doc == NULL) {
         const xmlError *xml_err = xmlGetLastError();
         char message[256] = "not well-formed";
