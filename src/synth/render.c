@@ -39,7 +39,11 @@ typedef struct Canvas {
 
 static int clampInt(int v, int lo, int hi)
 {
-    return v < lo ? lo : v > hi ? hi : v;
+    if (v < lo)
+        return lo;
+    if (v > hi)
+        return hi;
+    return v;
 }
 
 static void putPixel(Canvas *c, int x, int y, Rgb col, int owner)
@@ -91,8 +95,8 @@ static Rgb randomColor(Rng *r, int lo, int hi)
     return col;
 }
 
-/* Body colours of real traffic: white, black, greys, red, blue, green,
- * yellow, silver, brown, each varied a little. */
+/* Body colours of real traffic (white, black, grey, red, blue, green,
+ * yellow, silver, brown, orange), each varied a little. */
 static Rgb vehicleColor(Rng *r)
 {
     static const Rgb palette[] = {
@@ -173,8 +177,8 @@ static void drawGround(Canvas *c, Rng *r, const Road *road)
         fillRect(c, 0, y, c->w, y + 1, shade(grass, 85 + 15 * t / depth), -1);
         fillRect(c, left, y, right + 1, y + 1, asphalt, -1);
 
-        /* Lane lines: solid at the edges, dashed inside; both widen and the
-         * dashes lengthen towards the camera (dash phase from 1/depth). */
+        /* Lane lines are solid at the edges and dashed inside. Lines widen
+         * and dashes lengthen towards the camera (dash phase from 1/depth). */
         int line_w = 1 + (right - left) / (road->lanes * 40);
         int dash_on = ((depth * 24 / t) & 1) == 0;
         for (int k = 0; k <= road->lanes; k++) {
@@ -286,7 +290,12 @@ static void placeVehicle(const Canvas *c, const Road *road, Rng *r, Vehicle *v)
 {
     int depth = c->h - road->horizon;
     int roll = rngRange(r, 0, 99);
-    v->kind = roll < 55 ? VB_SYNTH_CAR : roll < 78 ? VB_SYNTH_TRUCK : VB_SYNTH_BUS;
+    if (roll < 55)
+        v->kind = VB_SYNTH_CAR;
+    else if (roll < 78)
+        v->kind = VB_SYNTH_TRUCK;
+    else
+        v->kind = VB_SYNTH_BUS;
     v->side = rngRange(r, 0, 99) < 35;
     v->flip = rngRange(r, 0, 1);
     v->body = vehicleColor(r);
@@ -345,10 +354,9 @@ static void applyLighting(Canvas *c, Rng *r)
     }
 }
 
-/* Reads each vehicle's visible box from the owner map. A vehicle keeps its
- * box when at least a quarter of its on-canvas area is visible and the box
- * is at least 4 x 4 pixels; more hidden ones are left out of the ground
- * truth. */
+/* Reads each vehicle's visible box from the owner map. A vehicle gets a box
+ * when at least a quarter of its on-canvas area is visible and the box is at
+ * least 4 x 4 pixels. Other vehicles stay in the image without a box. */
 static void collectBoxes(const Canvas *c, const Vehicle *vehicles, int count, VbSynthScene *scene)
 {
     int xmin[VB_SYNTH_MAX_VEHICLES], ymin[VB_SYNTH_MAX_VEHICLES];
@@ -429,8 +437,8 @@ vb_status vbSynthRender(uint64_t seed, uint32_t index, int width, int height, Vb
         drawBuildings(&c, &r, road.horizon);
     drawGround(&c, &r, &road);
 
-    /* Vehicles, far to near so nearer ones occlude farther ones; about one
-     * scene in eight has none. */
+    /* Vehicles, drawn far to near so nearer ones occlude farther ones. About
+     * one scene in eight has none. */
     Vehicle vehicles[VB_SYNTH_MAX_VEHICLES];
     int count = rngRange(&r, 0, 7) == 0 ? 0 : rngRange(&r, 1, 7);
     for (int k = 0; k < count; k++)

@@ -31,7 +31,7 @@ typedef struct VbSynthBox {
     VbSynthKind kind;
 } VbSynthBox;
 
-/* One rendered scene. rgb holds width*height*3 bytes, row-major RGB. */
+/* One rendered scene. rgb contains width*height*3 bytes, row-major RGB. */
 typedef struct VbSynthScene {
     int width, height;
     uint8_t *rgb;
