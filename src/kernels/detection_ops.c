@@ -101,12 +101,20 @@ static vb_status nonZeroRun(const void *params, const vb_tensor *const *in, int 
 
 typedef struct NmsParams {
     int center_point_box;    /* 0: [y1, x1, y2, x2] corners; 1: [x_center, y_center, w, h] */
+    int64_t *rows;           /* [row_count, 3] selection of the last infer, which run copies */
+    size_t row_count;
+    size_t row_capacity;
 } NmsParams;
 
 typedef struct NmsCandidate {
     float score;
     int64_t index;           /* box index along the spatial dimension */
 } NmsCandidate;
+
+/* One kept box: corners with y1 <= y2, x1 <= x2, and its area. */
+typedef struct NmsBox {
+    float y1, x1, y2, x2, area;
+} NmsBox;
 
 /* The limits of one NonMaxSuppression call, read from its optional inputs. */
 typedef struct NmsLimits {
@@ -115,6 +123,18 @@ typedef struct NmsLimits {
     int has_score_threshold;
     float score_threshold;
 } NmsLimits;
+
+/* Most selections one node may return: 2^28 rows of 3 int64 (6 GiB), far
+ * above any detector, so that a hostile model fails instead of swapping. */
+#define VB_NMS_MAX_ROWS ((size_t)1 << 28)
+
+static void nmsRelease(void *params)
+{
+    NmsParams *p = params;
+    if (p != NULL)
+        free(p->rows);
+    free(p);
+}
 
 static vb_status nmsPrepare(const VbOnnxNode *node, int opset, void **params, vb_error *err)
 {
@@ -145,39 +165,54 @@ static int compareCandidates(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Returns the corners (y1, x1, y2, x2 with y1 <= y2, x1 <= x2) of box b. */
-static void nmsCorners(const float *b, int center_point_box, float c[4])
+static inline float minFloat(float a, float b)
 {
-    if (center_point_box) {
-        c[0] = b[1] - b[3] / 2.0f;
-        c[1] = b[0] - b[2] / 2.0f;
-        c[2] = b[1] + b[3] / 2.0f;
-        c[3] = b[0] + b[2] / 2.0f;
-        return;
-    }
-    c[0] = fminf(b[0], b[2]);
-    c[1] = fminf(b[1], b[3]);
-    c[2] = fmaxf(b[0], b[2]);
-    c[3] = fmaxf(b[1], b[3]);
+    return a < b ? a : b;
 }
 
-/* Returns nonzero when corner boxes a and b overlap by more than threshold
- * (intersection over union). Boxes of zero area never suppress. */
-static int nmsSuppresses(const float a[4], const float b[4], float threshold)
+static inline float maxFloat(float a, float b)
 {
-    float area_a = (a[2] - a[0]) * (a[3] - a[1]);
-    float area_b = (b[2] - b[0]) * (b[3] - b[1]);
-    if (area_a <= 0.0f || area_b <= 0.0f)
+    return a > b ? a : b;
+}
+
+/* Returns box b as ordered corners with its area. */
+static NmsBox nmsCorners(const float *b, int center_point_box)
+{
+    NmsBox c;
+    if (center_point_box) {
+        c.y1 = b[1] - b[3] / 2.0f;
+        c.x1 = b[0] - b[2] / 2.0f;
+        c.y2 = b[1] + b[3] / 2.0f;
+        c.x2 = b[0] + b[2] / 2.0f;
+    } else {
+        c.y1 = minFloat(b[0], b[2]);
+        c.x1 = minFloat(b[1], b[3]);
+        c.y2 = maxFloat(b[0], b[2]);
+        c.x2 = maxFloat(b[1], b[3]);
+    }
+    c.area = (c.y2 - c.y1) * (c.x2 - c.x1);
+    return c;
+}
+
+/* Returns nonzero when box a overlaps some box of kept[0..count) by more
+ * than threshold (intersection over union). Boxes of zero area never
+ * suppress and are never suppressed, as in ONNX Runtime. */
+static int nmsSuppressed(const NmsBox *a, const NmsBox *kept, int64_t count, float threshold)
+{
+    if (a->area <= 0.0f)
         return 0;
-    float ih = fminf(a[2], b[2]) - fmaxf(a[0], b[0]);
-    float iw = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
-    if (ih <= 0.0f || iw <= 0.0f)
-        return 0;
-    float inter = ih * iw;
-    float uni = area_a + area_b - inter;
-    if (uni <= 0.0f)
-        return 0;
-    return inter / uni > threshold;
+    for (int64_t j = 0; j < count; j++) {
+        const NmsBox *k = &kept[j];
+        float ih = minFloat(a->y2, k->y2) - maxFloat(a->y1, k->y1);
+        float iw = minFloat(a->x2, k->x2) - maxFloat(a->x1, k->x1);
+        if (ih <= 0.0f || iw <= 0.0f || k->area <= 0.0f)
+            continue;
+        float inter = ih * iw;
+        float uni = a->area + k->area - inter;
+        if (uni > 0.0f && inter / uni > threshold)
+            return 1;
+    }
+    return 0;
 }
 
 /* Checks the input shapes and reads the optional scalar inputs. */
@@ -227,17 +262,39 @@ static vb_status nmsReadLimits(const vb_tensor *const *in, int n_in, NmsLimits *
     return VB_OK;
 }
 
-/* Runs greedy NMS for every batch and class. cand and kept are scratch of
- * [boxes] entries each. Writes up to max_rows (batch, class, box) rows into
- * rows (may be NULL to count only) and returns the number of selections. */
-static size_t nmsSelect(const NmsParams *p, const vb_tensor *boxes, const vb_tensor *scores,
-                        const NmsLimits *lim, NmsCandidate *cand, int64_t *kept,
-                        int64_t *rows, size_t max_rows)
+/* Appends the row (batch, class, box) to p->rows, growing it. */
+static vb_status nmsAddRow(NmsParams *p, int64_t batch, int64_t cls, int64_t box, vb_error *err)
+{
+    if (p->row_count == p->row_capacity) {
+        size_t capacity = p->row_capacity > 0 ? p->row_capacity * 2 : 256;
+        if (capacity > VB_NMS_MAX_ROWS)
+            return vbErrorSet(err, VB_ERR_LIMIT, "NonMaxSuppression selects more than %zu boxes",
+                              VB_NMS_MAX_ROWS);
+        int64_t *grown = realloc(p->rows, capacity * 3 * sizeof *grown);
+        if (grown == NULL)
+            return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu NMS selections",
+                              capacity);
+        p->rows = grown;
+        p->row_capacity = capacity;
+    }
+    int64_t *row = p->rows + p->row_count * 3;
+    row[0] = batch;
+    row[1] = cls;
+    row[2] = box;
+    p->row_count++;
+    return VB_OK;
+}
+
+/* Runs greedy NMS for every batch and class and stores the selected
+ * (batch, class, box) rows in p->rows. cand and kept are scratch of [boxes]
+ * entries each. */
+static vb_status nmsSelect(NmsParams *p, const vb_tensor *boxes, const vb_tensor *scores,
+                           const NmsLimits *lim, NmsCandidate *cand, NmsBox *kept, vb_error *err)
 {
     int64_t batches = boxes->dims[0], n = boxes->dims[1], classes = scores->dims[1];
     const float *box = boxes->data;
     const float *score = scores->data;
-    size_t total = 0;
+    p->row_count = 0;
     for (int64_t b = 0; b < batches; b++) {
         for (int64_t c = 0; c < classes && lim->max_per_class > 0; c++) {
             /* Candidates above the score threshold, best first. */
@@ -255,79 +312,71 @@ static size_t nmsSelect(const NmsParams *p, const vb_tensor *boxes, const vb_ten
             /* Keep each candidate that no kept box overlaps too much. */
             int64_t n_kept = 0;
             for (int64_t i = 0; i < count && n_kept < lim->max_per_class; i++) {
-                float a[4];
-                nmsCorners(box + (size_t)(b * n + cand[i].index) * 4, p->center_point_box, a);
-                int suppressed = 0;
-                for (int64_t j = 0; j < n_kept && !suppressed; j++) {
-                    float k[4];
-                    nmsCorners(box + (size_t)(b * n + kept[j]) * 4, p->center_point_box, k);
-                    suppressed = nmsSuppresses(a, k, lim->iou_threshold);
-                }
-                if (suppressed)
+                NmsBox a = nmsCorners(box + (size_t)(b * n + cand[i].index) * 4,
+                                      p->center_point_box);
+                if (nmsSuppressed(&a, kept, n_kept, lim->iou_threshold))
                     continue;
-                kept[n_kept++] = cand[i].index;
-                if (rows != NULL && total < max_rows) {
-                    rows[total * 3] = b;
-                    rows[total * 3 + 1] = c;
-                    rows[total * 3 + 2] = cand[i].index;
-                }
-                total++;
+                kept[n_kept++] = a;
+                vb_status status = nmsAddRow(p, b, c, cand[i].index, err);
+                if (status != VB_OK)
+                    return status;
             }
         }
     }
-    return total;
+    return VB_OK;
 }
 
-/* Sets selected_indices to [count, 3]. The count depends on the data, so
- * the inputs must be known, either as constants at load or at run-time
- * inference. Infer then runs the selection once to count. */
+/* Runs the selection and sets selected_indices to [count, 3]. The count
+ * depends on the data, so the inputs must be known, either as constants at
+ * load or at run-time inference. The rows stay in params for run, which the
+ * engine calls right after infer with the same inputs. params is written
+ * here although the interface passes it as const. */
 static vb_status nmsInfer(const void *params, const vb_tensor *const *in, int n_in,
                           vb_tensor *const *out, int n_out, VbOpInferInfo *info, vb_error *err)
 {
     (void)n_out;
+    NmsParams *p = (NmsParams *)params;
     NmsLimits lim;
     vb_status st = nmsReadLimits(in, n_in, &lim, err);
     if (st != VB_OK)
         return st;
     if (in[0]->data == NULL || in[1]->data == NULL)
-        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "NonMaxSuppression requires a constant input for boxes and "
-                          "scores: its output shape depends on the data");
+        return vbErrorSet(err, VB_ERR_UNSUPPORTED, "NonMaxSuppression requires a constant input for "
+                          "boxes and scores: its output shape depends on the data");
 
-    /* Scratch for one class: candidates and kept indices. */
+    /* Scratch for one class: candidates and kept boxes. */
     size_t n = (size_t)in[0]->dims[1], bytes;
-    if (vbMulSize(n, sizeof(NmsCandidate) + sizeof(int64_t), &bytes))
+    if (vbMulSize(n, sizeof(NmsCandidate) + sizeof(NmsBox), &bytes))
         return vbErrorSet(err, VB_ERR_LIMIT, "NonMaxSuppression: %zu boxes are too many", n);
     NmsCandidate *cand = malloc(bytes > 0 ? bytes : 1);
     if (cand == NULL)
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu NMS candidates", n);
-    size_t count = nmsSelect(params, in[0], in[1], &lim, cand, (int64_t *)(cand + n), NULL, 0);
+    st = nmsSelect(p, in[0], in[1], &lim, cand, (NmsBox *)(cand + n), err);
     free(cand);
+    if (st != VB_OK)
+        return st;
 
-    int64_t dims[2] = {(int64_t)count, 3};
+    int64_t dims[2] = {(int64_t)p->row_count, 3};
     vbKernelSetShape(out[0], VB_DTYPE_INT64, 2, dims);
-    info->workspace_bytes = bytes;
     info->flops = (uint64_t)vbTensorCount(in[1]) * 8;
     return VB_OK;
 }
 
+/* Copies the rows the preceding infer selected. */
 static vb_status nmsRun(const void *params, const vb_tensor *const *in, int n_in,
                         vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
+    (void)in;
+    (void)n_in;
     (void)n_out;
-    NmsLimits lim;
-    vb_status st = nmsReadLimits(in, n_in, &lim, err);
-    if (st != VB_OK)
-        return st;
-    size_t n = (size_t)in[0]->dims[1];
-    if (ctx->workspace_bytes < n * (sizeof(NmsCandidate) + sizeof(int64_t)))
-        return vbErrorSet(err, VB_ERR_INTERNAL, "NonMaxSuppression workspace is too small");
-    NmsCandidate *cand = ctx->workspace;
-    size_t rows = (size_t)out[0]->dims[0];
-    size_t count = nmsSelect(params, in[0], in[1], &lim, cand, (int64_t *)(cand + n),
-                             out[0]->data, rows);
-    if (count != rows)
+    (void)ctx;
+    const NmsParams *p = params;
+    if ((size_t)out[0]->dims[0] != p->row_count)
         return vbErrorSet(err, VB_ERR_INTERNAL,
-                          "NonMaxSuppression selected %zu boxes, infer counted %zu", count, rows);
+                          "NonMaxSuppression output has %lld rows, infer selected %zu",
+                          (long long)out[0]->dims[0], p->row_count);
+    if (p->row_count > 0)
+        memcpy(out[0]->data, p->rows, p->row_count * 3 * sizeof *p->rows);
     return VB_OK;
 }
 
@@ -511,7 +560,7 @@ static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int
 
 static const VbOpDef opNonZero = {"NonZero", 9, NULL, nonZeroInfer, nonZeroRun, NULL, NULL, NULL};
 static const VbOpDef opNonMaxSuppression = {"NonMaxSuppression", 10, nmsPrepare, nmsInfer, nmsRun,
-                                            vbKernelFreeParams, NULL, NULL};
+                                            nmsRelease, NULL, NULL};
 static const VbOpDef opRoiAlign = {"RoiAlign", 10, roiAlignPrepare, roiAlignInfer, roiAlignRun,
                                    vbKernelFreeParams, NULL, NULL};
 
