@@ -194,22 +194,33 @@ static NmsBox nmsCorners(const float *b, int center_point_box)
     return c;
 }
 
-/* Returns nonzero when box a overlaps some box of kept[0..count) by more
- * than threshold (intersection over union). Boxes of zero area never
- * suppress and are never suppressed, as in ONNX Runtime. */
-static int nmsSuppressed(const NmsBox *a, const NmsBox *kept, int64_t count, float threshold)
+/* Kept boxes of one class as separate arrays, so that the overlap test
+ * below vectorizes: [capacity] each. */
+typedef struct NmsKept {
+    float *y1, *x1, *y2, *x2, *area;
+    int64_t count;
+} NmsKept;
+
+/* Returns nonzero when box a overlaps some kept box by more than threshold
+ * (intersection over union). Boxes of zero area never suppress and are
+ * never suppressed, as in ONNX Runtime. The test runs branch-free over
+ * blocks of 64 kept boxes and stops after the first block with a hit. */
+static int nmsSuppressed(const NmsBox *a, const NmsKept *kept, float threshold)
 {
     if (a->area <= 0.0f)
         return 0;
-    for (int64_t j = 0; j < count; j++) {
-        const NmsBox *k = &kept[j];
-        float ih = minFloat(a->y2, k->y2) - maxFloat(a->y1, k->y1);
-        float iw = minFloat(a->x2, k->x2) - maxFloat(a->x1, k->x1);
-        if (ih <= 0.0f || iw <= 0.0f || k->area <= 0.0f)
-            continue;
-        float inter = ih * iw;
-        float uni = a->area + k->area - inter;
-        if (uni > 0.0f && inter / uni > threshold)
+    for (int64_t start = 0; start < kept->count; start += 64) {
+        int64_t end = start + 64 < kept->count ? start + 64 : kept->count;
+        int hit = 0;
+        for (int64_t j = start; j < end; j++) {
+            float ih = minFloat(a->y2, kept->y2[j]) - maxFloat(a->y1, kept->y1[j]);
+            float iw = minFloat(a->x2, kept->x2[j]) - maxFloat(a->x1, kept->x1[j]);
+            float inter = ih * iw;
+            float uni = a->area + kept->area[j] - inter;
+            hit |= (ih > 0.0f) & (iw > 0.0f) & (kept->area[j] > 0.0f) & (uni > 0.0f) &
+                   (inter / uni > threshold);
+        }
+        if (hit)
             return 1;
     }
     return 0;
@@ -289,7 +300,7 @@ static vb_status nmsAddRow(NmsParams *p, int64_t batch, int64_t cls, int64_t box
  * (batch, class, box) rows in p->rows. cand and kept are scratch of [boxes]
  * entries each. */
 static vb_status nmsSelect(NmsParams *p, const vb_tensor *boxes, const vb_tensor *scores,
-                           const NmsLimits *lim, NmsCandidate *cand, NmsBox *kept, vb_error *err)
+                           const NmsLimits *lim, NmsCandidate *cand, NmsKept *kept, vb_error *err)
 {
     int64_t batches = boxes->dims[0], n = boxes->dims[1], classes = scores->dims[1];
     const float *box = boxes->data;
@@ -310,13 +321,18 @@ static vb_status nmsSelect(NmsParams *p, const vb_tensor *boxes, const vb_tensor
             qsort(cand, (size_t)count, sizeof *cand, compareCandidates);
 
             /* Keep each candidate that no kept box overlaps too much. */
-            int64_t n_kept = 0;
-            for (int64_t i = 0; i < count && n_kept < lim->max_per_class; i++) {
+            kept->count = 0;
+            for (int64_t i = 0; i < count && kept->count < lim->max_per_class; i++) {
                 NmsBox a = nmsCorners(box + (size_t)(b * n + cand[i].index) * 4,
                                       p->center_point_box);
-                if (nmsSuppressed(&a, kept, n_kept, lim->iou_threshold))
+                if (nmsSuppressed(&a, kept, lim->iou_threshold))
                     continue;
-                kept[n_kept++] = a;
+                int64_t k = kept->count++;
+                kept->y1[k] = a.y1;
+                kept->x1[k] = a.x1;
+                kept->y2[k] = a.y2;
+                kept->x2[k] = a.x2;
+                kept->area[k] = a.area;
                 vb_status status = nmsAddRow(p, b, c, cand[i].index, err);
                 if (status != VB_OK)
                     return status;
@@ -351,7 +367,9 @@ static vb_status nmsInfer(const void *params, const vb_tensor *const *in, int n_
     NmsCandidate *cand = malloc(bytes > 0 ? bytes : 1);
     if (cand == NULL)
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for %zu NMS candidates", n);
-    st = nmsSelect(p, in[0], in[1], &lim, cand, (NmsBox *)(cand + n), err);
+    float *planes = (float *)(cand + n);
+    NmsKept kept = {planes, planes + n, planes + 2 * n, planes + 3 * n, planes + 4 * n, 0};
+    st = nmsSelect(p, in[0], in[1], &lim, cand, &kept, err);
     free(cand);
     if (st != VB_OK)
         return st;
@@ -453,13 +471,21 @@ static vb_status roiAlignInfer(const void *params, const vb_tensor *const *in, i
     return vbKernelCheckSize("RoiAlign", out[0], err);
 }
 
-/* Samples plane (height x width) bilinearly at (y, x). Points more than one
- * pixel outside give 0; points within that border clamp to the edge. */
-static float roiBilinear(const float *plane, int64_t height, int64_t width, float y, float x,
-                         int max_mode)
+/* One bilinear sample: the four pixel offsets in a plane and their weights.
+ * A sample more than one pixel outside the plane has weights 0. */
+typedef struct RoiSample {
+    int64_t offset[4];
+    float weight[4];
+} RoiSample;
+
+/* Computes the bilinear sample of a height x width plane at (y, x). Points
+ * within one pixel outside clamp to the edge, as in ONNX Runtime. */
+static RoiSample roiSample(int64_t height, int64_t width, float y, float x)
 {
+    RoiSample s;
+    memset(&s, 0, sizeof s);
     if (y < -1.0f || y > (float)height || x < -1.0f || x > (float)width)
-        return 0.0f;
+        return s;
     y = y <= 0.0f ? 0.0f : y;
     x = x <= 0.0f ? 0.0f : x;
     int64_t y0 = (int64_t)y, x0 = (int64_t)x, y1, x1;
@@ -476,17 +502,22 @@ static float roiBilinear(const float *plane, int64_t height, int64_t width, floa
         x1 = x0 + 1;
     }
     float ly = y - (float)y0, lx = x - (float)x0, hy = 1.0f - ly, hx = 1.0f - lx;
-    float v1 = hy * hx * plane[y0 * width + x0], v2 = hy * lx * plane[y0 * width + x1];
-    float v3 = ly * hx * plane[y1 * width + x0], v4 = ly * lx * plane[y1 * width + x1];
-    if (max_mode)
-        return fmaxf(fmaxf(v1, v2), fmaxf(v3, v4));
-    return v1 + v2 + v3 + v4;
+    s.offset[0] = y0 * width + x0;
+    s.offset[1] = y0 * width + x1;
+    s.offset[2] = y1 * width + x0;
+    s.offset[3] = y1 * width + x1;
+    s.weight[0] = hy * hx;
+    s.weight[1] = hy * lx;
+    s.weight[2] = ly * hx;
+    s.weight[3] = ly * lx;
+    return s;
 }
 
 /* X [N, C, H, W], rois [R, 4] as (x1, y1, x2, y2) in input coordinates,
  * batch_indices [R] -> Y [R, C, out_h, out_w]. Each output bin averages (or
  * takes the maximum of) grid_h x grid_w bilinear samples at the centres of
- * a regular grid over the bin. */
+ * a regular grid over the bin. Each sample's position is computed once per
+ * roi and then read in every channel. */
 static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int n_in,
                              vb_tensor *const *out, int n_out, const VbOpRunContext *ctx,
                              vb_error *err)
@@ -506,16 +537,15 @@ static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int
     const float *xd = x->data, *rd = rois->data;
     float *yd = out[0]->data;
     float offset = p->half_pixel ? 0.5f : 0.0f;
-    int64_t out_h = p->out_h, out_w = p->out_w, jobs = n_rois * channels;
-    int threads = jobs * out_h * out_w >= 4096 ? ctx->threads : 1;
+    int64_t out_h = p->out_h, out_w = p->out_w, bins = out_h * out_w;
+    size_t plane = (size_t)(height * width);
+    int threads = n_rois * channels * bins >= 4096 ? ctx->threads : 1;
 
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t job = 0; job < jobs; job++) {
-        int64_t r = job / channels, c = job % channels;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t r = 0; r < n_rois; r++) {
         const float *roi = rd + r * 4;
-        const float *plane = xd + ((size_t)vbTensorGetInt(bi, (size_t)r) * (size_t)channels +
-                                   (size_t)c) * (size_t)(height * width);
-        float *dst = yd + (size_t)job * (size_t)(out_h * out_w);
+        const float *image = xd + (size_t)vbTensorGetInt(bi, (size_t)r) * (size_t)channels * plane;
+        float *dst = yd + (size_t)r * (size_t)(channels * bins);
 
         /* The roi in feature-map coordinates and its bin size. */
         float start_w = roi[0] * p->spatial_scale - offset;
@@ -533,25 +563,35 @@ static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int
         grid_w = grid_w < 0 ? 0 : grid_w;
         float samples = (float)(grid_h * grid_w > 1 ? grid_h * grid_w : 1);
 
-        for (int64_t ph = 0; ph < out_h; ph++) {
-            for (int64_t pw = 0; pw < out_w; pw++) {
-                float acc = 0.0f;
-                int first = 1;
-                for (int64_t iy = 0; iy < grid_h; iy++) {
-                    float yy = start_h + (float)ph * bin_h +
-                               ((float)iy + 0.5f) * bin_h / (float)grid_h;
-                    for (int64_t ix = 0; ix < grid_w; ix++) {
-                        float xx = start_w + (float)pw * bin_w +
-                                   ((float)ix + 0.5f) * bin_w / (float)grid_w;
-                        float v = roiBilinear(plane, height, width, yy, xx, p->max_mode);
-                        if (!p->max_mode)
-                            acc += v;
-                        else if (first || v > acc)
-                            acc = v;
-                        first = 0;
+        for (int64_t bin = 0; bin < bins; bin++) {
+            int64_t ph = bin / out_w, pw = bin % out_w;
+            for (int64_t c = 0; c < channels; c++)
+                dst[c * bins + bin] = 0.0f;
+
+            /* Every sample of the bin, applied to all channels. */
+            for (int64_t iy = 0; iy < grid_h; iy++) {
+                float yy = start_h + (float)ph * bin_h + ((float)iy + 0.5f) * bin_h / (float)grid_h;
+                for (int64_t ix = 0; ix < grid_w; ix++) {
+                    float xx = start_w + (float)pw * bin_w + ((float)ix + 0.5f) * bin_w / (float)grid_w;
+                    RoiSample s = roiSample(height, width, yy, xx);
+                    int first = iy == 0 && ix == 0;
+                    for (int64_t c = 0; c < channels; c++) {
+                        const float *src = image + (size_t)c * plane;
+                        float v1 = s.weight[0] * src[s.offset[0]], v2 = s.weight[1] * src[s.offset[1]];
+                        float v3 = s.weight[2] * src[s.offset[2]], v4 = s.weight[3] * src[s.offset[3]];
+                        float *acc = &dst[c * bins + bin];
+                        if (!p->max_mode) {
+                            *acc += v1 + v2 + v3 + v4;
+                        } else {
+                            float v = fmaxf(fmaxf(v1, v2), fmaxf(v3, v4));
+                            *acc = first || v > *acc ? v : *acc;
+                        }
                     }
                 }
-                dst[ph * out_w + pw] = p->max_mode ? acc : acc / samples;
+            }
+            if (!p->max_mode) {
+                for (int64_t c = 0; c < channels; c++)
+                    dst[c * bins + bin] /= samples;
             }
         }
     }
