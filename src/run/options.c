@@ -40,7 +40,9 @@ void vbRunOptionsFree(VbRunOptions *options)
         return;
     free(options->images_dir);
     free(options->gt_path);
-    free(options->classes_path);
+    free(options->classes);
+    free(options->class_map_path);
+    free(options->gt_names_path);
     free(options->json_path);
     free(options->db_url);
     free(options->country);
@@ -223,7 +225,11 @@ static vb_status applyOption(VbRunOptions *o, const char *opt, const char *value
     if (strcmp(opt, "--gt") == 0)
         return setString(&o->gt_path, value, err);
     if (strcmp(opt, "--classes") == 0)
-        return setString(&o->classes_path, value, err);
+        return setString(&o->classes, value, err);
+    if (strcmp(opt, "--class-map") == 0)
+        return setString(&o->class_map_path, value, err);
+    if (strcmp(opt, "--gt-names") == 0)
+        return setString(&o->gt_names_path, value, err);
     if (strcmp(opt, "--json") == 0)
         return setString(&o->json_path, value, err);
     if (strcmp(opt, "--db") == 0)
@@ -326,7 +332,7 @@ static vb_status applyOption(VbRunOptions *o, const char *opt, const char *value
 
 /* Options that take a value; every other known option is a flag. */
 static const char *const valueOptions[] = {
-    "--images", "--gt", "--model", "--classes", "--conf", "--iou", "--imgsz", "--threads",
+    "--images", "--gt", "--model", "--classes", "--class-map", "--gt-names", "--conf", "--iou", "--imgsz", "--threads",
     "--warmup", "--repeat", "--timeout", "--json", "--db", "--on-bad-image", "--cpu-watts",
     "--grid-intensity", "--country", "--pue", "--bootstrap", "--seed",
 };

@@ -37,26 +37,25 @@ static void pipelineRelease(void *state)
     free(p);
 }
 
-/* Builds the class map: a class map file when --classes names a file, else
- * the COCO-80 map. It binds the map to the dataset's categories and, when
- * --classes is a name list, keeps only those names. */
+/* Builds the class map: the --class-map file when given, else the COCO-80
+ * map. It binds the map to the dataset's categories and, with --classes,
+ * keeps only those names. */
 static vb_status buildClassMap(const VbRunOptions *options, const VbDataset *dataset,
                                VbClassMap *map, vb_error *err)
 {
-    struct stat sb;
-    int is_file = options->classes_path != NULL && stat(options->classes_path, &sb) == 0 &&
-                  S_ISREG(sb.st_mode);
-    vb_status st = is_file ? vbModelClassMapLoad(options->classes_path, map, err)
-                           : vbModelClassMapCoco(map, err);
+    vb_status st = options->class_map_path != NULL
+                       ? vbModelClassMapLoad(options->class_map_path, map, err)
+                       : vbModelClassMapCoco(map, err);
     /* A ground truth without categories (every image negative) has nothing
      * to bind to; the classes keep their own ids and mAP is undefined. */
     if (st == VB_OK && dataset != NULL && dataset->category_count > 0)
         st = vbModelClassMapBind(map, dataset, err);
-    if (st == VB_OK && options->classes_path != NULL && !is_file)
-        st = vbModelClassMapFilter(map, options->classes_path, err);
+    if (st == VB_OK && options->classes != NULL)
+        st = vbModelClassMapFilter(map, options->classes, err);
     if (st != VB_OK)
-        vbErrorPrefix(err, "%s", options->classes_path != NULL ? "--classes: "
-                                                                : "class map (set it with --classes FILE): ");
+        vbErrorPrefix(err, "%s", options->class_map_path != NULL
+                                     ? "--class-map: "
+                                     : "class map (set one with --class-map FILE): ");
     return st;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -56,9 +57,102 @@ static vb_status checkPaths(const VbRunOptions *options, vb_error *err)
     struct stat sb;
     if (stat(options->gt_path, &sb) != 0)
         return vbErrorSet(err, VB_ERR_NOT_FOUND, "--gt: '%s' not found", options->gt_path);
-    if (options->classes_path != NULL && !isRegularFile(options->classes_path))
-        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--classes: '%s' not found",
-                          options->classes_path);
+    if (options->class_map_path != NULL && !isRegularFile(options->class_map_path))
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--class-map: '%s' not found",
+                          options->class_map_path);
+    if (options->gt_names_path != NULL && !isRegularFile(options->gt_names_path))
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "--gt-names: '%s' not found",
+                          options->gt_names_path);
+    return VB_OK;
+}
+
+/* Returns 1 when name is one of the comma-separated names in list (each
+ * compared after trimming spaces, case-insensitively). */
+static int listHasName(const char *list, const char *name)
+{
+    size_t name_len = strlen(name);
+    const char *p = list;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        size_t trimmed = len;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (trimmed == name_len && strncasecmp(p, name, name_len) == 0)
+            return 1;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* Keeps only the ground-truth categories named in the comma-separated list
+ * (--classes) and their annotations, so mAP averages over those classes
+ * only. Errors: VB_ERR_INVALID_ARGUMENT naming a listed class the ground
+ * truth does not have, with the classes it has. */
+static vb_status keepClasses(VbDataset *ds, const char *list, vb_error *err)
+{
+    /* Step 1: every listed name must be a ground-truth class. */
+    char name[256];
+    const char *p = list;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof name)
+            return vbErrorSet(err, VB_ERR_INVALID_ARGUMENT,
+                              "--classes: '%s' has an empty or overlong name; "
+                              "give names separated by commas, e.g. car,truck", list);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        int found = 0;
+        for (size_t k = 0; k < ds->category_count && !found; k++)
+            found = strcasecmp(ds->categories[k].name, name) == 0;
+        if (!found) {
+            char known[512] = "";
+            size_t used = 0;
+            for (size_t k = 0; k < ds->category_count && used < sizeof known; k++) {
+                int n = snprintf(known + used, sizeof known - used, "%s%s", k ? ", " : "",
+                                 ds->categories[k].name);
+                if (n < 0)
+                    break;
+                used += (size_t)n;
+            }
+            return vbErrorSet(err, VB_ERR_INVALID_ARGUMENT,
+                              "--classes: '%s' is not a class of the ground truth; its classes: %s",
+                              name, ds->category_count ? known : "(none)");
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+
+    /* Step 2: drop the other categories and their annotations. */
+    size_t kept = 0;
+    for (size_t k = 0; k < ds->category_count; k++) {
+        if (listHasName(list, ds->categories[k].name))
+            ds->categories[kept++] = ds->categories[k];
+        else
+            free(ds->categories[k].name);
+    }
+    ds->category_count = kept;
+    size_t kept_annotations = 0;
+    for (size_t i = 0; i < ds->annotation_count; i++) {
+        int known = 0;
+        for (size_t k = 0; k < ds->category_count && !known; k++)
+            known = ds->categories[k].id == ds->annotations[i].category_id;
+        if (known)
+            ds->annotations[kept_annotations++] = ds->annotations[i];
+    }
+    ds->annotation_count = kept_annotations;
     return VB_OK;
 }
 
@@ -616,10 +710,15 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
     /* Step 1: ground truth. */
     VbDatasetOptions ds_options;
     memset(&ds_options, 0, sizeof ds_options);
-    ds_options.class_names_file = options->classes_path;
+    ds_options.class_names_file = options->gt_names_path;
     st = vbDatasetLoad(options->gt_path, options->images_dir, &ds_options, &ds, err);
     if (st != VB_OK)
         goto done;
+    if (options->classes != NULL) {
+        st = keepClasses(ds, options->classes, err);
+        if (st != VB_OK)
+            goto done;
+    }
     if (ds->image_count > VB_RUN_MAX_IMAGES) {
         st = vbErrorSet(err, VB_ERR_LIMIT, "%s: %zu images exceed the limit of %d per run; "
                         "split the dataset", options->gt_path, ds->image_count, VB_RUN_MAX_IMAGES);

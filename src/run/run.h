@@ -39,7 +39,9 @@ typedef enum VbBadImagePolicy {
 typedef struct VbRunOptions {
     char *images_dir;
     char *gt_path;
-    char *classes_path;          /* class names file, or NULL */
+    char *classes;               /* comma-separated class names to evaluate, or NULL for all */
+    char *class_map_path;        /* model output index to name ("index,name" lines), or NULL for COCO-80 */
+    char *gt_names_path;         /* class names of YOLO label files, one per line, or NULL */
     VbRunModelSpec *models;
     int model_count;
     double conf;                 /* score threshold, 0..1 (default 0.25) */

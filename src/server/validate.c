@@ -439,8 +439,7 @@ static int checkOptions(const json_t *options, json_t *job, VbRequestError *rerr
         else if (strcmp(key, "repeat") == 0)
             rc = checkNumber(value, field, 1, 100, 0, 1, rerr);
         else if (strcmp(key, "classes") == 0) {
-            /* The model's class names in output order (a class map), never a
-             * file path. */
+            /* The class names to evaluate (--classes), never a file path. */
             rc = 0;
             if (!json_is_array(value) || json_array_size(value) == 0 ||
                 json_array_size(value) > 1000) {

@@ -167,18 +167,15 @@ static vb_status prepareJob(const VbServerConfig *config, const json_t *input, c
     if ((v = json_object_get(opts, "repeat")) != NULL)
         options->repeat = (int)json_integer_value(v);
     if ((v = json_object_get(opts, "classes")) != NULL) {
-        /* The model's class names in output order, written as the class
-         * map file that --classes reads: one "index,name" line each. */
-        VbBuf map;
-        vbBufInit(&map, 1 << 20);
+        /* The classes to evaluate, joined as --classes takes them. */
+        VbBuf list;
+        vbBufInit(&list, 1 << 20);
         for (size_t i = 0; i < json_array_size(v) && st == VB_OK; i++)
-            st = vbBufPrintf(&map, err, "%zu,%s\n", i, json_string_value(json_array_get(v, i)));
-        options->classes_path = vbPathJoin(dir, "classes.txt");
-        if (st == VB_OK && options->classes_path == NULL)
-            st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory preparing the job");
-        if (st == VB_OK)
-            st = vbFileWrite(options->classes_path, map.data != NULL ? map.data : "", map.len, err);
-        vbBufFree(&map);
+            st = vbBufPrintf(&list, err, "%s%s", i ? "," : "",
+                             json_string_value(json_array_get(v, i)));
+        if (st == VB_OK && json_array_size(v) > 0)
+            options->classes = vbBufDetach(&list, NULL);
+        vbBufFree(&list);
         if (st != VB_OK)
             return st;
     }
