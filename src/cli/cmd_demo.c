@@ -75,11 +75,11 @@ static int listModels(const char *dir, char **names)
     return count;
 }
 
-/* Finds the bundled model folder: $VISIONBENCH_MODELS, then, from the
- * binary's folder B, B/../models (a build folder inside the source tree),
- * B/../../models and B/../share/visionbench/models (an install prefix). The
- * first folder holding a .onnx file wins. Writes it into out; returns 0 when
- * none does. */
+/* Finds the bundled model folder: $VISIONBENCH_MODELS when set (used as
+ * is), else the first folder holding a .onnx file among B/../models (a
+ * build folder inside the source tree), B/../../models and
+ * B/../share/visionbench/models (an install prefix), where B is the
+ * binary's folder. Writes it into out and returns 0 when none is found. */
 static int findModelsDir(char *out, size_t size)
 {
     const char *env = getenv("VISIONBENCH_MODELS");
@@ -282,6 +282,8 @@ int vbCmdDemo(int argc, char **argv)
     int status = vbCmdRun(run_argc, run_argv);
     for (int k = 0; k < model_count; k++)
         free(names[k]);
+    if (access(json, F_OK) != 0)
+        return status;   /* the run did not start; vbCmdRun printed why */
     fprintf(stderr, "visionbench: report written to %s\n", json);
     if (store)
         fprintf(stderr, "visionbench: open the dashboard with 'visionbench serve' (docs/dashboard.md) "
