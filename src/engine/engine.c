@@ -88,11 +88,13 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
                                          ? last_step : items[item_of[i]].first;
     }
 
-    /* It dies after its last reader. */
+    /* It dies after its last reader, counting readers of values that share
+     * its buffer (a Reshape output aliasing its input). */
     for (int s = 0; s < engine->step_count; s++) {
         const VbNode *node = &engine->nodes[engine->steps[s]];
         for (int k = 0; k < node->in_count; k++) {
-            int item = node->in[k] >= 0 ? item_of[node->in[k]] : -1;
+            size_t offset = 0;
+            int item = node->in[k] >= 0 ? item_of[aliasRoot(engine, node->in[k], &offset)] : -1;
             if (item >= 0 && items[item].last < s)
                 items[item].last = s;
         }

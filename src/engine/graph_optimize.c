@@ -295,6 +295,35 @@ static void placeConcatsInPlace(vb_engine *engine)
     }
 }
 
+/* Lets Reshape, Flatten, Squeeze and Unsqueeze outputs share their data
+ * input's buffer: the bytes are the same, only the shape differs, so the
+ * node no longer runs. The input must be a graph input or a value computed
+ * at run time, and the output no graph output. No op writes into its
+ * inputs, so readers of either value see the same bytes until the shared
+ * slot dies after the last reader of both. */
+static void aliasShapeOps(vb_engine *engine)
+{
+    for (int i = 0; i < engine->node_count; i++) {
+        VbNode *node = &engine->nodes[engine->order[i]];
+        if (!node->live || node->dynamic || node->out_count != 1 || node->in_count < 1 ||
+            node->in[0] < 0 ||
+            !(isOp(node, "Reshape") || isOp(node, "Flatten") || isOp(node, "Squeeze") ||
+              isOp(node, "Unsqueeze")))
+            continue;
+        VbValue *in = &engine->values[node->in[0]];
+        VbValue *out = &engine->values[node->out[0]];
+        if ((in->kind != VB_VALUE_COMPUTED && in->kind != VB_VALUE_INPUT) || in->dynamic ||
+            out->kind != VB_VALUE_COMPUTED || out->dynamic || out->is_output ||
+            out->alias_of >= 0 || out->has_aliases || in->t.dtype != out->t.dtype ||
+            vbTensorBytes(&in->t) != vbTensorBytes(&out->t))
+            continue;
+        out->alias_of = node->in[0];
+        out->alias_offset = 0;
+        in->has_aliases = 1;
+        killNode(engine, node);
+    }
+}
+
 /* Calls each live node's pack with its constant inputs. */
 static vb_status packWeights(vb_engine *engine, vb_error *err)
 {
@@ -373,6 +402,7 @@ vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
 
     if (!engine->config.no_inplace_concat)
         placeConcatsInPlace(engine);
+    aliasShapeOps(engine);
 
     status = packWeights(engine, err);
     if (status != VB_OK)
