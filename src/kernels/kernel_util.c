@@ -18,8 +18,7 @@ vb_status vbKernelReadInts(const char *op, const char *what, const vb_tensor *t,
 {
     if (t->data == NULL)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                          "%s requires a constant '%s' input (dynamic values are not supported)", op,
-                          what);
+                          "%s requires a constant '%s' input", op, what);
     if (t->dtype != VB_DTYPE_INT64 && t->dtype != VB_DTYPE_INT32)
         return vbErrorSet(err, VB_ERR_SHAPE, "%s: input '%s' must be int32 or int64, got %s", op, what,
                           vb_dtype_to_string(t->dtype));

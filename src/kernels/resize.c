@@ -227,7 +227,7 @@ static vb_status resizeResolve(const ResizeParams *p, const vb_tensor *const *in
         missing = scales ? "scales" : "sizes";
     if (missing)
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
-                          "%s node '%s' requires a constant %s input; dynamic shapes are not supported yet",
+                          "%s node '%s' requires a constant %s input",
                           op, p->node, missing);
     if ((scales && scales->dtype != VB_DTYPE_FLOAT32) || (sizes && sizes->dtype != VB_DTYPE_INT64) ||
         (roi && p->coord == COORD_TF_CROP_AND_RESIZE && roi->dtype != VB_DTYPE_FLOAT32))
@@ -508,21 +508,38 @@ static void nearestGather(const float *x, float *y, const ResizeAxis *ax, const 
     const AxisTable *last = &tables[rank - 1];
     int64_t width = ax[rank - 1].out;
 
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t row = 0; row < rows; row++) {
-        /* source row offset from this row's output index on every outer axis */
-        int64_t rest = row, offset = 0;
-        int outside = 0;
-        for (int a = rank - 2; a >= 0; a--) {
-            int64_t j = rest % ax[a].out;
-            rest /= ax[a].out;
-            offset += tables[a].idx[j] * in_stride[a];
-            outside |= tables[a].outside[j];
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        /* An upsampled row that reads the same source row as the row before
+         * it (rows 2i and 2i+1 of a 2x upsample) is a copy of that row. */
+        int64_t prev_offset = -1;
+#pragma omp for schedule(static)
+        for (int64_t row = 0; row < rows; row++) {
+            /* source row offset from this row's output index on every outer axis */
+            int64_t rest = row, offset = 0;
+            int outside = 0;
+            for (int a = rank - 2; a >= 0; a--) {
+                int64_t j = rest % ax[a].out;
+                rest /= ax[a].out;
+                offset += tables[a].idx[j] * in_stride[a];
+                outside |= tables[a].outside[j];
+            }
+            float *dst = y + row * width;
+            if (outside) {
+                for (int64_t j = 0; j < width; j++)
+                    dst[j] = extrapolation;
+                prev_offset = -1;
+                continue;
+            }
+            if (offset == prev_offset) {
+                memcpy(dst, dst - width, (size_t)width * sizeof *dst);
+                continue;
+            }
+            const float *src = x + offset;
+            for (int64_t j = 0; j < width; j++)
+                dst[j] = last->outside[j] ? extrapolation : src[last->idx[j]];
+            prev_offset = offset;
         }
-        float *dst = y + row * width;
-        const float *src = x + offset;
-        for (int64_t j = 0; j < width; j++)
-            dst[j] = outside || last->outside[j] ? extrapolation : src[last->idx[j]];
     }
 }
 
