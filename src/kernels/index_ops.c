@@ -144,11 +144,61 @@ static vb_status readIndex(const char *op, const vb_tensor *idx, size_t i, int64
 /* Walks every element of idx (same rank as data): for element i the data
  * offset is idx[i] on axis and i's own coordinate elsewhere. gather copies
  * data to out[i]; otherwise updates[i] is combined into out at the offset. */
+/* GatherElements or ScatterElements without reduction when indices and
+ * data have the same extent on every axis but axis: element i of indices
+ * then lies in row (outer, inner) of the data, and only its position along
+ * axis comes from the index. Returns 0, without touching anything, when
+ * the shapes do not fit. */
+static int elementsRows(const IndexParams *p, int axis, const vb_tensor *data,
+                        const vb_tensor *idx, const vb_tensor *updates, vb_tensor *out,
+                        vb_status *status, vb_error *err)
+{
+    size_t es = vb_dtype_size(data->dtype);
+    if (p->reduction != RED_NONE || (es != 4 && es != 8))
+        return 0;
+    for (int d = 0; d < data->rank; d++) {
+        if (d != axis && idx->dims[d] != data->dims[d])
+            return 0;
+    }
+    int64_t inner = 1, outer = 1, extent = data->dims[axis], count = idx->dims[axis];
+    for (int d = axis + 1; d < data->rank; d++)
+        inner *= data->dims[d];
+    for (int d = 0; d < axis; d++)
+        outer *= data->dims[d];
+
+    /* [outer, count, inner] indices -> [outer, extent, inner] data. */
+    size_t i = 0;
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t a = 0; a < count; a++) {
+            for (int64_t r = 0; r < inner; r++, i++) {
+                int64_t k = 0;
+                *status = readIndex(p->op_type, idx, i, extent, &k, err);
+                if (*status != VB_OK)
+                    return 1;
+                size_t off = (size_t)((o * extent + k) * inner + r);
+                const char *src = updates != NULL ? (const char *)updates->data + i * es
+                                                  : (const char *)data->data + off * es;
+                char *dst = updates != NULL ? (char *)out->data + off * es
+                                            : (char *)out->data + i * es;
+                if (es == 4)
+                    memcpy(dst, src, 4);
+                else
+                    memcpy(dst, src, 8);
+            }
+        }
+    }
+    *status = VB_OK;
+    return 1;
+}
+
 static vb_status elementsWalk(const IndexParams *p, const vb_tensor *data, const vb_tensor *idx,
                               const vb_tensor *updates, vb_tensor *out, vb_error *err)
 {
     int axis = (int)(p->axis < 0 ? p->axis + data->rank : p->axis);
     int64_t strides[VB_MAX_RANK], pos[VB_MAX_RANK] = {0};
+    vb_status status;
+    if (elementsRows(p, axis, data, idx, updates, out, &status, err))
+        return status;
     rowStrides(data, strides);
     size_t es = vb_dtype_size(data->dtype), n = vbTensorCount(idx);
     for (size_t i = 0; i < n; i++) {
