@@ -426,8 +426,17 @@ static vb_status constantOfShapeRun(const void *params, const vb_tensor *const *
     const ShapeParams *p = params;
     size_t n = vbTensorCount(out[0]), es = vb_dtype_size(p->value.dtype);
     char *dst = out[0]->data;
-    for (size_t i = 0; i < n; i++)
-        memcpy(dst + i * es, p->storage, es);
+    if (n == 0)
+        return VB_OK;
+
+    /* Write the value once, then double the filled prefix with each copy. */
+    size_t bytes = n * es, filled = es;
+    memcpy(dst, p->storage, es);
+    while (filled < bytes) {
+        size_t chunk = filled < bytes - filled ? filled : bytes - filled;
+        memcpy(dst + filled, dst, chunk);
+        filled += chunk;
+    }
     return VB_OK;
 }
 
