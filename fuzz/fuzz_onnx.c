@@ -12,8 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vbOnnxModelLoadBuffer(data, size, NULL, &model, &err) != VB_OK)
         return 0;
 
-    /* One thread: the harness checks decoding and planning, and constant
-     * folding runs kernels that would otherwise start a thread pool. */
+    /* One thread keeps each input fast: constant folding runs kernels, which
+     * would otherwise start an OpenMP thread per core. */
     vb_engine_options options;
     vb_engine_options_init(&options);
     options.threads = 1;

@@ -62,7 +62,7 @@ static inline int fuzzWritePng(const char *path, int w, int h)
     return ok ? 0 : -1;
 }
 
-/* Returns a folder holding road_a.png and road_b.png (32 x 24 each),
+/* Returns a folder containing road_a.png and road_b.png (32 x 24 each),
  * created on the first call, for the ground-truth loaders. */
 static inline const char *fuzzImagesDir(void)
 {

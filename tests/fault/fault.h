@@ -17,8 +17,8 @@
  * VB_FAULT_ALLOC=N fails the Nth allocation and VB_FAULT_IO=N the Nth file
  * access (both count from 1; unset or 0 never fails). When VB_FAULT_LOG
  * names a file, the process appends one line
- * "fired KIND N pid P" when it fails a call, so a sweep knows when N has
- * passed the last call. In a build with AddressSanitizer, VB_FAULT_STACK
+ * "fired KIND N pid P" when it fails a call, so a sweep can detect that N
+ * has passed the last call. In a build with AddressSanitizer, VB_FAULT_STACK
  * (any value) prints the stack of every failed call to stderr.
  * A forked child inherits the counters and keeps counting. */
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fault sweep over one small `visionbench run` (one model, two images, CSV
-# ground truth, a JSON report): runs it with the Nth allocation failing, then
-# with the Nth file access failing, and requires each run to exit 0, 1 or 2
-# (the CLI's documented statuses) with no sanitizer report, no model process
-# killed by a signal and, on a nonzero exit, an error message. A failed read
+# ground truth, a JSON report). It runs the command with the Nth allocation
+# failing, then with the Nth file access failing. Each run must exit 0, 1 or
+# 2 (the CLI's documented statuses) with no sanitizer report and no model
+# process killed by a signal, and a nonzero exit needs an error message. A failed read
 # of the pipe from a model's process marks that model failed, which is clean.
 # Needs a binary from the VB_FAULT_INJECTION build (tests/fault/fault.h).
 #
