@@ -1,11 +1,11 @@
 /* The Conv op (opsets 1 and 11): 1-D and 2-D NCHW float32, groups, depthwise, fused bias and activation. */
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 #include "kernels/window.h"
 
@@ -413,6 +413,44 @@ static size_t depthwiseWorkspace(const ConvShape *s)
            alignUp64(depthwisePlaneFloats(s) * sizeof(float)) * (size_t)vbCpuCount();
 }
 
+/* Arguments of one depthwise Conv call for depthwiseTask. */
+typedef struct DepthwiseJob {
+    const ConvParams *p;
+    const ConvShape *s;
+    const float *x, *w, *b;
+    float *y;
+    const size_t *offsets;
+    char *buffers;
+    size_t buffer_bytes, in_plane, out_plane;
+    int64_t hph, wph, tap_count;
+    int use_avx512, use_simd;
+} DepthwiseJob;
+
+/* Convolves plane i (image i / C, channel i % C) in worker's buffer. */
+static void depthwiseTask(void *arg, int64_t i, int worker)
+{
+    const DepthwiseJob *job = arg;
+    const ConvParams *p = job->p;
+    const VbWindowGeometry *g = &job->s->g;
+    int64_t c = i % job->s->channels;
+    float *buffer = (float *)(job->buffers + job->buffer_bytes * (size_t)worker);
+    const float *taps = job->w + (size_t)(c * job->tap_count);
+    float *yi = job->y + (size_t)i * job->out_plane;
+    float bias = job->b ? job->b[c] : 0.0f;
+    splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph,
+               (size_t)(job->hph * job->wph), buffer);
+#if defined(__x86_64__)
+    if (job->use_avx512)
+        depthwisePlaneAvx512(buffer, job->wph, taps, job->offsets, job->tap_count, bias, yi,
+                             g->out[0], g->out[1]);
+    else
+#endif
+        depthwisePlanePortable(buffer, job->wph, taps, job->offsets, job->tap_count, bias, yi,
+                               g->out[0], g->out[1]);
+    if (p->act != VB_ACT_NONE)
+        vbActivationApply(yi, job->out_plane, 0.0f, p->act, p->alpha, p->beta, job->use_simd);
+}
+
 /* Depthwise convolution: every (image, channel) plane is split into the
  * thread's buffer and convolved on its own. */
 static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
@@ -420,53 +458,52 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
 {
     const VbWindowGeometry *g = &s->g;
     int64_t planes = s->batch * s->channels;
-    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
-    size_t in_plane = (size_t)(g->in[0] * g->in[1]), out_plane = (size_t)(g->out[0] * g->out[1]);
     int64_t tap_count = g->kernel[0] * g->kernel[1];
-    size_t *offsets = ctx->workspace;
-    char *buffers = (char *)ctx->workspace + alignUp64((size_t)tap_count * sizeof(size_t));
-    size_t buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
-    tapOffsets(g, hph, wph, 1, offsets);
-    int use_avx512 = 0;
+    DepthwiseJob job = {p, s, x, w, b, y, ctx->workspace, NULL, 0, 0, 0, 0, 0, tap_count, 0,
+                        !ctx->disable_simd};
+    job.hph = phaseHeight(s);
+    job.wph = phaseWidth(s);
+    job.in_plane = (size_t)(g->in[0] * g->in[1]);
+    job.out_plane = (size_t)(g->out[0] * g->out[1]);
+    job.buffers = (char *)ctx->workspace + alignUp64((size_t)tap_count * sizeof(size_t));
+    job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
+    tapOffsets(g, job.hph, job.wph, 1, ctx->workspace);
 #if defined(__x86_64__)
-    use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
 #endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     int cores = vbCpuCount();
     if (threads > cores)
         threads = cores;
+    vbParallelFor(threads, planes, depthwiseTask, &job);
+}
 
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t i = 0; i < planes; i++) {
-        int64_t c = i % s->channels;
-        float *buffer = (float *)(buffers + buffer_bytes * (size_t)omp_get_thread_num());
-        const float *taps = w + (size_t)(c * tap_count);
-        float *yi = y + (size_t)i * out_plane;
-        splitPlane(x + (size_t)i * in_plane, g, hph, wph, (size_t)(hph * wph), buffer);
-#if defined(__x86_64__)
-        if (use_avx512)
-            depthwisePlaneAvx512(buffer, wph, taps, offsets, tap_count, b ? b[c] : 0.0f, yi,
-                                 g->out[0], g->out[1]);
-        else
-#endif
-            depthwisePlanePortable(buffer, wph, taps, offsets, tap_count, b ? b[c] : 0.0f, yi,
-                                   g->out[0], g->out[1]);
-        if (p->act != VB_ACT_NONE)
-            vbActivationApply(yi, out_plane, 0.0f, p->act, p->alpha, p->beta, !ctx->disable_simd);
-    }
+/* Arguments of one convSplitImage call for splitTask. */
+typedef struct SplitJob {
+    const float *x;
+    const ConvShape *s;
+    float *dst;
+    int64_t hph, wph;
+} SplitJob;
+
+/* Splits channel c of a convSplitImage call. */
+static void splitTask(void *arg, int64_t c, int worker)
+{
+    const SplitJob *job = arg;
+    size_t in_plane = (size_t)(job->s->g.in[0] * job->s->g.in[1]);
+    size_t out_plane = (size_t)(job->hph * job->wph);
+    (void)worker;
+    splitPlane(job->x + (size_t)c * in_plane, &job->s->g, job->hph, job->wph,
+               (size_t)job->s->group_in * out_plane, job->dst + (size_t)c * out_plane);
 }
 
 /* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph] with
  * splitPlane, one channel per iteration. */
 static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
 {
-    int64_t hph = phaseHeight(s), wph = phaseWidth(s);
-    size_t in_plane = (size_t)(s->g.in[0] * s->g.in[1]), out_plane = (size_t)(hph * wph);
+    SplitJob job = {x, s, dst, phaseHeight(s), phaseWidth(s)};
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t c = 0; c < s->group_in; c++)
-        splitPlane(x + (size_t)c * in_plane, &s->g, hph, wph, (size_t)s->group_in * out_plane,
-                   dst + (size_t)c * out_plane);
+    vbParallelFor(threads, s->group_in, splitTask, &job);
 }
 
 static vb_status convRun(const void *params, const vb_tensor *const *in, int n_in,

@@ -1,8 +1,8 @@
 /* Packed SGEMM: operand packing, AVX-512F / AVX2+FMA / portable micro-kernels, the threaded driver and activation epilogues. */
+#include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -359,6 +359,72 @@ static MicroKernel pickKernel(VbSgemmLayout layout, int disable_simd)
     return NULL;
 }
 
+/* Arguments of one vbSgemm call for sgemmTile. */
+typedef struct SgemmJob {
+    int m, n, k, mr, nr, tile_panels, use_simd;
+    size_t ldc, per_thread;
+    const float *packed_a;
+    VbSgemmPackB pack_b;
+    const void *b_src;
+    float *c;
+    const VbSgemmEpilogue *ep;
+    MicroKernel kernel;
+    void *workspace;
+} SgemmJob;
+
+/* Computes the columns of C tile t of a vbSgemm call, using worker's scratch. */
+static void sgemmTile(void *arg, int64_t tile, int worker)
+{
+    const SgemmJob *job = arg;
+    int m = job->m, n = job->n, k = job->k, mr = job->mr, nr = job->nr;
+    int tile_panels = job->tile_panels, use_simd = job->use_simd, t = (int)tile;
+    size_t ldc = job->ldc;
+    const float *packed_a = job->packed_a;
+    VbSgemmPackB pack_b = job->pack_b;
+    const void *b_src = job->b_src;
+    float *c = job->c;
+    const VbSgemmEpilogue *ep = job->ep;
+    MicroKernel kernel = job->kernel;
+    void *workspace = job->workspace;
+
+    float *bp = (float *)((char *)workspace + job->per_thread * (size_t)worker);
+    int n0 = t * tile_panels * nr;
+    int nc = n - n0 < tile_panels * nr ? n - n0 : tile_panels * nr;
+
+    /* k == 0: the product is zero. */
+    if (k == 0) {
+        for (int i = 0; i < m; i++)
+            memset(c + (size_t)i * ldc + n0, 0, sizeof(float) * (size_t)nc);
+    }
+
+    /* C[m][n0..n0+nc) += A[m][pc..pc+kc) * Bp[kc][nc], one K block at a time. */
+    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
+        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+        pack_b(b_src, pc, kc, n0, nc, nr, bp);
+        for (int jr = 0; jr < nc; jr += nr) {
+            const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
+            int nv = nc - jr < nr ? nc - jr : nr;
+            for (int ic = 0; ic < m; ic += mr) {
+                const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                                      (size_t)pc * (size_t)mr;
+                float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
+                int mv = m - ic < mr ? m - ic : mr;
+                if (kernel)
+                    kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0);
+                else
+                    kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, mr, nr);
+            }
+        }
+    }
+
+    /* Bias and activation while the tile is still in cache. */
+    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+        for (int i = 0; i < m; i++)
+            vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
+                              ep->act, ep->alpha, ep->beta, use_simd);
+    }
+}
+
 void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, const void *b_src,
              float *c, size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
              void *workspace, size_t workspace_bytes)
@@ -377,52 +443,18 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
     if (threads > max_threads)
         threads = max_threads < 1 ? 1 : max_threads;
     int panels = (n + nr - 1) / nr;
-    int tile_panels = (panels + threads - 1) / threads;
+    /* Four tiles per thread, so a thread that starts late leaves work to the others. */
+    int tile_parts = threads > 1 ? threads * 4 : 1;
+    int tile_panels = (panels + tile_parts - 1) / tile_parts;
     if (tile_panels > VB_SGEMM_NC / nr)
         tile_panels = VB_SGEMM_NC / nr;
     int tiles = (panels + tile_panels - 1) / tile_panels;
     if (threads > tiles)
         threads = tiles;
 
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int t = 0; t < tiles; t++) {
-        float *bp = (float *)((char *)workspace + per_thread * (size_t)omp_get_thread_num());
-        int n0 = t * tile_panels * nr;
-        int nc = n - n0 < tile_panels * nr ? n - n0 : tile_panels * nr;
-
-        /* k == 0: the product is zero. */
-        if (k == 0) {
-            for (int i = 0; i < m; i++)
-                memset(c + (size_t)i * ldc + n0, 0, sizeof(float) * (size_t)nc);
-        }
-
-        /* C[m][n0..n0+nc) += A[m][pc..pc+kc) * Bp[kc][nc], one K block at a time. */
-        for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
-            int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
-            pack_b(b_src, pc, kc, n0, nc, nr, bp);
-            for (int jr = 0; jr < nc; jr += nr) {
-                const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
-                int nv = nc - jr < nr ? nc - jr : nr;
-                for (int ic = 0; ic < m; ic += mr) {
-                    const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
-                                          (size_t)pc * (size_t)mr;
-                    float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
-                    int mv = m - ic < mr ? m - ic : mr;
-                    if (kernel)
-                        kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0);
-                    else
-                        kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, mr, nr);
-                }
-            }
-        }
-
-        /* Bias and activation while the tile is still in cache. */
-        if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
-            for (int i = 0; i < m; i++)
-                vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
-                                  ep->act, ep->alpha, ep->beta, use_simd);
-        }
-    }
+    SgemmJob job = {m, n, k, mr, nr, tile_panels, use_simd, ldc, per_thread, packed_a, pack_b,
+                    b_src, c, ep, kernel, workspace};
+    vbParallelFor(threads, tiles, sgemmTile, &job);
 }
 
 /* With more rows of A than this, vbSgemmRows copies each B tile into a
@@ -437,6 +469,117 @@ size_t vbSgemmRowsThreadWorkspace(void)
 {
     VbSgemmLayout layout = vbSgemmLayout();
     return VB_SGEMM_KC * sizeof(const float *) + VB_SGEMM_KC * (size_t)layout.nr * sizeof(float);
+}
+
+/* Arguments of one vbSgemmRows call for rowsTile. */
+typedef struct RowsJob {
+    int m, k, mr, nr, copy, per_segment, use_simd;
+    int segment_length;
+    size_t segment_stride, ldc, per_thread;
+    int64_t total;
+    const float *packed_a, *x;
+    const size_t *row_offsets;
+    float *c;
+    const VbSgemmEpilogue *ep;
+    RowsKernel kernel;
+    MicroKernel packed_kernel;
+    void *workspace;
+} RowsJob;
+
+/* Computes C tile t of a vbSgemmRows call, using worker's scratch. */
+static void rowsTile(void *arg, int64_t t, int worker)
+{
+    const RowsJob *job = arg;
+    int m = job->m, k = job->k, mr = job->mr, nr = job->nr, copy = job->copy;
+    int segment_length = job->segment_length, per_segment = job->per_segment;
+    int use_simd = job->use_simd;
+    size_t segment_stride = job->segment_stride, ldc = job->ldc;
+    int64_t total = job->total;
+    const float *packed_a = job->packed_a, *x = job->x;
+    const size_t *row_offsets = job->row_offsets;
+    float *c = job->c;
+    const VbSgemmEpilogue *ep = job->ep;
+    RowsKernel kernel = job->kernel;
+    MicroKernel packed_kernel = job->packed_kernel;
+    void *workspace = job->workspace;
+
+    char *scratch = (char *)workspace + job->per_thread * (size_t)worker;
+    const float **rows = (const float **)scratch;
+    float *panel = (float *)(scratch + VB_SGEMM_KC * sizeof(const float *));
+
+    /* The tile's columns n0..n0+nv of C, as pieces that each lie in one
+     * run: piece i is piece_len[i] columns at x + piece_src[i]. */
+    int64_t n0;
+    int nv, pieces = 0;
+    size_t piece_src[MAX_NR];
+    int piece_len[MAX_NR];
+    if (copy) {
+        n0 = t * nr;
+        nv = total - n0 < nr ? (int)(total - n0) : nr;
+        int64_t seg = n0 / segment_length, off = n0 % segment_length;
+        for (int j = 0; j < nv; pieces++) {
+            int len = (int)(segment_length - off < nv - j ? segment_length - off : nv - j);
+            piece_src[pieces] = (size_t)seg * segment_stride + (size_t)off;
+            piece_len[pieces] = len;
+            j += len;
+            seg++;
+            off = 0;
+        }
+    } else {
+        int64_t seg = t / per_segment;
+        int offset = (int)(t % per_segment) * nr;
+        n0 = seg * segment_length + offset;
+        nv = segment_length - offset < nr ? segment_length - offset : nr;
+        piece_src[0] = (size_t)seg * segment_stride + (size_t)offset;
+    }
+    float *ctile = c + n0;
+
+    if (k == 0) {
+        for (int i = 0; i < m; i++)
+            memset(ctile + (size_t)i * ldc, 0, sizeof(float) * (size_t)nv);
+    }
+
+    /* C[m][tile] += A[m][pc..pc+kc) * B rows, one K block at a time. */
+    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
+        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+        if (copy) {
+            /* panel [kc][nr]: row p gathers the pieces of B row pc + p */
+            float *dst = panel;
+            for (int p = 0; p < kc; p++, dst += nr) {
+                const float *src = x + row_offsets[pc + p];
+                int j = 0;
+                for (int i = 0; i < pieces; i++) {
+                    const float *from = src + piece_src[i];
+                    for (int q = 0; q < piece_len[i]; q++)
+                        dst[j + q] = from[q];
+                    j += piece_len[i];
+                }
+                for (; j < nr; j++)
+                    dst[j] = 0.0f;
+            }
+        } else {
+            for (int p = 0; p < kc; p++)
+                rows[p] = x + piece_src[0] + row_offsets[pc + p];
+        }
+        for (int ic = 0; ic < m; ic += mr) {
+            const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                                  (size_t)pc * (size_t)mr;
+            int mv = m - ic < mr ? m - ic : mr;
+            float *cpanel = ctile + (size_t)ic * ldc;
+            if (copy && packed_kernel)
+                packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0);
+            else if (copy)
+                kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, mr, nr);
+            else
+                kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
+        }
+    }
+
+    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+        for (int i = 0; i < m; i++)
+            vbActivationApply(ctile + (size_t)i * ldc, (size_t)nv, ep->bias ? ep->bias[i] : 0.0f,
+                              ep->act, ep->alpha, ep->beta, use_simd);
+    }
 }
 
 void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
@@ -469,86 +612,10 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
     int per_segment = (segment_length + nr - 1) / nr;
     int64_t tiles = copy ? (total + nr - 1) / nr : (int64_t)segments * per_segment;
 
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t t = 0; t < tiles; t++) {
-        char *scratch = (char *)workspace + per_thread * (size_t)omp_get_thread_num();
-        const float **rows = (const float **)scratch;
-        float *panel = (float *)(scratch + VB_SGEMM_KC * sizeof(const float *));
-
-        /* The tile's columns n0..n0+nv of C, as pieces that each lie in one
-         * run: piece i is piece_len[i] columns at x + piece_src[i]. */
-        int64_t n0;
-        int nv, pieces = 0;
-        size_t piece_src[MAX_NR];
-        int piece_len[MAX_NR];
-        if (copy) {
-            n0 = t * nr;
-            nv = total - n0 < nr ? (int)(total - n0) : nr;
-            int64_t seg = n0 / segment_length, off = n0 % segment_length;
-            for (int j = 0; j < nv; pieces++) {
-                int len = (int)(segment_length - off < nv - j ? segment_length - off : nv - j);
-                piece_src[pieces] = (size_t)seg * segment_stride + (size_t)off;
-                piece_len[pieces] = len;
-                j += len;
-                seg++;
-                off = 0;
-            }
-        } else {
-            int64_t seg = t / per_segment;
-            int offset = (int)(t % per_segment) * nr;
-            n0 = seg * segment_length + offset;
-            nv = segment_length - offset < nr ? segment_length - offset : nr;
-            piece_src[0] = (size_t)seg * segment_stride + (size_t)offset;
-        }
-        float *ctile = c + n0;
-
-        if (k == 0) {
-            for (int i = 0; i < m; i++)
-                memset(ctile + (size_t)i * ldc, 0, sizeof(float) * (size_t)nv);
-        }
-
-        /* C[m][tile] += A[m][pc..pc+kc) * B rows, one K block at a time. */
-        for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
-            int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
-            if (copy) {
-                /* panel [kc][nr]: row p gathers the pieces of B row pc + p */
-                float *dst = panel;
-                for (int p = 0; p < kc; p++, dst += nr) {
-                    const float *src = x + row_offsets[pc + p];
-                    int j = 0;
-                    for (int i = 0; i < pieces; i++) {
-                        const float *from = src + piece_src[i];
-                        for (int q = 0; q < piece_len[i]; q++)
-                            dst[j + q] = from[q];
-                        j += piece_len[i];
-                    }
-                    for (; j < nr; j++)
-                        dst[j] = 0.0f;
-                }
-            } else {
-                for (int p = 0; p < kc; p++)
-                    rows[p] = x + piece_src[0] + row_offsets[pc + p];
-            }
-            for (int ic = 0; ic < m; ic += mr) {
-                const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
-                                      (size_t)pc * (size_t)mr;
-                int mv = m - ic < mr ? m - ic : mr;
-                float *cpanel = ctile + (size_t)ic * ldc;
-                if (copy && packed_kernel)
-                    packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0);
-                else if (copy)
-                    kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, mr, nr);
-                else
-                    kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
-            }
-        }
-
-        if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
-            for (int i = 0; i < m; i++)
-                vbActivationApply(ctile + (size_t)i * ldc, (size_t)nv, ep->bias ? ep->bias[i] : 0.0f,
-                                  ep->act, ep->alpha, ep->beta, use_simd);
-        }
-    }
+    RowsJob job = {m, k, mr, nr, copy, per_segment, use_simd, segment_length, segment_stride, ldc,
+                   per_thread, total, packed_a, x, row_offsets, c, ep, kernel, packed_kernel,
+                   workspace};
+    vbParallelFor(threads, tiles, rowsTile, &job);
 }
 
 const char *vbActivationName(VbActivation act)

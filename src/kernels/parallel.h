@@ -1,0 +1,20 @@
+/* A parallel for loop whose caller never waits for a worker thread that has not started. */
+#ifndef VB_KERNELS_PARALLEL_H
+#define VB_KERNELS_PARALLEL_H
+
+#include <stdint.h>
+
+/* One loop iteration: index in [0, count), worker in [0, threads), 0 being
+ * the calling thread. worker only selects per-thread scratch memory. */
+typedef void (*VbParallelTask)(void *arg, int64_t index, int worker);
+
+/* Runs task(arg, i, worker) once for every i in [0, count) on at most
+ * `threads` threads and returns when all have finished. The caller claims
+ * iterations too, and waits only for iterations a worker has claimed, so a
+ * worker that the OS has not scheduled yet costs nothing. A task must give
+ * the same result on any worker. Runs serially when threads <= 1, when
+ * another call is in progress (nested or from another thread), or when no
+ * worker thread could be started. count above INT32_MAX also runs serially. */
+void vbParallelFor(int threads, int64_t count, VbParallelTask task, void *arg);
+
+#endif
