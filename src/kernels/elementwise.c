@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernel_util.h"
+#include "kernels/parallel.h"
 
 /* Reads element i of an integer or bool tensor as int64 (uint64 wraps). */
 static int64_t loadInt(vb_dtype t, const void *p, size_t i)
@@ -268,6 +269,20 @@ static void unaryInt(UnaryKind kind, vb_dtype t, int64_t lo, int64_t hi, const v
     }
 }
 
+/* Arguments of one float unary run for unaryTask. */
+typedef struct UnaryJob {
+    const UnaryParams *p;
+    float lo, hi;
+    const float *src;
+    float *dst;
+} UnaryJob;
+
+static void unaryTask(void *arg, size_t begin, size_t end)
+{
+    const UnaryJob *job = arg;
+    unaryFloatRange(job->p, job->lo, job->hi, job->src, job->dst, begin, end);
+}
+
 static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_in,
                           vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -298,12 +313,8 @@ static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_
         unaryFloatRange(p, lo, hi, src, dst, 0, n);
         return VB_OK;
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; t++) {
-        size_t begin = n / (size_t)threads * (size_t)t;
-        size_t end = t == threads - 1 ? n : n / (size_t)threads * (size_t)(t + 1);
-        unaryFloatRange(p, lo, hi, src, dst, begin, end);
-    }
+    UnaryJob job = {p, lo, hi, src, dst};
+    vbParallelRanges(threads, n, unaryTask, &job);
     return VB_OK;
 }
 

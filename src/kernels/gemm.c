@@ -5,6 +5,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 
 typedef struct GemmParams {
@@ -115,33 +116,49 @@ static float gemvDot(const float *a, const float *b, int64_t k)
     return acc[0];
 }
 
+/* Arguments of one gemvRun call for gemvTask. */
+typedef struct GemvJob {
+    const float *a, *b;
+    int trans_b;
+    int64_t n, k;
+    float *y;
+} GemvJob;
+
+/* Computes y[j] for the block of 64 columns blk (fewer in the last block). */
+static void gemvTask(void *arg, int64_t blk, int worker)
+{
+    const GemvJob *job = arg;
+    const float *a = job->a, *b = job->b;
+    int64_t n = job->n, k = job->k;
+    float *y = job->y;
+    int64_t j0 = blk * 64, j1 = j0 + 64 < n ? j0 + 64 : n;
+    (void)worker;
+    if (job->trans_b) {
+        for (int64_t j = j0; j < j1; j++)
+            y[j] = gemvDot(a, b + (size_t)j * (size_t)k, k);
+        return;
+    }
+
+    /* y[j0..j1) accumulates row by row of B, which is K x N. */
+    for (int64_t j = j0; j < j1; j++)
+        y[j] = 0.0f;
+    for (int64_t i = 0; i < k; i++) {
+        const float *brow = b + (size_t)i * (size_t)n;
+        float ai = a[i];
+        for (int64_t j = j0; j < j1; j++)
+            y[j] += ai * brow[j];
+    }
+}
+
 /* Computes y[1][N] = a[1][K] * B for a single row of A (a classifier head),
  * reading B once in place instead of packing it: B is N x K with trans_b,
- * else K x N. Each y[j] sums over k in the same order at any thread count. */
+ * else K x N. Columns go to threads in blocks of 64, so each writes whole
+ * cache lines, and each y[j] sums over k in the same order on any thread. */
 static void gemvRun(const float *a, const float *b, int trans_b, int64_t n, int64_t k, float *y,
                     int threads)
 {
-    /* Columns go to threads in blocks of 64 so each writes whole cache lines. */
-    int64_t blocks = (n + 63) / 64;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && blocks > 1)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        int64_t j0 = blk * 64, j1 = j0 + 64 < n ? j0 + 64 : n;
-        if (trans_b) {
-            for (int64_t j = j0; j < j1; j++)
-                y[j] = gemvDot(a, b + (size_t)j * (size_t)k, k);
-            continue;
-        }
-
-        /* y[j0..j1) accumulates row by row of B, which is K x N. */
-        for (int64_t j = j0; j < j1; j++)
-            y[j] = 0.0f;
-        for (int64_t i = 0; i < k; i++) {
-            const float *brow = b + (size_t)i * (size_t)n;
-            float ai = a[i];
-            for (int64_t j = j0; j < j1; j++)
-                y[j] += ai * brow[j];
-        }
-    }
+    GemvJob job = {a, b, trans_b, n, k, y};
+    vbParallelFor(threads, (n + 63) / 64, gemvTask, &job);
 }
 
 typedef struct GemmShape {

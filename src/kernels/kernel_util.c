@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/kernel_util.h"
+#include "kernels/parallel.h"
 
 vb_status vbKernelAxis(const char *op, int64_t axis, int rank, int *out, vb_error *err)
 {
@@ -171,6 +172,21 @@ static void walkRange(const VbKernelWalk *walk, VbKernelRowFn row, const void *u
     }
 }
 
+/* Arguments of one vbKernelWalkRun call for walkTask. */
+typedef struct WalkJob {
+    const VbKernelWalk *walk;
+    VbKernelRowFn row;
+    const void *user;
+    char *const *base;
+    const size_t *esize;
+} WalkJob;
+
+static void walkTask(void *arg, size_t begin, size_t end)
+{
+    const WalkJob *job = arg;
+    walkRange(job->walk, job->row, job->user, job->base, job->esize, begin, end);
+}
+
 void vbKernelWalkRun(const VbKernelWalk *walk, VbKernelRowFn row, const void *user,
                      char *const *base, const size_t *esize, int threads)
 {
@@ -181,12 +197,8 @@ void vbKernelWalkRun(const VbKernelWalk *walk, VbKernelRowFn row, const void *us
         walkRange(walk, row, user, base, esize, 0, total);
         return;
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; t++) {
-        size_t start = total / (size_t)threads * (size_t)t;
-        size_t end = t == threads - 1 ? total : total / (size_t)threads * (size_t)(t + 1);
-        walkRange(walk, row, user, base, esize, start, end);
-    }
+    WalkJob job = {walk, row, user, base, esize};
+    vbParallelRanges(threads, total, walkTask, &job);
 }
 
 void vbKernelCopyRow(const void *user, char *const *ptr, const int64_t *step, int64_t n)
@@ -238,6 +250,18 @@ void vbKernelBroadcastCopy(const vb_tensor *src, vb_tensor *dst, int threads)
     vbKernelWalkRun(&walk, vbKernelCopyRow, &es, base, esize, threads);
 }
 
+/* Arguments of one vbKernelCopy call for copyTask. */
+typedef struct CopyJob {
+    void *dst;
+    const void *src;
+} CopyJob;
+
+static void copyTask(void *arg, size_t begin, size_t end)
+{
+    const CopyJob *job = arg;
+    memcpy((char *)job->dst + begin, (const char *)job->src + begin, end - begin);
+}
+
 void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads)
 {
     if (bytes == 0 || dst == src)
@@ -246,12 +270,8 @@ void vbKernelCopy(void *dst, const void *src, size_t bytes, int threads)
         memcpy(dst, src, bytes);
         return;
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; t++) {
-        size_t begin = bytes / (size_t)threads * (size_t)t;
-        size_t end = t == threads - 1 ? bytes : bytes / (size_t)threads * (size_t)(t + 1);
-        memcpy((char *)dst + begin, (const char *)src + begin, end - begin);
-    }
+    CopyJob job = {dst, src};
+    vbParallelRanges(threads, bytes, copyTask, &job);
 }
 
 void vbKernelFreeParams(void *params)

@@ -6,7 +6,7 @@
 
 #include "kernels/parallel.h"
 
-/* Most worker threads the pool starts; more threads than this run with fewer. */
+/* Maximum number of worker threads; a request for more threads runs with fewer. */
 #define POOL_MAX_WORKERS 63
 /* Polls of the job word before an idle worker blocks on the condition
  * variable. Short, because on a loaded machine a spinning worker takes CPU
@@ -146,4 +146,36 @@ void vbParallelFor(int threads, int64_t count, VbParallelTask task, void *arg)
             sched_yield();
     }
     pthread_mutex_unlock(&pool.job_lock);
+}
+
+/* Arguments of one vbParallelRanges call for rangeTask. */
+typedef struct RangeJob {
+    VbParallelRangeTask task;
+    void *arg;
+    size_t total, parts;
+} RangeJob;
+
+static void rangeTask(void *arg, int64_t index, int worker)
+{
+    const RangeJob *job = arg;
+    size_t i = (size_t)index, base = job->total / job->parts, extra = job->total % job->parts;
+    size_t begin = i * base + (i < extra ? i : extra);
+    size_t end = begin + base + (i < extra ? 1 : 0);
+    (void)worker;
+    job->task(job->arg, begin, end);
+}
+
+void vbParallelRanges(int threads, size_t total, VbParallelRangeTask task, void *arg)
+{
+    if (total == 0)
+        return;
+    size_t parts = threads > 1 ? (size_t)threads * 4 : 1;
+    if (parts > total)
+        parts = total;
+    if (parts == 1) {
+        task(arg, 0, total);
+        return;
+    }
+    RangeJob job = {task, arg, total, parts};
+    vbParallelFor(threads, (int64_t)parts, rangeTask, &job);
 }

@@ -6,6 +6,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "kernels/parallel.h"
 #include "kernels/window.h"
 
 typedef struct PoolParams {
@@ -249,6 +250,33 @@ static float globalPoolPlane(const float *x, size_t n, int is_max)
     return is_max || n == 0 ? acc[0] : acc[0] / (float)n;
 }
 
+/* Arguments of one poolRun call for poolTask and globalPoolTask. */
+typedef struct PoolJob {
+    const PoolParams *p;
+    const VbWindowGeometry *g;
+    const float *x;
+    float *y;
+    size_t in_plane, out_plane;
+    const int64_t *ranges;
+} PoolJob;
+
+/* Pools planes [begin, end) to one value each. */
+static void globalPoolTask(void *arg, size_t begin, size_t end)
+{
+    const PoolJob *job = arg;
+    for (size_t i = begin; i < end; i++)
+        job->y[i] = globalPoolPlane(job->x + i * job->in_plane, job->in_plane, job->p->is_max);
+}
+
+/* Pools planes [begin, end) through the window. */
+static void poolTask(void *arg, size_t begin, size_t end)
+{
+    const PoolJob *job = arg;
+    for (size_t i = begin; i < end; i++)
+        poolPlane(job->x + i * job->in_plane, job->y + i * job->out_plane, job->g, job->ranges,
+                  job->p->is_max, job->p->count_include_pad);
+}
+
 static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_in,
                          vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -267,9 +295,8 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
         size_t plane = 1;
         for (int i = 2; i < x->rank; i++)
             plane *= (size_t)x->dims[i];
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-        for (int64_t i = 0; i < planes; i++)
-            yd[i] = globalPoolPlane(xd + (size_t)i * plane, plane, p->is_max);
+        PoolJob job = {p, &g, xd, yd, plane, 0, NULL};
+        vbParallelRanges(threads, (size_t)planes, globalPoolTask, &job);
         return VB_OK;
     }
 
@@ -283,10 +310,8 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
                            &ranges[2 * kx], &ranges[2 * kx + 1]);
 
     size_t in_plane = (size_t)(g.in[0] * g.in[1]), out_plane = (size_t)(g.out[0] * g.out[1]);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t i = 0; i < planes; i++)
-        poolPlane(xd + (size_t)i * in_plane, yd + (size_t)i * out_plane, &g, ranges, p->is_max,
-                  p->count_include_pad);
+    PoolJob job = {p, &g, xd, yd, in_plane, out_plane, ranges};
+    vbParallelRanges(threads, (size_t)planes, poolTask, &job);
     return VB_OK;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "kernels/parallel.h"
 
 enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC };
 enum {
@@ -494,6 +495,57 @@ static vb_status resizeInfer(const void *params, const vb_tensor *const *in, int
     return VB_OK;
 }
 
+/* Arguments of one nearestGather call for nearestTask. */
+typedef struct NearestJob {
+    const float *x;
+    float *y;
+    const ResizeAxis *ax;
+    const AxisTable *tables;
+    int rank;
+    float extrapolation;
+    const int64_t *in_stride;
+    int64_t width;
+} NearestJob;
+
+/* Gathers output rows [begin, end). */
+static void nearestTask(void *arg, size_t begin, size_t end)
+{
+    const NearestJob *job = arg;
+    const ResizeAxis *ax = job->ax;
+    const AxisTable *tables = job->tables, *last = &job->tables[job->rank - 1];
+    int64_t width = job->width;
+
+    /* An upsampled row that reads the same source row as the row before it
+     * (rows 2i and 2i+1 of a 2x upsample) is a copy of that row. */
+    int64_t prev_offset = -1;
+    for (int64_t row = (int64_t)begin; row < (int64_t)end; row++) {
+        /* source row offset from this row's output index on every outer axis */
+        int64_t rest = row, offset = 0;
+        int outside = 0;
+        for (int a = job->rank - 2; a >= 0; a--) {
+            int64_t j = rest % ax[a].out;
+            rest /= ax[a].out;
+            offset += tables[a].idx[j] * job->in_stride[a];
+            outside |= tables[a].outside[j];
+        }
+        float *dst = job->y + row * width;
+        if (outside) {
+            for (int64_t j = 0; j < width; j++)
+                dst[j] = job->extrapolation;
+            prev_offset = -1;
+            continue;
+        }
+        if (offset == prev_offset) {
+            memcpy(dst, dst - width, (size_t)width * sizeof *dst);
+            continue;
+        }
+        const float *src = job->x + offset;
+        for (int64_t j = 0; j < width; j++)
+            dst[j] = last->outside[j] ? job->extrapolation : src[last->idx[j]];
+        prev_offset = offset;
+    }
+}
+
 /* Gathers the nearest samples of every axis in one pass over output rows. */
 static void nearestGather(const float *x, float *y, const ResizeAxis *ax, const AxisTable *tables,
                           int rank, float extrapolation, int threads)
@@ -505,40 +557,47 @@ static void nearestGather(const float *x, float *y, const ResizeAxis *ax, const 
     int64_t rows = 1;
     for (int a = 0; a < rank - 1; a++)
         rows *= ax[a].out;
-    const AxisTable *last = &tables[rank - 1];
     int64_t width = ax[rank - 1].out;
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-        /* An upsampled row that reads the same source row as the row before
-         * it (rows 2i and 2i+1 of a 2x upsample) is a copy of that row. */
-        int64_t prev_offset = -1;
-#pragma omp for schedule(static)
-        for (int64_t row = 0; row < rows; row++) {
-            /* source row offset from this row's output index on every outer axis */
-            int64_t rest = row, offset = 0;
-            int outside = 0;
-            for (int a = rank - 2; a >= 0; a--) {
-                int64_t j = rest % ax[a].out;
-                rest /= ax[a].out;
-                offset += tables[a].idx[j] * in_stride[a];
-                outside |= tables[a].outside[j];
-            }
-            float *dst = y + row * width;
-            if (outside) {
-                for (int64_t j = 0; j < width; j++)
-                    dst[j] = extrapolation;
-                prev_offset = -1;
-                continue;
-            }
-            if (offset == prev_offset) {
-                memcpy(dst, dst - width, (size_t)width * sizeof *dst);
-                continue;
-            }
-            const float *src = x + offset;
-            for (int64_t j = 0; j < width; j++)
-                dst[j] = last->outside[j] ? extrapolation : src[last->idx[j]];
-            prev_offset = offset;
+    NearestJob job = {x, y, ax, tables, rank, extrapolation, in_stride, width};
+    vbParallelRanges(threads, (size_t)rows, nearestTask, &job);
+}
+
+/* Arguments of one resamplePass call for resampleTask. */
+typedef struct ResampleJob {
+    const float *src;
+    float *dst;
+    int64_t in_len, out_len, inner;
+    const AxisTable *t;
+    float extrapolation;
+} ResampleJob;
+
+/* Computes output lines [begin, end) of index o * out_len + j, each inner long. */
+static void resampleTask(void *arg, size_t begin, size_t end)
+{
+    const ResampleJob *job = arg;
+    const AxisTable *t = job->t;
+    int taps = t->taps;
+    int64_t in_len = job->in_len, out_len = job->out_len, inner = job->inner;
+    for (int64_t line = (int64_t)begin; line < (int64_t)end; line++) {
+        int64_t o = line / out_len, j = line % out_len;
+        float *d = job->dst + line * inner;
+        if (t->outside[j]) {
+            for (int64_t i = 0; i < inner; i++)
+                d[i] = job->extrapolation;
+            continue;
+        }
+        const float *base = job->src + o * in_len * inner;
+        const int32_t *idx = t->idx + j * taps;
+        const float *w = t->w + j * taps;
+        const float *s0 = base + idx[0] * inner;
+        for (int64_t i = 0; i < inner; i++)
+            d[i] = w[0] * s0[i];
+        for (int k = 1; k < taps; k++) {
+            const float *sk = base + idx[k] * inner;
+            float wk = w[k];
+            for (int64_t i = 0; i < inner; i++)
+                d[i] += wk * sk[i];
         }
     }
 }
@@ -548,30 +607,8 @@ static void resamplePass(const float *src, float *dst, int64_t outer, int64_t in
                          int64_t out_len, int64_t inner, const AxisTable *t, float extrapolation,
                          int threads)
 {
-    int taps = t->taps;
-#pragma omp parallel for collapse(2) num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t o = 0; o < outer; o++) {
-        for (int64_t j = 0; j < out_len; j++) {
-            float *d = dst + (o * out_len + j) * inner;
-            if (t->outside[j]) {
-                for (int64_t i = 0; i < inner; i++)
-                    d[i] = extrapolation;
-                continue;
-            }
-            const float *base = src + o * in_len * inner;
-            const int32_t *idx = t->idx + j * taps;
-            const float *w = t->w + j * taps;
-            const float *s0 = base + idx[0] * inner;
-            for (int64_t i = 0; i < inner; i++)
-                d[i] = w[0] * s0[i];
-            for (int k = 1; k < taps; k++) {
-                const float *sk = base + idx[k] * inner;
-                float wk = w[k];
-                for (int64_t i = 0; i < inner; i++)
-                    d[i] += wk * sk[i];
-            }
-        }
-    }
+    ResampleJob job = {src, dst, in_len, out_len, inner, t, extrapolation};
+    vbParallelRanges(threads, (size_t)(outer * out_len), resampleTask, &job);
 }
 
 static vb_status resizeRun(const void *params, const vb_tensor *const *in, int n_in,

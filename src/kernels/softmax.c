@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/kernel_util.h"
+#include "kernels/parallel.h"
 
 typedef enum SoftmaxKind { KIND_SOFTMAX, KIND_LOGSOFTMAX, KIND_HARDMAX } SoftmaxKind;
 
@@ -127,6 +128,37 @@ VB_KERNEL_CLONES static void softmaxColumns(SoftmaxKind kind, const float *x, fl
     }
 }
 
+/* Arguments of one softmaxRun call for softmaxTask. */
+typedef struct SoftmaxJob {
+    const SoftmaxParams *p;
+    const float *src;
+    float *dst;
+    int64_t n, inner, blocks;
+} SoftmaxJob;
+
+/* Runs work items [begin, end): one line, or one block of columns, each. */
+static void softmaxTask(void *arg, size_t begin, size_t end)
+{
+    const SoftmaxJob *job = arg;
+    const SoftmaxParams *p = job->p;
+    const float *src = job->src;
+    float *dst = job->dst;
+    int64_t n = job->n, inner = job->inner, blocks = job->blocks;
+    for (int64_t item = (int64_t)begin; item < (int64_t)end; item++) {
+        int64_t o = item / blocks, j0 = item % blocks * SOFTMAX_BLOCK;
+        int64_t cols = inner - j0 < SOFTMAX_BLOCK ? inner - j0 : SOFTMAX_BLOCK;
+        size_t start = (size_t)(o * n * inner + j0);
+        if (p->kind == KIND_HARDMAX) {
+            for (int64_t j = 0; j < cols; j++)
+                hardmaxLine(src + start + j, dst + start + j, n, inner);
+        } else if (inner == 1) {
+            softmaxLine(p->kind, src + start, dst + start, n);
+        } else {
+            softmaxColumns(p->kind, src + start, dst + start, n, inner, cols);
+        }
+    }
+}
+
 static vb_status softmaxRun(const void *params, const vb_tensor *const *in, int n_in,
                             vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -158,20 +190,8 @@ static vb_status softmaxRun(const void *params, const vb_tensor *const *in, int 
     int64_t blocks = (inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK;
     int64_t items = outer * blocks;
     int threads = (size_t)(outer * n * inner) >= VB_KERNEL_PARALLEL_MIN ? ctx->threads : 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t item = 0; item < items; item++) {
-        int64_t o = item / blocks, j0 = item % blocks * SOFTMAX_BLOCK;
-        int64_t cols = inner - j0 < SOFTMAX_BLOCK ? inner - j0 : SOFTMAX_BLOCK;
-        size_t start = (size_t)(o * n * inner + j0);
-        if (p->kind == KIND_HARDMAX) {
-            for (int64_t j = 0; j < cols; j++)
-                hardmaxLine(src + start + j, dst + start + j, n, inner);
-        } else if (inner == 1) {
-            softmaxLine(p->kind, src + start, dst + start, n);
-        } else {
-            softmaxColumns(p->kind, src + start, dst + start, n, inner, cols);
-        }
-    }
+    SoftmaxJob job = {p, src, dst, n, inner, blocks};
+    vbParallelRanges(threads, (size_t)items, softmaxTask, &job);
     return VB_OK;
 }
 

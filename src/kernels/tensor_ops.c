@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernel_util.h"
+#include "kernels/parallel.h"
 
 /* Most outputs Split may have; a node with more is rejected at load. */
 #define MAX_SPLIT_OUTPUTS 65536
@@ -410,24 +411,28 @@ static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_
     }
 }
 
-/* Copies a coalesced walk (operand 0 the contiguous output, operand 1 the
- * input) in tiles, for the transpose case: the last output dim reads the
- * input with a large stride while output dim j reads it contiguously.
- * Row-by-row copying would touch one input cache line per element. */
-static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, size_t es,
-                      int threads)
-{
-    int last = w->rank - 1;
-    int64_t nj = w->dims[j], nl = w->dims[last];
-    int64_t tiles_j = (nj + TILE - 1) / TILE, tiles_l = (nl + TILE - 1) / TILE;
-    int64_t outer = (int64_t)(w->count / (size_t)(nj * nl));
-    int64_t items = outer * tiles_j;
-    if (w->count < VB_KERNEL_PARALLEL_MIN)
-        threads = 1;
+/* Arguments of one copyTiled call for tiledTask. */
+typedef struct TiledJob {
+    const VbKernelWalk *w;
+    int j;
+    char *dst;
+    const char *src;
+    size_t es;
+    int64_t nj, nl, tiles_j, tiles_l;
+} TiledJob;
 
-    /* Work item: one outer position and one band of TILE rows of dim j. */
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t item = 0; item < items; item++) {
+/* Copies work items [begin, end): one outer position and one band of TILE
+ * rows of dim j each. */
+static void tiledTask(void *arg, size_t begin, size_t end)
+{
+    const TiledJob *job = arg;
+    const VbKernelWalk *w = job->w;
+    int j = job->j, last = w->rank - 1;
+    char *dst = job->dst;
+    const char *src = job->src;
+    size_t es = job->es;
+    int64_t nj = job->nj, nl = job->nl, tiles_j = job->tiles_j, tiles_l = job->tiles_l;
+    for (int64_t item = (int64_t)begin; item < (int64_t)end; item++) {
         int64_t rest = item / tiles_j, a0 = item % tiles_j * TILE;
         int64_t out_off = a0 * w->strides[0][j], in_off = a0;
         for (int d = last - 1; d >= 0; d--) {
@@ -446,6 +451,24 @@ static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, 
                      w->strides[0][j], w->strides[1][last]);
         }
     }
+}
+
+/* Copies a coalesced walk (operand 0 the contiguous output, operand 1 the
+ * input) in tiles, for the transpose case: the last output dim reads the
+ * input with a large stride while output dim j reads it contiguously.
+ * Row-by-row copying would touch one input cache line per element. */
+static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, size_t es,
+                      int threads)
+{
+    int64_t nj = w->dims[j], nl = w->dims[w->rank - 1];
+    int64_t tiles_j = (nj + TILE - 1) / TILE, tiles_l = (nl + TILE - 1) / TILE;
+    int64_t outer = (int64_t)(w->count / (size_t)(nj * nl));
+    int64_t items = outer * tiles_j;
+    if (w->count < VB_KERNEL_PARALLEL_MIN)
+        threads = 1;
+
+    TiledJob job = {w, j, dst, src, es, nj, nl, tiles_j, tiles_l};
+    vbParallelRanges(threads, (size_t)items, tiledTask, &job);
 }
 
 /* Copies a strided view of src (element strides in_strides, starting at
