@@ -163,6 +163,12 @@ options)
     --model "$models/FastestDet.onnx" --no-progress 2> "$work/stderr"
   expect_status 1 $?
   expect_text "$work/stderr" "is not a folder"
+  # A dataset folder given as --gt is not a label folder: the error names its gt.csv.
+  "$VB_CLI" run --images "$shared/datasets/kitti-mini/images" --gt "$shared/datasets/kitti-mini" \
+    --model "$models/FastestDet.onnx" --no-progress 2> "$work/stderr"
+  expect_status 1 $?
+  expect_text "$work/stderr" "not a YOLO or Pascal VOC label folder"
+  expect_text "$work/stderr" "kitti-mini/gt.csv"
   ;;
 classifier)
   # A classifier is scored per image (F1) and ranked apart from detectors.
