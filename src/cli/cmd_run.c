@@ -1,8 +1,10 @@
 /* visionbench run: benchmarks several models on one image set and prints a comparison table and JSON. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -155,6 +157,33 @@ static vb_status storeRun(const VbRunResult *result, const VbRunOptions *options
     return st;
 }
 
+/* Checks that a file can be created at path: its folder exists, is a
+ * folder and is writable, and path itself is not a folder. Errors:
+ * VB_ERR_NOT_FOUND, VB_ERR_IO, VB_ERR_INVALID_ARGUMENT. */
+static vb_status checkJsonPath(const char *path, vb_error *err)
+{
+    char folder[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(folder, sizeof folder, ".");
+    else if (slash == path)
+        snprintf(folder, sizeof folder, "/");
+    else
+        snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return vbErrorSet(err, VB_ERR_INVALID_ARGUMENT, "%s is a folder; give a file name such "
+                          "as %s/report.json", path, path);
+    if (stat(folder, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return vbErrorSet(err, VB_ERR_NOT_FOUND, "folder '%s' of %s not found; create it first",
+                          folder, path);
+    if (access(folder, W_OK) != 0)
+        return vbErrorSet(err, VB_ERR_IO, "folder '%s' of %s is not writable: %s", folder, path,
+                          strerror(errno));
+    return VB_OK;
+}
+
 int vbCmdRun(int argc, char **argv)
 {
     VbRunOptions options;
@@ -171,6 +200,13 @@ int vbCmdRun(int argc, char **argv)
         printRunUsage(stdout);
         vbRunOptionsFree(&options);
         return 0;
+    }
+
+    /* Check that --json can be written before any model runs. */
+    if (options.json_path != NULL && checkJsonPath(options.json_path, &err) != VB_OK) {
+        vbCliError("--json: %s", err.message);
+        vbRunOptionsFree(&options);
+        return 1;
     }
 
     /* Check the database before spending time on the run. storeRun

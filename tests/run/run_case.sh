@@ -163,6 +163,15 @@ options)
     --model "$models/FastestDet.onnx" --no-progress 2> "$work/stderr"
   expect_status 1 $?
   expect_text "$work/stderr" "is not a folder"
+  # An unwritable --json folder stops the run before any model runs.
+  "$VB_CLI" run --images "$work/images" --gt "$work/gt.csv" --model "$models/FastestDet.onnx" \
+    --json "$work/no_such_folder/report.json" --no-progress > "$work/stdout" 2> "$work/stderr"
+  expect_status 1 $?
+  expect_text "$work/stderr" "no_such_folder' of"
+  if [ -s "$work/stdout" ]; then
+    echo "FAIL: the run went ahead with an unwritable --json folder"
+    failures=$((failures + 1))
+  fi
   # A dataset folder given as --gt is not a label folder: the error names its gt.csv.
   "$VB_CLI" run --images "$shared/datasets/kitti-mini/images" --gt "$shared/datasets/kitti-mini" \
     --model "$models/FastestDet.onnx" --no-progress 2> "$work/stderr"
