@@ -115,6 +115,21 @@ static int parseEvalOptions(int argc, char **argv, EvalOptions *o)
     return 0;
 }
 
+/* Returns nonzero when the first non-blank byte of the file at path is '{'
+ * or '[', so that a CSV file gets an error about its format rather than
+ * about invalid JSON. */
+static int startsLikeJson(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 1;
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+        ;
+    fclose(f);
+    return c == '{' || c == '[';
+}
+
 /* Loads a results file and evaluates it against gt. Prints the error and
  * returns NULL on failure. */
 static VbCocoEval *evaluateFile(const VbDataset *gt, const char *path)
@@ -281,7 +296,12 @@ int vbCmdEval(int argc, char **argv)
 
     /* Load and evaluate, then derive P/R/F1 and the bootstrap intervals. */
     if (vbDatasetLoadCoco(o.gt_path, NULL, NULL, &gt, &err) != VB_OK) {
-        vbCliError("%s", err.message);
+        if (err.status == VB_ERR_PARSE && !startsLikeJson(o.gt_path))
+            vbCliError("%s: not COCO JSON; eval needs COCO JSON ground truth (images, "
+                       "annotations, categories). For CSV, YOLO or VOC ground truth use "
+                       "'visionbench run'", o.gt_path);
+        else
+            vbCliError("%s", err.message);
         goto done;
     }
     if ((ev = evaluateFile(gt, o.dets_path)) == NULL)

@@ -114,9 +114,11 @@ bad_model)
   echo "this is not an ONNX model" > "$work/text.onnx"
   head -c 4000 "$models/FastestDet.onnx" > "$work/truncated.onnx"
   run_tiny --model "text=$work/text.onnx" --model "truncated=$work/truncated.onnx" \
-    --model "missing=$work/no_such_model.onnx" --model "ok=$models/FastestDet.onnx"
+    --model "missing=$work/no_such_model.onnx" --model "folder=$models" \
+    --model "ok=$models/FastestDet.onnx"
   expect_status 1 $?
   report status=partial results.text.status=error results.truncated.status=error \
+    results.folder.status=error 'results.folder.error~is a folder, not an ONNX file' \
     results.missing.status=error 'results.missing.error~not found' results.ok.status=ok \
     results.text.carbon.co2_kg=null comparison.best_accuracy=ok
   ;;
@@ -172,6 +174,10 @@ options)
     echo "FAIL: the run went ahead with an unwritable --json folder"
     failures=$((failures + 1))
   fi
+  # eval reads only COCO JSON and says so for a CSV file.
+  "$VB_CLI" eval --gt "$work/gt.csv" --dets "$work/gt.csv" 2> "$work/stderr"
+  expect_status 1 $?
+  expect_text "$work/stderr" "eval needs COCO JSON ground truth"
   # A dataset folder given as --gt is not a label folder: the error names its gt.csv.
   "$VB_CLI" run --images "$shared/datasets/kitti-mini/images" --gt "$shared/datasets/kitti-mini" \
     --model "$models/FastestDet.onnx" --no-progress 2> "$work/stderr"
