@@ -25,7 +25,8 @@ static int needsArena(const vb_engine *engine, const VbValue *v)
 }
 
 /* Returns the value whose buffer finally contains value id (itself unless it
- * is an in-place Concat input) and adds the byte offset to *offset. */
+ * is an in-place Concat input or a Reshape-like output sharing its input's
+ * buffer) and adds the byte offset to *offset. */
 static int aliasRoot(const vb_engine *engine, int id, size_t *offset)
 {
     while (engine->values[id].alias_of >= 0) {

@@ -1,0 +1,98 @@
+/* Tests vbParallelFor and vbParallelRanges: every index runs exactly once, on a valid worker, nested calls included. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "kernels/parallel.h"
+#include "vbtest.h"
+
+#define MAX_COUNT 5000
+
+typedef struct Visits {
+    _Atomic int hits[MAX_COUNT];
+    _Atomic int bad_worker;
+    int threads;
+} Visits;
+
+static void countVisit(void *arg, int64_t index, int worker)
+{
+    Visits *v = arg;
+    atomic_fetch_add(&v->hits[index], 1);
+    if (worker < 0 || worker >= v->threads)
+        atomic_store(&v->bad_worker, 1);
+}
+
+static void countRange(void *arg, size_t begin, size_t end)
+{
+    Visits *v = arg;
+    for (size_t i = begin; i < end; i++)
+        atomic_fetch_add(&v->hits[i], 1);
+}
+
+/* Checks that hits[0..count) are all 1 and the rest 0. */
+static void checkOnce(Visits *v, int count)
+{
+    int wrong = 0;
+    for (int i = 0; i < MAX_COUNT; i++)
+        wrong += atomic_load(&v->hits[i]) != (i < count ? 1 : 0);
+    CHECK_EQ_INT(wrong, 0);
+    CHECK_EQ_INT(atomic_load(&v->bad_worker), 0);
+}
+
+static void testEachIndexOnce(void)
+{
+    static const int counts[] = {0, 1, 2, 7, 64, 1000, MAX_COUNT};
+    for (int threads = 1; threads <= 4; threads++) {
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            Visits *v = calloc(1, sizeof *v);
+            v->threads = threads;
+            vbParallelFor(threads, counts[c], countVisit, v);
+            checkOnce(v, counts[c]);
+            free(v);
+        }
+    }
+}
+
+static void testRangesCover(void)
+{
+    static const int totals[] = {0, 1, 3, 8, 9, 4999};
+    for (int threads = 1; threads <= 3; threads++) {
+        for (size_t c = 0; c < sizeof totals / sizeof totals[0]; c++) {
+            Visits *v = calloc(1, sizeof *v);
+            v->threads = threads;
+            vbParallelRanges(threads, (size_t)totals[c], countRange, v);
+            checkOnce(v, totals[c]);
+            free(v);
+        }
+    }
+}
+
+/* A task that starts another parallel loop: the inner one runs serially. */
+static void nestedTask(void *arg, int64_t index, int worker)
+{
+    Visits *v = arg;
+    (void)worker;
+    Visits inner = {.threads = 2};
+    vbParallelFor(2, 10, countVisit, &inner);
+    int ok = 1;
+    for (int i = 0; i < 10; i++)
+        ok &= atomic_load(&inner.hits[i]) == 1;
+    if (ok)
+        atomic_fetch_add(&v->hits[index], 1);
+}
+
+static void testNestedCall(void)
+{
+    Visits *v = calloc(1, sizeof *v);
+    v->threads = 2;
+    vbParallelFor(2, 20, nestedTask, v);
+    checkOnce(v, 20);
+    free(v);
+}
+
+int main(void)
+{
+    testEachIndexOnce();
+    testRangesCover();
+    testNestedCall();
+    TEST_END();
+}
