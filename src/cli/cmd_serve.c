@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@
 static void printServeUsage(FILE *out)
 {
     fprintf(out,
-            "usage: visionbench serve [options]\n"
+            "usage: visionbench serve --models-dir DIR [options]\n"
             "\n"
             "Serves the benchmark as an HTTP API with RunPod serverless routes (/run,\n"
             "/runsync, /status/{id}, /stream/{id}, /cancel/{id}, /retry/{id}, /purge-queue,\n"
@@ -36,7 +37,8 @@ static void printServeUsage(FILE *out)
             "                          TIMED_OUT (default 300)\n"
             "  --api-key-file FILE     require \"Authorization: Bearer KEY\" with the key in FILE;\n"
             "                          required to listen on a non-loopback address\n"
-            "  --models-dir DIR        folder whose *.onnx files clients may name (by file stem)\n"
+            "  --models-dir DIR        required: folder whose *.onnx files clients may name (by\n"
+            "                          file stem); it must exist\n"
             "  --max-body-mb N         largest request body in MiB, 1..%d (default 64)\n"
             "  -h, --help              show this help\n",
             VB_SERVER_MAX_WORKERS, VB_SERVER_MAX_BODY_MB);
@@ -167,6 +169,17 @@ int vbCmdServe(int argc, char **argv)
     }
     if (config.models_dir == NULL) {
         vbCliError("--models-dir is missing: give the folder whose *.onnx files clients may use");
+        return 2;
+    }
+    struct stat models_stat;
+    if (stat(config.models_dir, &models_stat) != 0) {
+        vbCliError("--models-dir %s: %s; give an existing folder with the *.onnx models",
+                   config.models_dir, strerror(errno));
+        return 2;
+    }
+    if (!S_ISDIR(models_stat.st_mode)) {
+        vbCliError("--models-dir %s is not a folder; give the folder that contains the *.onnx "
+                   "models", config.models_dir);
         return 2;
     }
     vbLogConfigure(VB_LOG_INFO, logToStderr, NULL);

@@ -569,6 +569,14 @@ def case_bad_requests(server, work):
     check(result.returncode == 2, "non-loopback without a key exited %d" % result.returncode)
     check(b"api-key-file" in result.stderr, "message %r" % result.stderr)
 
+    # A missing models folder is rejected at start, naming the folder.
+    missing = os.path.join(work, "no-such-models")
+    result = subprocess.run([CLI, "serve", "--listen", "127.0.0.1:0", "--models-dir", missing,
+                             "--db", server.db],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    check(result.returncode == 2, "missing --models-dir exited %d" % result.returncode)
+    check(missing.encode() in result.stderr, "message %r" % result.stderr)
+
 
 CASES = {
     "runsync_accuracy": (case_runsync_accuracy, []),
