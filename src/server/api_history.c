@@ -11,7 +11,8 @@
 #define MODEL_NAME_CHARS \
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
-/* Queues value (a JSON object or array, reference taken over) with status. */
+/* Queues value (a JSON object or array, reference taken over) with status;
+ * a 405 reply gets "Allow: GET, HEAD", the methods of every history route. */
 static enum MHD_Result queueJson(struct MHD_Connection *conn, unsigned int http_status,
                                  json_t *value)
 {
@@ -27,6 +28,8 @@ static enum MHD_Result queueJson(struct MHD_Connection *conn, unsigned int http_
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (http_status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     enum MHD_Result result = MHD_queue_response(conn, http_status, response);
     MHD_destroy_response(response);
     return result;
@@ -166,7 +169,7 @@ int vbHistoryServe(VbServer *server, struct MHD_Connection *conn, const char *me
         return 0;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         *result = queueError(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
-                             "method not allowed: the history routes answer GET only");
+                             "method not allowed: the history routes accept GET and HEAD only");
         return 1;
     }
     if (is_list)

@@ -31,8 +31,10 @@ typedef struct Request {
     int too_large;
 } Request;
 
-/* Replies with text (JSON, ownership taken; NULL means out of memory). */
-static enum MHD_Result sendJsonText(struct MHD_Connection *conn, unsigned int status, char *text)
+/* Replies with text (JSON, ownership taken; NULL means out of memory) and,
+ * when allow is not NULL, an Allow header with that method list. */
+static enum MHD_Result sendJsonTextAllow(struct MHD_Connection *conn, unsigned int status,
+                                         char *text, const char *allow)
 {
     if (text == NULL)
         text = vbStrdup("{\"error\":\"out of memory building the reply\"}");
@@ -46,9 +48,16 @@ static enum MHD_Result sendJsonText(struct MHD_Connection *conn, unsigned int st
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result sendJsonText(struct MHD_Connection *conn, unsigned int status, char *text)
+{
+    return sendJsonTextAllow(conn, status, text, NULL);
 }
 
 /* Replies with doc (reference taken; NULL means out of memory). */
@@ -543,14 +552,27 @@ static enum MHD_Result route(VbServer *server, struct MHD_Connection *conn, cons
     if ((id = routeId(url, "/retry/")) != NULL && post)
         return handleRetry(server, conn, url, id);
 
-    /* A known path with another method is 405, anything else 404. */
-    static const char *const paths[] = {"/health", "/models", "/run", "/runsync", "/purge-queue",
-                                        "/status/", "/stream/", "/cancel/", "/retry/"};
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        size_t n = strlen(paths[i]);
-        if (paths[i][n - 1] == '/' ? strncmp(url, paths[i], n) == 0 : strcmp(url, paths[i]) == 0)
-            return sendError(conn, MHD_HTTP_METHOD_NOT_ALLOWED, method, url, "method",
-                             "method not allowed for this path; see docs/api.md");
+    /* A known path with another method is 405 with an Allow header,
+     * anything else 404. */
+    static const struct {
+        const char *path;
+        const char *allow;
+    } routes[] = {{"/health", "GET"},   {"/models", "GET"},      {"/run", "POST"},
+                  {"/runsync", "POST"}, {"/purge-queue", "POST"}, {"/status/", "GET"},
+                  {"/stream/", "GET"},  {"/cancel/", "POST"},    {"/retry/", "POST"}};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const char *path = routes[i].path;
+        size_t n = strlen(path);
+        if (path[n - 1] == '/' ? strncmp(url, path, n) != 0 : strcmp(url, path) != 0)
+            continue;
+        char message[128];
+        snprintf(message, sizeof message, "method %.16s is not allowed for this path; use %s",
+                 method, routes[i].allow);
+        vbWarn("%s %s: 405 %s", method, url, message);
+        json_t *doc = json_pack("{s:s, s:s}", "error", message, "field", "method");
+        char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(doc);
+        return sendJsonTextAllow(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, routes[i].allow);
     }
     return sendError(conn, MHD_HTTP_NOT_FOUND, method, url, "path",
                      "no such route; the API has /run, /runsync, /status/{id}, /stream/{id}, "

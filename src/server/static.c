@@ -81,7 +81,8 @@ static int assetNameValid(const char *name)
     return !component_start;
 }
 
-/* Queues body (taken over, freed by MHD) with the dashboard's headers. */
+/* Queues body (taken over, freed by MHD) with the dashboard's headers; a
+ * 405 reply gets "Allow: GET, HEAD", the methods of every dashboard URL. */
 static enum MHD_Result queueOwned(struct MHD_Connection *conn, unsigned int http_status,
                                   const char *type, char *body, size_t len)
 {
@@ -95,6 +96,8 @@ static enum MHD_Result queueOwned(struct MHD_Connection *conn, unsigned int http
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    if (http_status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     enum MHD_Result result = MHD_queue_response(conn, http_status, response);
     MHD_destroy_response(response);
     return result;

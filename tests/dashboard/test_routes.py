@@ -83,8 +83,9 @@ def check_assets(port, index_html):
         check(status == 400, "GET %s is 400, got %d" % (path, status))
     status, _, _ = request(port, "GET", "/assets/missing.js")
     check(status == 404, "a missing asset is 404, got %d" % status)
-    status, _, _ = request(port, "POST", "/")
+    status, headers, _ = request(port, "POST", "/")
     check(status == 405, "POST / is 405, got %d" % status)
+    check(headers.get("Allow") == "GET, HEAD", "POST / sends Allow: GET, HEAD: %r" % headers)
 
 
 def check_history(port):
@@ -105,8 +106,9 @@ def check_history(port):
         check(error.get("field") == field, "GET %s names the field %s: %r" % (path, field, body))
     status, _, body = request(port, "GET", "/runs/00000000-0000-4000-8000-000000000000", KEY)
     check(status == 404, "an unknown run is 404, got %d" % status)
-    status, _, _ = request(port, "POST", "/runs", KEY)
+    status, headers, _ = request(port, "POST", "/runs", KEY)
     check(status == 405, "POST /runs is 405, got %d" % status)
+    check(headers.get("Allow") == "GET, HEAD", "POST /runs sends Allow: GET, HEAD: %r" % headers)
 
 
 def check_not_built(port):

@@ -102,6 +102,7 @@ class Server:
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()
             raw = resp.read()
+            self.last_headers = dict(resp.getheaders())
         finally:
             conn.close()
         try:
@@ -515,8 +516,13 @@ def case_bad_requests(server, work):
     expect(status, doc, 400, "wait", "wait above the maximum")
     status, doc, _ = server.request("GET", "/nowhere")
     expect(status, doc, 404, "path", "unknown route")
-    status, doc, _ = server.request("GET", "/run")
-    expect(status, doc, 405, "method", "wrong method")
+    for method, path, allow in [("GET", "/run", "POST"), ("POST", "/health", "GET"),
+                                ("DELETE", "/status/x", "GET"), ("GET", "/cancel/x", "POST")]:
+        status, doc, _ = server.request(method, path)
+        expect(status, doc, 405, "method", "%s %s" % (method, path))
+        check(server.last_headers.get("Allow") == allow,
+              "%s %s: Allow %r, expected %r" % (method, path, server.last_headers.get("Allow"),
+                                                allow))
 
     # Every broken file of the bad-inputs set, sent through the API.
     broken_images = ["truncated.jpg", "zero_bytes.jpg", "text_named.jpg", "bad_crc.png",
