@@ -44,6 +44,14 @@ int vbServerModelExists(const char *models_dir, const char *name);
  * before the job exists. */
 void vbServerJobDir(const char *id, char *out, size_t size);
 
+/* Returns a copy of text (the caller frees it; NULL when text is NULL or
+ * out of memory) in which each path under the job folder dir names the
+ * request field it came from: DIR/gt.csv becomes input.ground_truth_csv,
+ * DIR/gt.json input.ground_truth_coco, DIR/images/NAME input.images[i]
+ * (i: the index of NAME in images, the stored [{"name","data"}] array),
+ * DIR/images input.images, and any other DIR "the job folder". */
+char *vbServerHideJobPaths(const char *text, const char *dir, const json_t *images);
+
 /* Removes the job folder and everything in it. Returns 0 on success or
  * when it does not exist, -1 otherwise (errno set). */
 int vbServerJobDirRemove(const char *dir);

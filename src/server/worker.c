@@ -90,6 +90,70 @@ int vbServerJobDirRemove(const char *dir)
     return nftw(dir, removeEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Returns 1 when c may appear in an image name ([A-Za-z0-9._-]). */
+static int isNameChar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+/* Appends the request field that the job-folder path at rest (the text
+ * after the folder name) stands for, and returns how many bytes of rest
+ * that path takes. */
+static size_t appendFieldName(VbBuf *out, const char *rest, const json_t *images)
+{
+    static const struct {
+        const char *suffix;
+        const char *field;
+    } files[] = {{"/gt.csv", "input.ground_truth_csv"}, {"/gt.json", "input.ground_truth_coco"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        size_t n = strlen(files[i].suffix);
+        if (strncmp(rest, files[i].suffix, n) == 0 && !isNameChar(rest[n])) {
+            vbBufAppend(out, files[i].field, strlen(files[i].field), NULL);
+            return n;
+        }
+    }
+    if (strncmp(rest, "/images/", 8) == 0) {
+        for (size_t i = 0; i < json_array_size(images); i++) {
+            const char *name = json_string_value(json_object_get(json_array_get(images, i), "name"));
+            size_t n = name != NULL ? strlen(name) : 0;
+            if (n > 0 && strncmp(rest + 8, name, n) == 0 && !isNameChar(rest[8 + n])) {
+                vbBufPrintf(out, NULL, "input.images[%zu]", i);
+                return 8 + n;
+            }
+        }
+    }
+    if (strncmp(rest, "/images", 7) == 0 && !isNameChar(rest[7]) && rest[7] != '/') {
+        vbBufAppend(out, "input.images", 12, NULL);
+        return 7;
+    }
+    vbBufAppend(out, "the job folder", 14, NULL);
+    return 0;
+}
+
+char *vbServerHideJobPaths(const char *text, const char *dir, const json_t *images)
+{
+    if (text == NULL)
+        return NULL;
+    size_t dir_len = strlen(dir), len = strlen(text);
+    VbBuf out;
+
+    /* Each replacement is shorter than the path it replaces, except a bare
+     * folder name of under 15 bytes, so len plus a margin is enough. */
+    vbBufInit(&out, len + 64 + (dir_len < 15 ? len : 0));
+    const char *rest = text;
+    const char *found;
+    while (dir_len > 0 && (found = strstr(rest, dir)) != NULL) {
+        vbBufAppend(&out, rest, (size_t)(found - rest), NULL);
+        rest = found + dir_len;
+        rest += appendFieldName(&out, rest, images);
+    }
+    vb_status st = vbBufAppend(&out, rest, strlen(rest), NULL);
+    char *result = st == VB_OK ? vbBufDetach(&out, NULL) : NULL;
+    vbBufFree(&out);
+    return result;
+}
+
 /* Writes the job's images and ground truth under dir and fills options
  * with the job's settings. */
 static vb_status prepareJob(const VbServerConfig *config, const json_t *input, const char *dir,
@@ -230,10 +294,16 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
         goto done;
     have_result = 1;
 
-    /* The output is exactly the run JSON; its rows go to the run history. */
+    /* The output is exactly the run JSON, with the job folder's paths
+     * replaced by the request fields they came from; its rows go to the
+     * run history. */
     report = vbReportRunJson(&result, &options);
-    output = report != NULL ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (output == NULL) {
+    char *text = report != NULL ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    output = vbServerHideJobPaths(text, dir, json_object_get(input, "images"));
+    free(text);
+    json_decref(report);
+    report = output != NULL ? json_loads(output, 0, NULL) : NULL;
+    if (report == NULL) {
         st = vbErrorSet(&err, VB_ERR_NO_MEMORY, "out of memory building the run JSON");
         goto done;
     }
@@ -247,6 +317,13 @@ done:;
     int applied = 0;
     vb_error ferr;
     memset(&ferr, 0, sizeof ferr);
+    if (st != VB_OK) {
+        /* Clients know the job's files by their request fields. */
+        char *message = vbServerHideJobPaths(err.message, dir, json_object_get(input, "images"));
+        if (message != NULL)
+            snprintf(err.message, sizeof err.message, "%s", message);
+        free(message);
+    }
     vb_status fst = st == VB_OK
                         ? vbStoreJobFinish(store, job->id, VB_JOB_COMPLETED, output, NULL, &applied,
                                            &ferr)

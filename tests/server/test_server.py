@@ -532,6 +532,16 @@ def case_bad_requests(server, work):
         status, doc, _ = post_input(server, dict(good, images=[image, {
             "name": name, "data": b64(data)}]))
         expect(status, doc, 400, "input.images[1].data", "bad image " + name)
+        if doc is not None and isinstance(doc.get("error"), str):
+            check(doc["error"].count("input.images[1]") == 1,
+                  "bad image %s: the field is named once: %r" % (name, doc["error"]))
+    truncated = b64(read(os.path.join(BAD, "images", "truncated.jpg")))
+    status, doc, _ = post_input(server, dict(good, images=[image, truncated]))
+    expect(status, doc, 400, "input.images[1]", "bad bare image")
+    if doc is not None and isinstance(doc.get("error"), str):
+        check(doc["error"].startswith("input.images[1]: ") and
+              doc["error"].count("input.images[1]") == 1,
+              "bad bare image: the field is named once: %r" % doc["error"])
     broken_csvs = ["empty.csv", "missing_header.csv", "nan.csv", "latin1.csv", "utf16.csv",
                    "xmin_gt_xmax.csv"]
     for name in broken_csvs:

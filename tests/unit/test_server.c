@@ -222,9 +222,40 @@ static void testValidate(const char *models_dir, const char *png)
     free(csv64);
 }
 
+/* Checks that job-folder paths become the request fields they came from. */
+static void testHideJobPaths(void)
+{
+    const char *dir = "/tmp/visionbench-job-1234";
+    json_t *images = json_pack("[{s:s}, {s:s}]", "name", "a.jpg", "name", "a.jpg2");
+    static const struct {
+        const char *text;
+        const char *expected;
+    } cases[] = {
+        {"/tmp/visionbench-job-1234/gt.json: image 2: bad box",
+         "input.ground_truth_coco: image 2: bad box"},
+        {"{\"gt\":\"/tmp/visionbench-job-1234/gt.csv\"}", "{\"gt\":\"input.ground_truth_csv\"}"},
+        {"/tmp/visionbench-job-1234/images/a.jpg2: x; /tmp/visionbench-job-1234/images/a.jpg: y",
+         "input.images[1]: x; input.images[0]: y"},
+        {"dir /tmp/visionbench-job-1234/images", "dir input.images"},
+        {"/tmp/visionbench-job-1234/other", "the job folder/other"},
+        {"no path here", "no path here"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = vbServerHideJobPaths(cases[i].text, dir, images);
+        CHECK_MSG(got != NULL && strcmp(got, cases[i].expected) == 0,
+                  "hide paths in \"%s\": got \"%s\", expected \"%s\"", cases[i].text,
+                  got != NULL ? got : "(null)", cases[i].expected);
+        free(got);
+    }
+    CHECK(vbServerHideJobPaths(NULL, dir, images) == NULL);
+    json_decref(images);
+}
+
 int main(void)
 {
     testBase64();
+    testHideJobPaths();
 
     /* A registry with one model file; its content is never read here. */
     char dir[] = "/tmp/vb-test-server-XXXXXX";
