@@ -210,11 +210,18 @@ static int checkImage(const json_t *item, size_t index, json_t *images, VbReques
     VbImageInfo info;
     vb_error err;
     memset(&err, 0, sizeof err);
-    vb_status st = vbImageDecodeMemory(bytes, size, name != NULL ? name : field, &image, &info,
-                                       NULL, &err);
+
+    /* The decoder starts its messages with the label, so the field (and the
+     * client's file name, when given) leads the error once. */
+    char label[sizeof field + VB_SERVER_NAME_MAX + 4];
+    if (name != NULL)
+        snprintf(label, sizeof label, "%s (%s)", field, name);
+    else
+        snprintf(label, sizeof label, "%s", field);
+    vb_status st = vbImageDecodeMemory(bytes, size, label, &image, &info, NULL, &err);
     free(bytes);
     if (st != VB_OK) {
-        reject(rerr, st == VB_ERR_LIMIT ? 413 : 400, field, "%s: %s", field, err.message);
+        reject(rerr, st == VB_ERR_LIMIT ? 413 : 400, field, "%s", err.message);
         return -1;
     }
     uint64_t pixels = (uint64_t)image.width * (uint64_t)image.height;

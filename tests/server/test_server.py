@@ -225,6 +225,13 @@ def case_runsync_accuracy(server, work):
     check(doc["status"] == "COMPLETED", "/runsync job status %s" % doc.get("status"))
     api = doc["output"]["results"]["yolox_nano"]["accuracy"]
 
+    # The output names the job's files by their request fields.
+    check(b"/tmp/visionbench-job" not in raw, "the output shows the job folder: %s" % raw[:300])
+    dataset = doc["output"]["metadata"]["dataset"]
+    check(dataset.get("images_dir") == "input.images", "images_dir %r" % dataset.get("images_dir"))
+    check(dataset.get("ground_truth") == "input.ground_truth_csv",
+          "ground_truth %r" % dataset.get("ground_truth"))
+
     # The same files through the command line.
     subprocess.run([CLI, "run", "--images", os.path.join(work, "images"), "--gt",
                     os.path.join(work, "gt.csv"), "--model",
