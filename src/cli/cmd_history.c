@@ -1,4 +1,5 @@
 /* visionbench history: lists the runs stored in the database, as a table or as JSON. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -11,16 +12,19 @@
 static void printHistoryUsage(FILE *out)
 {
     fprintf(out,
-            "usage: visionbench history [--db URL] [--model NAME] [--dataset SHA256] [--limit N] "
+            "usage: visionbench history [--db URL] [--model NAME] [--dataset PREFIX] [--limit N] "
             "[--json]\n"
             "\n"
             "Lists the runs stored by 'visionbench run --db' and the server, newest first.\n"
             "\n"
             "  --db URL          sqlite:PATH, postgresql://USER:PASSWORD@HOST:PORT/DB or\n"
             "                    postgres://... (default: sqlite:$XDG_DATA_HOME/visionbench/\n"
-            "                    visionbench.db, or ~/.local/share/visionbench/visionbench.db)\n"
+            "                    visionbench.db, or ~/.local/share/visionbench/visionbench.db);\n"
+            "                    the database must exist ('visionbench run --db' creates it)\n"
             "  --model NAME      only runs with a model of this name\n"
-            "  --dataset SHA256  only runs on this dataset (metadata.dataset.sha256 of the report)\n"
+            "  --dataset PREFIX  only runs on this dataset: its SHA-256 fingerprint\n"
+            "                    (metadata.dataset.sha256 of the report, the DATASET column),\n"
+            "                    or a prefix of 6 to 64 hex digits that names one dataset\n"
             "  --limit N         at most N runs, 1 to %d (default 20)\n"
             "  --json            print a JSON array instead of the table\n"
             "  -h, --help        show this help\n"
@@ -79,10 +83,34 @@ static void printTable(const json_t *runs)
         printf("(no runs stored)\n");
 }
 
+/* Checks a --dataset value: 6 to 64 hex digits, lowercased in place. */
+static int datasetPrefixValid(char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n < 6 || n > 64 || strspn(prefix, "0123456789abcdefABCDEF") != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        prefix[i] = (char)tolower((unsigned char)prefix[i]);
+    return 1;
+}
+
+/* Returns the index of a run in runs whose dataset differs from that of
+ * the first run, or 0 when all runs share one dataset. */
+static size_t findOtherDataset(const json_t *runs)
+{
+    const char *first = textOr(json_array_get(runs, 0), "dataset_sha256", "");
+    for (size_t i = 1; i < json_array_size(runs); i++) {
+        if (strcmp(textOr(json_array_get(runs, i), "dataset_sha256", ""), first) != 0)
+            return i;
+    }
+    return 0;
+}
+
 int vbCmdHistory(int argc, char **argv)
 {
     const char *db_url = NULL;
     VbRunFilter filter = {0};
+    char dataset[72];
     int as_json = 0;
 
     /* Options. */
@@ -117,7 +145,13 @@ int vbCmdHistory(int argc, char **argv)
         } else if (option_index == 1) {
             filter.model_name = value;
         } else if (option_index == 2) {
-            filter.dataset_sha256 = value;
+            snprintf(dataset, sizeof dataset, "%s", value);
+            if (strlen(value) >= sizeof dataset || !datasetPrefixValid(dataset)) {
+                vbCliError("--dataset: invalid value '%s'; give the dataset's SHA-256 or a "
+                           "prefix of at least 6 hex digits, as in the DATASET column", value);
+                return 2;
+            }
+            filter.dataset_sha256 = dataset;
         } else {
             char *end = NULL;
             errno = 0;
@@ -131,17 +165,44 @@ int vbCmdHistory(int argc, char **argv)
         }
     }
 
-    /* Read and print. */
+    /* Open without creating: a mistyped path must not yield an empty
+     * history. */
     VbStore *store = NULL;
     json_t *runs = NULL;
     vb_error err = {0};
-    if (vbStoreOpen(db_url, &store, &err) != VB_OK ||
-        vbStoreRunList(store, &filter, &runs, &err) != VB_OK) {
+    vb_status st = vbStoreOpenExisting(db_url, &store, &err);
+    if (st == VB_ERR_NOT_FOUND) {
+        vbCliError("%s, or store a run there first with 'visionbench run --db URL'",
+                   err.message);
+        return 1;
+    }
+
+    /* A shortened dataset id must name one dataset. The check reads up to
+     * VB_STORE_HISTORY_MAX runs, so two datasets that share the prefix are
+     * found only when both are among those newest runs. */
+    int limit = filter.limit > 0 ? filter.limit : 20;
+    int shortened = filter.dataset_sha256 != NULL && strlen(filter.dataset_sha256) < 64;
+    if (shortened)
+        filter.limit = VB_STORE_HISTORY_MAX;
+    if (st != VB_OK || vbStoreRunList(store, &filter, &runs, &err) != VB_OK) {
         vbCliError("%s", err.message);
         vbStoreClose(store);
         return 1;
     }
     vbStoreClose(store);
+    size_t other = shortened ? findOtherDataset(runs) : 0;
+    if (other > 0) {
+        vbCliError("--dataset %s matches more than one dataset (%s and %s); give more "
+                   "hex digits",
+                   filter.dataset_sha256, textOr(json_array_get(runs, 0), "dataset_sha256", "?"),
+                   textOr(json_array_get(runs, other), "dataset_sha256", "?"));
+        json_decref(runs);
+        return 2;
+    }
+    while (json_array_size(runs) > (size_t)limit)
+        json_array_remove(runs, json_array_size(runs) - 1);
+
+    /* Print. */
     if (as_json) {
         char *text = json_dumps(runs, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
         if (text == NULL) {

@@ -1,9 +1,11 @@
 /* The store's common layer: URL parsing, password redaction, migrations and result rows. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/store_internal.h"
 
@@ -313,8 +315,25 @@ done:
     return st;
 }
 
+/* Opens the SQLite file at path; with must_exist, a missing file is
+ * VB_ERR_NOT_FOUND instead of created. A folder is always rejected. */
+static vb_status openSqliteFile(VbStore *store, const char *path, int must_exist, vb_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return vbStoreError(store, err, VB_ERR_INVALID_ARGUMENT,
+                            "the SQLite path %s is a folder; give a file in it, such as "
+                            "sqlite:%s/visionbench.db",
+                            path, path);
+    if (must_exist && strcmp(path, ":memory:") != 0 && stat(path, &sb) != 0)
+        return vbStoreError(store, err, VB_ERR_NOT_FOUND,
+                            "the SQLite file %s does not exist (%s); check the path", path,
+                            strerror(errno));
+    return vbStoreSqliteOpen(store, path, err);
+}
+
 /* Splits url by scheme and opens the backend. */
-static vb_status openBackend(VbStore *store, const char *url, vb_error *err)
+static vb_status openBackend(VbStore *store, const char *url, int must_exist, vb_error *err)
 {
     char path[VB_STORE_URL_MAX - 16];
 
@@ -323,7 +342,7 @@ static vb_status openBackend(VbStore *store, const char *url, vb_error *err)
         if (st != VB_OK)
             return st;
         snprintf(store->name, sizeof store->name, "sqlite:%s", path);
-        return vbStoreSqliteOpen(store, path, err);
+        return openSqliteFile(store, path, must_exist, err);
     }
     if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
         return vbStorePgOpen(store, url, err);
@@ -333,6 +352,9 @@ static vb_status openBackend(VbStore *store, const char *url, vb_error *err)
         file = url + 9;
     else if (strncmp(url, "sqlite:", 7) == 0)
         file = url + 7;
+    if (file == NULL && strstr(url, "://") == NULL)
+        return vbStoreError(store, err, VB_ERR_INVALID_ARGUMENT,
+                            "the URL has no scheme; for a SQLite file write sqlite:%s", url);
     if (file == NULL)
         return vbStoreError(store, err, VB_ERR_INVALID_ARGUMENT,
                             "unsupported database URL; use sqlite:PATH, postgresql://USER:"
@@ -341,10 +363,11 @@ static vb_status openBackend(VbStore *store, const char *url, vb_error *err)
         return vbStoreError(store, err, VB_ERR_INVALID_ARGUMENT,
                             "the SQLite URL has no path; use sqlite:PATH, such as "
                             "sqlite:runs.db");
-    return vbStoreSqliteOpen(store, file, err);
+    return openSqliteFile(store, file, must_exist, err);
 }
 
-vb_status vbStoreOpen(const char *url, VbStore **out, vb_error *err)
+/* Opens the store as vbStoreOpen and vbStoreOpenExisting describe. */
+static vb_status openStore(const char *url, int must_exist, VbStore **out, vb_error *err)
 {
     *out = NULL;
     if (url != NULL && strlen(url) >= VB_STORE_URL_MAX)
@@ -364,7 +387,7 @@ vb_status vbStoreOpen(const char *url, VbStore **out, vb_error *err)
         percentDecode(url + start, len, store->secret[1], sizeof store->secret[1]);
     }
 
-    vb_status st = openBackend(store, url, err);
+    vb_status st = openBackend(store, url, must_exist, err);
     if (st == VB_OK)
         st = migrate(store, err);
     if (st != VB_OK) {
@@ -373,6 +396,16 @@ vb_status vbStoreOpen(const char *url, VbStore **out, vb_error *err)
     }
     *out = store;
     return VB_OK;
+}
+
+vb_status vbStoreOpen(const char *url, VbStore **out, vb_error *err)
+{
+    return openStore(url, 0, out, err);
+}
+
+vb_status vbStoreOpenExisting(const char *url, VbStore **out, vb_error *err)
+{
+    return openStore(url, 1, out, err);
 }
 
 void vbStoreClose(VbStore *store)

@@ -66,7 +66,8 @@ void vbJobFree(VbJob *job);
 /* Opens the database that url names and brings its schema up to
  * VB_STORE_SCHEMA_VERSION (migrations run in one transaction).
  *   NULL or ""                 the default SQLite file (vbStoreDefaultPath)
- *   sqlite:PATH, sqlite://PATH a SQLite file, created with its folder when missing
+ *   sqlite:PATH, sqlite://PATH a SQLite file, created with its folder when missing;
+ *                               a folder is rejected, and so is a bare PATH
  *   postgresql://..., postgres://...  a PostgreSQL 15+ server through libpq;
  *                               sslmode and other parameters come from the URL
  * *out is freed with vbStoreClose. Errors name the database with any password
@@ -74,6 +75,12 @@ void vbJobFree(VbJob *job);
  * VB_ERR_IO for an unreachable server, a locked or corrupt file,
  * VB_ERR_UNSUPPORTED for a schema newer than this build. */
 vb_status vbStoreOpen(const char *url, VbStore **out, vb_error *err);
+
+/* Opens the database as vbStoreOpen does, but a SQLite file (or the
+ * default file) that does not exist is VB_ERR_NOT_FOUND instead of being
+ * created; for readers such as `visionbench history`. The schema of an
+ * existing file is still migrated. */
+vb_status vbStoreOpenExisting(const char *url, VbStore **out, vb_error *err);
 
 /* Closes the connection. Accepts NULL. */
 void vbStoreClose(VbStore *store);
@@ -167,7 +174,7 @@ vb_status vbStoreRunSave(VbStore *store, const json_t *report, const char *job_i
 /* Filters of a history listing; NULL or 0 fields do not filter. */
 typedef struct VbRunFilter {
     const char *model_name;      /* runs with a model of this name */
-    const char *dataset_sha256;  /* runs on this dataset fingerprint */
+    const char *dataset_sha256;  /* runs whose dataset fingerprint starts with this */
     int limit;                   /* at most this many runs; 0 means 20 */
 } VbRunFilter;
 

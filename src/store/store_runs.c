@@ -388,7 +388,7 @@ vb_status vbStoreRunList(VbStore *store, const VbRunFilter *filter, json_t **out
         "SELECT " RUN_COLUMNS " FROM runs r "
         "WHERE (CAST($1 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM model_results m "
         "WHERE m.run_id = r.id AND m.model_name = $1)) "
-        "AND (CAST($2 AS TEXT) IS NULL OR r.dataset_sha256 = $2) "
+        "AND (CAST($2 AS TEXT) IS NULL OR substr(r.dataset_sha256, 1, length($2)) = $2) "
         "ORDER BY r.started_ms DESC, r.seq DESC LIMIT $3",
         params, 3, &rows, err);
     if (st != VB_OK)

@@ -466,6 +466,14 @@ static void testRuns(VbStore *store, const char *url, int notify)
     CHECK(vbStoreRunList(store, &filter, &list, &err) == VB_OK);
     CHECK_EQ_INT(json_array_size(list), 2);
     json_decref(list);
+    filter = (VbRunFilter){.dataset_sha256 = "d5"};
+    CHECK(vbStoreRunList(store, &filter, &list, &err) == VB_OK);
+    CHECK_EQ_INT(json_array_size(list), 2);
+    json_decref(list);
+    filter = (VbRunFilter){.dataset_sha256 = "d5e70"};
+    CHECK(vbStoreRunList(store, &filter, &list, &err) == VB_OK);
+    CHECK_EQ_INT(json_array_size(list), 0);
+    json_decref(list);
     filter = (VbRunFilter){.limit = VB_STORE_HISTORY_MAX + 1};
     CHECK_EQ_INT(vbStoreRunList(store, &filter, &list, &err), VB_ERR_INVALID_ARGUMENT);
 
@@ -540,6 +548,77 @@ static void testHistoryCli(const char *url)
     CHECK_EQ_INT(strchr(output, '\n') - output + 1, strlen(output));
 }
 
+/* Counts the runs that `history --json` prints for the extra arguments and
+ * returns the exit status, with the output in output. */
+static int historyCount(const char *cli, const char *url, const char *args, char *output,
+                        size_t size, size_t *count)
+{
+    char command[4096];
+    snprintf(command, sizeof command, "'%s' history --db '%s' --json %s 2>&1", cli, url, args);
+    int rc = runCommand(command, output, size);
+    json_t *list = json_loads(output, 0, NULL);
+    *count = json_array_size(list);
+    json_decref(list);
+    return rc;
+}
+
+/* `history` reads only an existing SQLite file and takes a unique prefix
+ * of a dataset fingerprint. */
+static void testHistoryCliSqlite(const char *dir)
+{
+    const char *cli = getenv("VB_CLI");
+    if (cli == NULL)
+        return;
+    char url[600], command[4096];
+    static char output[65536];
+    size_t count = 0;
+
+    /* A missing file is an error and is not created. */
+    snprintf(url, sizeof url, "sqlite:%s/missing.db", dir);
+    CHECK_EQ_INT(historyCount(cli, url, "", output, sizeof output, &count), 1);
+    CHECK_MSG(strstr(output, "does not exist") != NULL, "output: %s", output);
+    CHECK_MSG(strstr(output, "visionbench run --db") != NULL, "output: %s", output);
+    snprintf(command, sizeof command, "%s/missing.db", dir);
+    CHECK_MSG(access(command, F_OK) != 0, "history created %s", command);
+
+    /* A folder, and a path without the sqlite: scheme. */
+    snprintf(url, sizeof url, "sqlite:%s", dir);
+    CHECK_EQ_INT(historyCount(cli, url, "", output, sizeof output, &count), 1);
+    CHECK_MSG(strstr(output, "is a folder") != NULL, "output: %s", output);
+    snprintf(url, sizeof url, "%s/runs.db", dir);
+    CHECK_EQ_INT(historyCount(cli, url, "", output, sizeof output, &count), 1);
+    CHECK_MSG(strstr(output, "sqlite:") != NULL, "output: %s", output);
+
+    /* Three runs on three datasets, two of which share 8 hex digits. */
+    snprintf(url, sizeof url, "sqlite:%s/prefix.db", dir);
+    VbStore *store = openOrFail(url);
+    if (store == NULL)
+        return;
+    static const char *const fingerprints[] = {"abcdef0011", "abcdef0022", "123456ff"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *report = sampleReport("2026-12-01T10:00:00Z", 0.4);
+        json_object_set_new(json_object_get(json_object_get(report, "metadata"), "dataset"),
+                            "sha256", json_string(fingerprints[i]));
+        char run_id[VB_STORE_ID_SIZE];
+        vb_error err = {0};
+        CHECK_MSG(vbStoreRunSave(store, report, NULL, run_id, &err) == VB_OK, "%s", err.message);
+        json_decref(report);
+    }
+    vbStoreClose(store);
+    CHECK_EQ_INT(historyCount(cli, url, "--dataset 123456", output, sizeof output, &count), 0);
+    CHECK_EQ_INT(count, 1);
+    CHECK_EQ_INT(historyCount(cli, url, "--dataset ABCDEF0011", output, sizeof output, &count),
+                 0);
+    CHECK_EQ_INT(count, 1);
+    CHECK_EQ_INT(historyCount(cli, url, "--dataset abcdef00", output, sizeof output, &count), 2);
+    CHECK_MSG(strstr(output, "more than one dataset") != NULL, "output: %s", output);
+    CHECK_EQ_INT(historyCount(cli, url, "--dataset abc", output, sizeof output, &count), 2);
+    CHECK_EQ_INT(historyCount(cli, url, "--dataset 123456 --limit 1", output, sizeof output,
+                              &count),
+                 0);
+    CHECK_EQ_INT(count, 1);
+}
+
 int main(int argc, char **argv)
 {
     int postgres = argc > 1 && strcmp(argv[1], "postgresql") == 0;
@@ -565,6 +644,7 @@ int main(int argc, char **argv)
     } else {
         testUrls();
         testSqliteFileErrors(dir);
+        testHistoryCliSqlite(dir);
         snprintf(url, sizeof url, "sqlite:%s/runs.db", dir);
     }
 
