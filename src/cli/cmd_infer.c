@@ -43,7 +43,7 @@ static void printInferUsage(FILE *out)
             "  --input PATH     input tensor: raw little-endian float32, C order\n"
             "  --shape D,D,...  input shape, e.g. 1,3,640,640 (required when the model\n"
             "                   leaves a dimension open; must match fixed dimensions)\n"
-            "  --threads N      worker threads (default: all online cores)\n"
+            "  --threads N      worker threads; 0 uses every online core (default 0)\n"
             "  --dump DIR       write DIR/<index>.f32 for each output (raw float32; integer\n"
             "                   and bool outputs are converted) and DIR/outputs.json\n"
             "  --runs N         time N runs; print min, median, p95 and mean in ms\n"
@@ -164,8 +164,10 @@ static int parseArgs(int argc, char **argv, InferArgs *args)
             }
             args->has_shape = 1;
         } else if (strcmp(opt, "--threads") == 0) {
-            if (!parseCount(value, 1024, &number) || number == 0) {
-                vbCliError("--threads '%s' is not a thread count from 1 to 1024", value);
+            /* 0 means every online core, as for `visionbench run`. */
+            if (!parseCount(value, 1024, &number)) {
+                vbCliError("--threads '%s' is not a thread count from 0 (every core) to 1024",
+                           value);
                 return 2;
             }
             args->threads = (int)number;
@@ -549,9 +551,10 @@ static void reportTimes(const vb_engine *engine, const InferArgs *args, RunTimes
            args->model, load_ms, stats.node_count, (double)stats.weight_bytes / 1e6,
            (double)stats.arena_bytes / 1e6, (double)stats.flops / 1e9);
     if (args->runs > 0)
-        printf("%d runs (after %d warm-up), %d threads: min %.3f ms, median %.3f ms, "
+        printf("%d run%s (after %d warm-up), %d thread%s: min %.3f ms, median %.3f ms, "
                "p95 %.3f ms, mean %.3f ms\n",
-               args->runs, args->warmup, stats.threads, times.min, times.median, times.p95,
+               args->runs, args->runs == 1 ? "" : "s", args->warmup, stats.threads,
+               stats.threads == 1 ? "" : "s", times.min, times.median, times.p95,
                times.mean);
     if (args->profile)
         reportProfile(engine, NULL);
