@@ -141,16 +141,23 @@ vb_status vbRunCompare(VbRunResult *result, vb_error *err)
         return st;
     }
 
-    c->best_accuracy = c->rank_accuracy_count > 0 ? c->rank_accuracy[0] : -1;
+    /* A winner on accuracy needs an mAP above 0: when every model scores 0
+     * there is nothing to rank, and naming the first would mislead. */
+    c->best_accuracy = c->rank_accuracy_count > 0 && result->models[c->rank_accuracy[0]].map > 0.0
+                           ? c->rank_accuracy[0]
+                           : -1;
     c->fastest = c->rank_speed_count > 0 ? c->rank_speed[0] : -1;
-    c->most_efficient = c->rank_efficiency_count > 0 ? c->rank_efficiency[0] : -1;
+    c->most_efficient = c->rank_efficiency_count > 0 && result->models[c->rank_efficiency[0]].map > 0.0
+                            ? c->rank_efficiency[0]
+                            : -1;
     c->greenest = c->rank_co2_count > 0 ? c->rank_co2[0] : -1;
 
     /* Classifiers are ranked apart from detectors, by F1. */
     c->best_classifier = -1;
     for (int i = 0; i < result->model_count; i++) {
         const VbModelResult *m = &result->models[i];
-        if (!finished(m) || !m->has_accuracy || strcmp(m->m.task, "classify") != 0)
+        if (!finished(m) || !m->has_accuracy || strcmp(m->m.task, "classify") != 0 ||
+            !(m->f1 > 0.0))
             continue;
         if (c->best_classifier < 0 || m->f1 > result->models[c->best_classifier].f1)
             c->best_classifier = i;
