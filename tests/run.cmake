@@ -6,7 +6,8 @@
 add_executable(check_run_json ${CMAKE_SOURCE_DIR}/tests/run/check_run_json.c)
 target_link_libraries(check_run_json PRIVATE PkgConfig::JANSSON)
 
-foreach(case full crash oom timeout bad_model bad_images options classifier schema_rejects)
+foreach(case full crash oom timeout bad_model bad_images options classifier class_map
+             schema_rejects)
   add_test(NAME run.${case}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/run/run_case.sh ${case}
                    $<TARGET_FILE:check_run_json> ${CMAKE_SOURCE_DIR}/docs/run-schema.json)

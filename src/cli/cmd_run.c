@@ -97,13 +97,14 @@ static void showProgress(const VbRunProgress *p, void *user)
             fputc('\n', stderr);
         s->bar_open = 0;
         if (strcmp(p->phase, "inputs") == 0 && p->done == p->total)
-            fprintf(stderr, "visionbench: %zu images decoded\n", p->done);
+            fprintf(stderr, "visionbench: %zu image%s decoded\n", p->done,
+                    p->done == 1 ? "" : "s");
         else if (strcmp(p->phase, "inputs") == 0)
             fprintf(stderr, "visionbench: %zu of %zu images decoded; %zu skipped (listed in the "
                     "table footer and the JSON report)\n", p->done, p->total, p->total - p->done);
         else
-            fprintf(stderr, "visionbench: %zu of %zu models loaded and recognised\n", p->done,
-                    p->total);
+            fprintf(stderr, "visionbench: %zu of %zu model%s loaded and recognised\n", p->done,
+                    p->total, p->total == 1 ? "" : "s");
         return;
     }
 

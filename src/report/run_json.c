@@ -153,15 +153,27 @@ static json_t *carbonJson(const VbModelResult *m, const VbRunResult *result)
                      assumptions);
 }
 
+/* The model's warnings: the class-map mismatch when there is one. */
+static json_t *warningsJson(const VbModelResult *m)
+{
+    json_t *list = json_array();
+    if (list != NULL && m->m.class_map_warning[0] != '\0')
+        json_array_append_new(list, json_string(m->m.class_map_warning));
+    return list;
+}
+
 static json_t *modelInfoJson(const VbModelResult *m)
 {
-    return json_pack("{s:s, s:o, s:I, s:o, s:o, s:[i, i], s:I, s:I, s:i, s:I}", "path",
+    /* "parameters" counts the file's initializers like `visionbench inspect`;
+     * "engine_parameters" counts the engine's constants after folding. */
+    return json_pack("{s:s, s:o, s:I, s:o, s:o, s:[i, i], s:I, s:I, s:I, s:i, s:I, s:o}", "path",
                      m->spec.path, "sha256", stringOrNull(m->sha256), "bytes",
                      (json_int_t)m->file_bytes, "family", stringOrNull(m->m.family), "task",
                      stringOrNull(m->m.task), "input", m->m.input_width, m->m.input_height,
-                     "parameters", (json_int_t)m->m.parameter_count, "flops",
-                     (json_int_t)m->m.flops, "threads", m->m.threads, "detections",
-                     (json_int_t)m->detection_count);
+                     "parameters", (json_int_t)m->file_parameter_count, "engine_parameters",
+                     (json_int_t)m->m.parameter_count, "flops", (json_int_t)m->m.flops,
+                     "threads", m->m.threads, "detections", (json_int_t)m->detection_count,
+                     "warnings", warningsJson(m));
 }
 
 static json_t *modelJson(const VbModelResult *m, const VbRunResult *result)
@@ -239,15 +251,23 @@ static json_t *overheadJson(const VbRunResult *result)
                      wall > 0 ? number(result->overhead_s / wall) : json_null());
 }
 
+/* A load average, or null when /proc/loadavg could not be read (-1). */
+static json_t *loadAverage(double v)
+{
+    return v >= 0.0 ? number(v) : json_null();
+}
+
 static json_t *metadataJson(const VbRunResult *result, const VbRunOptions *options)
 {
     const VbMachineInfo *mi = &result->machine;
     return json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:i, s:o, s:s, s:s}, s:i, s:o, s:{s:f, s:f, s:i, s:i, s:i, "
+        "{s:s, s:s, s:{s:s, s:s, s:i, s:o, s:s, s:s, s:o, s:o}, s:i, s:o, s:{s:f, s:f, s:i, s:i, s:i, "
         "s:f, s:i, s:I, s:s}, s:{s:o, s:s, s:o}, s:o}",
         "visionbench_version", VB_VERSION_STRING, "git_commit", VB_GIT_COMMIT, "machine",
         "cpu_model", mi->cpu_model, "cpu_vendor", mi->cpu_vendor, "cores", mi->cores, "ram_mb",
-        number(bytesToMb(mi->ram_bytes)), "kernel", mi->kernel, "arch", mi->arch, "threads",
+        number(bytesToMb(mi->ram_bytes)), "kernel", mi->kernel, "arch", mi->arch,
+        "load_average_start", loadAverage(result->load_average_start), "load_average_end",
+        loadAverage(result->load_average_end), "threads",
         result->threads, "dataset", datasetJson(result, options), "settings", "conf",
         options->conf, "iou", options->iou, "imgsz", options->imgsz, "warmup", options->warmup,
         "repeat", options->repeat, "timeout_s", options->timeout_s, "bootstrap",

@@ -24,7 +24,7 @@ vb_status vbReportRunTable(const VbRunResult *result, VbBuf *out, vb_error *err)
 {
     vb_status st = vbBufPrintf(out, err, "%-20s %-8s %7s %7s %6s %9s %9s %8s %8s %9s %10s %5s\n",
                                "model", "status", "mAP", "mAP50", "F1", "p50 ms", "p95 ms", "img/s",
-                               "peak MB", "J/img", "CO2 g", "green");
+                               "peak MiB", "J/img", "CO2 mg/img", "green");
     for (int i = 0; st == VB_OK && i < result->model_count; i++) {
         const VbModelResult *m = &result->models[i];
         int done = m->status == VB_MODEL_OK && m->end_to_end_ms.count > 0;
@@ -41,7 +41,8 @@ vb_status vbReportRunTable(const VbRunResult *result, VbBuf *out, vb_error *err)
                              : 0.0;
         cell(peak, sizeof peak, done, "%.1f", peak_mb);
         cell(jpi, sizeof jpi, done, "%.3f", m->energy_per_image_j);
-        cell(co2, sizeof co2, done, "%.4f", m->co2_kg * 1e3);
+        /* Per image like J/img; the JSON keeps the run total in co2_kg. */
+        cell(co2, sizeof co2, done, "%.4f", m->co2_kg * 1e6 / (double)m->end_to_end_ms.count);
         cell(green, sizeof green, done && m->green_score > 0, "%.0f", (double)m->green_score);
         st = vbBufPrintf(out, err, "%-20.20s %-8s %7s %7s %6s %9s %9s %8s %8s %9s %10s %5s\n",
                          m->spec.name, vbModelStatusName(m->status), map, map50, f1, p50, p95, ips,
@@ -66,14 +67,27 @@ vb_status vbReportRunTable(const VbRunResult *result, VbBuf *out, vb_error *err)
         if (st == VB_OK)
             st = vbBufPrintf(out, err, "\n");
     }
+    char missing[64] = "";
+    if (result->missing_count > 0)
+        snprintf(missing, sizeof missing, "; %zu ground-truth name%s not found",
+                 result->missing_count, result->missing_count == 1 ? "" : "s");
     if (st == VB_OK)
         st = vbBufPrintf(out, err,
-                         "%zu images (%zu skipped), decode %.2f s once; energy %s, grid %.1f g/kWh, "
-                         "PUE %.2f; run took %.2f s\n",
-                         result->image_count, result->skipped_count, result->decode_total_s,
+                         "%zu image%s (%zu skipped%s), decode %.2f s once; energy %s, "
+                         "grid %.1f g/kWh, PUE %.2f; run took %.2f s\n",
+                         result->image_count, result->image_count == 1 ? "" : "s",
+                         result->skipped_count - result->missing_count, missing,
+                         result->decode_total_s,
                          result->model_count > 0 ? vbEnergySourceName(result->models[0].m.energy_source)
                                                  : "-",
                          result->grid_g_per_kwh, result->pue, result->execution_time_s);
+
+    if (st == VB_OK && result->machine_busy)
+        st = vbBufPrintf(out, err,
+                         "warning: timings are unreliable: the machine was busy (load %.1f on %d "
+                         "core%s at the start)\n",
+                         result->load_average_start, result->machine.cores,
+                         result->machine.cores == 1 ? "" : "s");
 
     /* Skipped images with their reasons; the JSON report lists them all. */
     enum { LISTED_MAX = 20 };

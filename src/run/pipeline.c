@@ -111,6 +111,14 @@ static vb_status pipelineLoad(const VbRunModelSpec *spec, const VbRunOptions *op
     st = buildClassMap(options, dataset, &p->classes, err);
     if (st != VB_OK)
         goto fail;
+    /* Classes past the end of a short map are dropped without a trace, so
+     * the parent warns about it. */
+    if (options->class_map_path != NULL && p->classes.count < p->layout.num_classes)
+        snprintf(m->class_map_warning, sizeof m->class_map_warning,
+                 "--class-map %s has %d entr%s but the model outputs %d classes; detections of "
+                 "the other classes are dropped",
+                 options->class_map_path, p->classes.count, p->classes.count == 1 ? "y" : "ies",
+                 p->layout.num_classes);
     vbModelDecodeOptionsInit(&p->decode);
     /* mAP needs the whole precision-recall curve, so decoding keeps every
      * detection down to VB_RUN_MAP_CONF (as `yolo val` does with 0.001);

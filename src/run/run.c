@@ -17,6 +17,7 @@
 #include "metrics/bootstrap.h"
 #include "metrics/coco_eval.h"
 #include "metrics/prf.h"
+#include "onnx/onnx.h"
 #include "run/child.h"
 #include "run/run_internal.h"
 
@@ -34,6 +35,57 @@ static void report(VbRunProgressFn fn, void *user, const char *phase, int model_
         return;
     VbRunProgress p = {phase, model_index, model_count, name, done, total, elapsed};
     fn(&p, user);
+}
+
+/* Reads the 1-minute load average from /proc/loadavg. Returns -1 when it
+ * cannot be read (not Linux, no /proc). */
+static double readLoadAverage(void)
+{
+    double load = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f == NULL)
+        return -1.0;
+    if (fscanf(f, "%lf", &load) != 1 || !isfinite(load) || load < 0.0)
+        load = -1.0;
+    fclose(f);
+    return load;
+}
+
+/* Counts the elements of the floating-point initializers of the ONNX file
+ * at path, the definition `visionbench inspect` uses. Returns 0 when the
+ * file does not parse (the validation child reports that error). */
+static uint64_t countFileParameters(const char *path)
+{
+    VbOnnxModel *model = NULL;
+    vb_error ignored;
+    if (vbOnnxModelLoad(path, &model, &ignored) != VB_OK)
+        return 0;
+    uint64_t count = 0;
+    const VbOnnxGraph *g = model->graph;
+    for (int i = 0; g != NULL && i < g->initializer_count; i++) {
+        const VbOnnxTensor *t = &g->initializers[i];
+        if (t->dtype == VB_DTYPE_FLOAT32 || t->dtype == VB_DTYPE_FLOAT16 ||
+            t->dtype == VB_DTYPE_FLOAT64)
+            count += t->count;
+    }
+    vbOnnxModelFree(model);
+    return count;
+}
+
+/* Logs the number of ground-truth loader warnings and the first few before
+ * the run starts. The JSON report lists them all. */
+static void warnGroundTruth(const VbRunResult *result)
+{
+    enum { SHOWN_MAX = 5 };
+    if (result->gt_warning_count == 0)
+        return;
+    vbWarn("%zu ground-truth warning%s:", result->gt_warning_count,
+           result->gt_warning_count == 1 ? "" : "s");
+    for (size_t i = 0; i < result->gt_warning_count && i < SHOWN_MAX; i++)
+        vbWarn("  %s", result->gt_warnings[i]);
+    if (result->gt_warning_count > SHOWN_MAX)
+        vbWarn("  %zu more in the JSON report (metadata.dataset.warnings)",
+               result->gt_warning_count - SHOWN_MAX);
 }
 
 static int isDirectory(const char *path)
@@ -156,10 +208,33 @@ static vb_status keepClasses(VbDataset *ds, const char *list, vb_error *err)
     return VB_OK;
 }
 
-/* Appends one skipped image with its reason. */
+/* Returns path without its folders. */
+static const char *baseName(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Appends one skipped image with its reason, by file name without folders.
+ * A reason that starts with the image's path or name ("a/b.png: bad CRC")
+ * loses that prefix. An image listed already keeps its first reason, so a
+ * file the loader and the decoder both reject appears once. */
 static vb_status addSkipped(VbRunResult *result, const char *file_name, const char *reason,
                             vb_error *err)
 {
+    file_name = baseName(file_name);
+    for (size_t i = 0; i < result->skipped_count; i++)
+        if (strcmp(result->skipped[i].file_name, file_name) == 0)
+            return VB_OK;
+    const char *colon = strstr(reason, ": ");
+    if (colon != NULL) {
+        size_t prefix = (size_t)(colon - reason);
+        size_t name_len = strlen(file_name);
+        if (prefix >= name_len && strncmp(colon - name_len, file_name, name_len) == 0 &&
+            memchr(reason, ' ', prefix) == NULL)
+            reason = colon + 2;
+    }
+
     VbSkippedImage *grown =
         realloc(result->skipped, (result->skipped_count + 1) * sizeof *grown);
     if (grown == NULL)
@@ -354,11 +429,13 @@ static vb_status listLoaderSkips(const VbDataset *ds, const VbRunOptions *option
             return st;
     }
     for (size_t i = 0; i < ds->missing_image_count; i++) {
+        size_t before = result->skipped_count;
         vb_status st = addSkipped(result, ds->missing_images[i],
                                   "named by the ground truth but not found in the image folder "
                                   "(its boxes are not evaluated)", err);
         if (st != VB_OK)
             return st;
+        result->missing_count += result->skipped_count - before;
     }
     return VB_OK;
 }
@@ -683,6 +760,16 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
     result->threads = options->threads > 0 ? options->threads : result->machine.cores;
     result->pue = options->pue;
 
+    /* A machine loaded beyond its cores before the run makes timings unreliable. */
+    result->load_average_start = readLoadAverage();
+    result->load_average_end = -1.0;
+    if (result->machine.cores > 0 && result->load_average_start > (double)result->machine.cores) {
+        result->machine_busy = 1;
+        vbWarn("timings are unreliable: the machine is busy (load %.1f on %d core%s)",
+               result->load_average_start, result->machine.cores,
+               result->machine.cores == 1 ? "" : "s");
+    }
+
     /* Grid intensity: --grid-intensity, --country, or the world average. */
     if (options->grid_intensity >= 0.0) {
         result->grid_g_per_kwh = options->grid_intensity;
@@ -738,6 +825,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
                 result->gt_warnings[result->gt_warning_count++] = copy;
         }
     }
+    warnGroundTruth(result);
     st = listLoaderSkips(ds, options, result, err);
     if (st != VB_OK)
         goto done;
@@ -767,9 +855,10 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
     if (st != VB_OK)
         goto done;
     result->annotation_count = view.annotation_count;
-    vbInfo("inputs: %zu images decoded, %zu skipped, %zu boxes in %zu categories (%s)",
-           images.count, result->skipped_count, view.annotation_count, ds->category_count,
-           result->gt_format);
+    vbInfo("inputs: %zu image%s decoded, %zu skipped, %zu box%s in %zu categor%s (%s)",
+           images.count, images.count == 1 ? "" : "s", result->skipped_count,
+           view.annotation_count, view.annotation_count == 1 ? "" : "es", ds->category_count,
+           ds->category_count == 1 ? "y" : "ies", result->gt_format);
     report(progress, user, "inputs", -1, options->model_count, NULL, images.count,
            images.count + result->skipped_count, 0.0);
 
@@ -785,6 +874,13 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         st = copySpec(&options->models[i], &model->spec, err);
         if (st != VB_OK)
             goto done;
+        if (isDirectory(model->spec.path)) {
+            model->status = VB_MODEL_ERROR;
+            snprintf(model->error, sizeof model->error,
+                     "%s: is a folder, not an ONNX file; give the path of the .onnx file inside",
+                     model->spec.path);
+            continue;
+        }
         vb_error file_err;
         if (vbMeasureSha256File(model->spec.path, model->sha256, &model->file_bytes, &file_err) !=
             VB_OK) {
@@ -792,6 +888,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
             snprintf(model->error, sizeof model->error, "%s", file_err.message);
             continue;
         }
+        model->file_parameter_count = countFileParameters(model->spec.path);
 
         ChildProgressContext context = {1, progress, user, i, options->model_count,
                                         model->spec.name, vbNowNs(), NULL};
@@ -808,6 +905,8 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         vbChildOutcomeFree(&outcome);
         if (model->status != VB_MODEL_OK)
             vbWarn("model %s failed validation: %s", model->spec.name, model->error);
+        else if (model->m.class_map_warning[0] != '\0')
+            vbWarn("model %s: %s", model->spec.name, model->m.class_map_warning);
     }
 
     int loaded = 0;
@@ -860,6 +959,8 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
             model->has_accuracy = 0;
             vbWarn("model %s: evaluation failed: %s", model->spec.name, eval_err.message);
         }
+        report(progress, user, "eval", i, options->model_count, model->spec.name, 1, 1,
+               secondsSince(eval_start));
     }
     evaluation_s = secondsSince(eval_start);
 
@@ -876,6 +977,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
     result->validation_s = validation_load_s;
     result->evaluation_s = evaluation_s;
     result->overhead_s = result->execution_time_s - accounted;
+    result->load_average_end = readLoadAverage();
     report(progress, user, "done", -1, options->model_count, NULL, 1, 1,
            result->execution_time_s);
 

@@ -122,6 +122,8 @@ typedef struct VbChildMeasurements {
     int input_height;
     char family[32];                 /* decoder family in use */
     char task[16];                   /* "detect" or "classify" */
+    char class_map_warning[192];     /* set when --class-map has fewer entries than the model
+                                      * has classes; "" otherwise */
 } VbChildMeasurements;
 
 /* COCO accuracy of one ground-truth category for one model. */
@@ -137,6 +139,9 @@ typedef struct VbModelResult {
     VbRunModelSpec spec;             /* copy, owned */
     char sha256[65];
     uint64_t file_bytes;
+    uint64_t file_parameter_count;   /* elements of the file's floating-point initializers, as
+                                      * `visionbench inspect` counts them; m.parameter_count is
+                                      * the engine's count after constant folding */
     VbModelStatus status;
     char error[VB_ERROR_MESSAGE_MAX];
     VbChildMeasurements m;
@@ -206,11 +211,17 @@ typedef struct VbRunResult {
     double execution_time_s;         /* wall time of the whole run */
     VbMachineInfo machine;
     int threads;
+    double load_average_start;       /* 1-minute load average (/proc/loadavg) at the start;
+                                      * -1 when unknown */
+    double load_average_end;         /* the same at the end of the run */
+    int machine_busy;                /* nonzero when load_average_start exceeded the cores */
 
     /* Inputs. */
     size_t image_count;              /* images every model ran on */
-    VbSkippedImage *skipped;
+    VbSkippedImage *skipped;         /* one entry per file name, unreadable or missing */
     size_t skipped_count;
+    size_t missing_count;            /* entries of skipped that the ground truth names but the
+                                      * image folder lacks */
     VbSampleStats decode_ms;         /* decode time per image, measured once */
     double decode_total_s;
     char dataset_sha256[65];

@@ -71,8 +71,12 @@ full)
     'results.yolox_nano.memory.peak_mb>0' metadata.dataset.images=40 \
     metadata.dataset.annotations=70 metadata.dataset.skipped#0 \
     comparison.best_accuracy=yolox_nano comparison.rankings.speed#2 \
-    'metadata.overhead.other_fraction<0.1'
+    'metadata.overhead.other_fraction<0.1' results.yolov8n.model.parameters=3151776 \
+    'results.yolov8n.model.engine_parameters>0' 'results.yolov8n.carbon.co2_per_image_kg>0' \
+    'metadata.machine.load_average_start>-1' 'metadata.machine.load_average_end>-1'
   expect_text "$work/stdout" "best accuracy: yolox_nano"
+  expect_text "$work/stdout" "CO2 mg/img"
+  expect_text "$work/stdout" "peak MiB"
   ;;
 crash)
   make_tiny
@@ -140,6 +144,15 @@ bad_images)
   run_tiny_bad --model "$models/FastestDet.onnx" --on-bad-image fail
   expect_status 1 $?
   expect_text "$work/stderr" "--on-bad-image fail"
+  # Each skipped image appears once in the footer, by file name.
+  run_tiny_bad --model "$models/FastestDet.onnx"
+  if [ "$(grep -c '^skipped bad_crc.png:' "$work/stdout")" != 1 ]; then
+    echo "FAIL: bad_crc.png is not listed exactly once in the footer"
+    cat "$work/stdout"
+    failures=$((failures + 1))
+  fi
+  expect_text "$work/stderr" "ground-truth warnings:"
+  expect_text "$work/stderr" "more in the JSON report"
   ;;
 options)
   make_tiny
@@ -192,8 +205,30 @@ classifier)
   expect_status 0 $?
   report status=ok results.efficientnet_b0.model.task=classify \
     results.efficientnet_b0.model.family=classifier results.efficientnet_b0.accuracy.map=null \
-    'results.efficientnet_b0.accuracy.f1>-1' comparison.best_classifier=efficientnet_b0 \
+    'results.efficientnet_b0.accuracy.f1>-1' \
     comparison.best_accuracy=FastestDet comparison.pareto_front#1
+  # On these three street images the ImageNet classifier scores F1 0, and a
+  # winner at 0 would mislead, so there is none.
+  report results.efficientnet_b0.accuracy.f1=0 comparison.best_classifier=null
+  ;;
+class_map)
+  # A one-entry class map for an 80-class model warns on stderr and in the
+  # model's warnings. Model index 0 (person) read as car scores mAP 0, so no
+  # model wins on accuracy. A ground-truth row for a missing image is a
+  # ground-truth warning on stderr and a separate count in the footer.
+  make_tiny
+  echo "0,car" > "$work/map.csv"
+  echo "missing_x.jpg,1,1,5,5,car" >> "$work/gt.csv"
+  run_tiny --model "$models/FastestDet.onnx" --class-map "$work/map.csv"
+  expect_status 0 $?
+  expect_text "$work/stderr" "has 1 entry but the model outputs 80 classes"
+  expect_text "$work/stderr" "warning: 1 ground-truth warning:"
+  expect_text "$work/stderr" "missing_x.jpg"
+  expect_text "$work/stdout" "3 images (0 skipped; 1 ground-truth name not found)"
+  expect_text "$work/stdout" "best accuracy: -"
+  report status=ok results.FastestDet.model.warnings#1 \
+    'results.FastestDet.model.warnings.0~has 1 entry' results.FastestDet.accuracy.map=0 \
+    comparison.best_accuracy=null comparison.most_efficient=null
   ;;
 schema_rejects)
   # The validator must reject a report that breaks the schema.

@@ -220,6 +220,61 @@ static void testTable(void)
     vbRunResultFree(&r);
 }
 
+/* Every model at mAP 0 and a classifier at F1 0: nothing to rank, so no
+ * winner on accuracy, efficiency or F1. */
+static void testCompareZeroAccuracy(void)
+{
+    VbRunResult r;
+    vb_error err;
+    buildResult(&r);
+    for (int i = 0; i < 4; i++)
+        r.models[i].map = 0.0;
+    snprintf(r.models[3].m.task, sizeof r.models[3].m.task, "classify");
+    r.models[3].f1 = 0.0;
+    CHECK(vbRunCompare(&r, &err) == VB_OK);
+    CHECK(r.comparison.best_accuracy == -1);
+    CHECK(r.comparison.most_efficient == -1);
+    CHECK(r.comparison.best_classifier == -1);
+    CHECK(r.comparison.fastest == 1);
+
+    VbBuf buf;
+    vbBufInit(&buf, 1 << 16);
+    CHECK(vbReportRunTable(&r, &buf, &err) == VB_OK);
+    CHECK(buf.data != NULL && strstr(buf.data, "best accuracy: -") != NULL);
+    CHECK(buf.data != NULL && strstr(buf.data, "best classifier") == NULL);
+    vbBufFree(&buf);
+    vbRunResultFree(&r);
+}
+
+/* The table shows CO2 per image in mg, memory in MiB, ground-truth names
+ * not found apart from skipped images, and a busy machine in the footer. */
+static void testTableUnitsAndFooter(void)
+{
+    VbRunResult r;
+    vb_error err;
+    buildResult(&r);
+    r.machine_busy = 1;
+    r.load_average_start = 7.9;
+    r.skipped = calloc(1, sizeof *r.skipped);
+    r.skipped[0].file_name = vbStrdup("gone.jpg");
+    r.skipped[0].reason = vbStrdup("named by the ground truth but not found");
+    r.skipped_count = 1;
+    r.missing_count = 1;
+    CHECK(vbRunCompare(&r, &err) == VB_OK);
+    VbBuf buf;
+    vbBufInit(&buf, 1 << 16);
+    CHECK(vbReportRunTable(&r, &buf, &err) == VB_OK);
+    const char *t = buf.data != NULL ? buf.data : "";
+    CHECK(strstr(t, "CO2 mg/img") != NULL);
+    CHECK(strstr(t, "peak MiB") != NULL);
+    /* b: 0.5 J per image x 475 g/kWh = 0.0660 mg per image. */
+    CHECK(strstr(t, "0.0660") != NULL);
+    CHECK(strstr(t, "10 images (0 skipped; 1 ground-truth name not found)") != NULL);
+    CHECK(strstr(t, "machine was busy (load 7.9 on 2 cores") != NULL);
+    vbBufFree(&buf);
+    vbRunResultFree(&r);
+}
+
 static void testProgressFormat(void)
 {
     VbRunProgress p = {"run", 1, 3, "yolov8n", 120, 480, 10.0};
@@ -267,6 +322,8 @@ int main(void)
     testRunJson();
     testRunJsonNonFinite();
     testTable();
+    testCompareZeroAccuracy();
+    testTableUnitsAndFooter();
     testProgressFormat();
     testProgressMilestones();
     TEST_END();
