@@ -205,6 +205,7 @@ typedef struct NmsKept {
  * (intersection over union). Boxes of zero area never suppress and are
  * never suppressed, as in ONNX Runtime. The test runs branch-free over
  * blocks of 64 kept boxes and stops after the first block with a hit. */
+VB_KERNEL_CLONES
 static int nmsSuppressed(const NmsBox *a, const NmsKept *kept, float threshold)
 {
     if (a->area <= 0.0f)
