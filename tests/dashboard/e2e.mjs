@@ -164,6 +164,33 @@ async function checkTable(page, report) {
   return cells.length;
 }
 
+// Checks the derived mAP-per-joule column, the cell that marks the most
+// efficient model, and the note on the energy source and carbon settings.
+async function checkEfficiency(page, report) {
+  const cells = await page.$$eval('#results-table tbody td[data-metric=map_per_j]', (tds) => tds.map((td) => ({
+    model: td.closest('tr').dataset.model, value: td.dataset.value, winner: td.classList.contains('winner') })));
+  assert.equal(cells.length, Object.keys(report.results).length, 'one mAP per J cell per model');
+  for (const cell of cells) {
+    const result = report.results[cell.model];
+    const map = pick(result, 'accuracy.map');
+    const joules = pick(result, 'carbon.energy_per_image_j');
+    if (typeof map === 'number' && joules > 0) assert.equal(Number(cell.value), map / joules, cell.model + ' mAP per J');
+    assert.equal(cell.winner, cell.model === report.comparison.most_efficient, cell.model + ' mAP per J highlight');
+  }
+  const energyWinners = await page.$$('#results-table td.winner[data-key="carbon.energy_per_image_j"]');
+  assert.equal(energyWinners.length, 0, 'no energy cell is marked most efficient');
+  const note = await page.textContent('#energy-note');
+  const settings = report.metadata.carbon_settings;
+  for (const [name, result] of Object.entries(report.results)) {
+    assert.ok(note.includes(name + ': ' + result.carbon.energy_source), 'the energy note names the source of ' + name + ': ' + note);
+  }
+  assert.ok(note.includes(settings.grid_g_per_kwh.toFixed(0) + ' g CO2e/kWh'), 'the energy note shows the grid intensity: ' + note);
+  assert.ok(note.includes('PUE ' + settings.pue.toFixed(2)), 'the energy note shows the PUE: ' + note);
+  if (Object.values(report.results).some((r) => r.carbon.energy_source === 'estimate')) {
+    assert.match(note, /are estimates/, 'an estimate is labelled as one');
+  }
+}
+
 // ---- Cases. ----
 
 async function caseMain(page) {
@@ -207,8 +234,16 @@ async function caseMain(page) {
     const drawn = await page.$eval('#' + id, (c) => c.width > 0 && c.height > 0);
     assert.ok(drawn, id + ' is drawn');
   }
+  await checkEfficiency(page, report);
   await page.waitForTimeout(300);
   await shot(page, 'compare');
+  for (const width of [1280, 1400, 2200]) {
+    await page.setViewportSize({ width, height: 900 });
+    const overflow = await page.$eval('#results-table', (t) => t.parentElement.scrollWidth - t.parentElement.clientWidth);
+    assert.ok(overflow <= 1, 'the comparison table fits at ' + width + ' px (overflow ' + overflow + ' px)');
+    await shot(page, 'compare-' + width);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // History: the run is listed, opens in Compare and exports.
   const runs = (await api('GET', '/runs?limit=50')).runs;

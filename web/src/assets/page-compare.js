@@ -3,7 +3,7 @@
 import { request } from './api.js';
 import { drawAccuracyLatency, drawColumnBars, drawLatencyDistribution, drawMapIntervals, drawPrCurves } from './charts.js';
 import { el, notice } from './dom.js';
-import { WINNERS, download, modelEntries, reportToCsv } from './report.js';
+import { WINNERS, download, formatNumber, modelEntries, pick, reportToCsv } from './report.js';
 import { resultsTable } from './table.js';
 
 // Loads the run report: kind "job" reads GET /status/{id}.output, kind
@@ -25,6 +25,26 @@ export function exportButtons(report, baseName) {
       onclick: () => download(baseName + '.json', JSON.stringify(report, null, 2) + '\n', 'application/json') }),
     el('button', { type: 'button', class: 'export-csv', text: 'Export CSV',
       onclick: () => download(baseName + '.csv', reportToCsv(report), 'text/csv') }));
+}
+
+// Returns the note on where the energy figures come from: each model's
+// energy_source and the grid intensity and PUE that turn energy into CO2.
+// A model measured by an estimate is named in a warning, because its
+// energy, CO2 and green score then come from CPU time and a watts table.
+export function energyNote(report) {
+  const settings = (report.metadata && report.metadata.carbon_settings) || {};
+  const sources = modelEntries(report).map(([name, result]) => [name, pick(result, 'carbon.energy_source') || 'unknown']);
+  const estimated = sources.filter(([, source]) => source === 'estimate').map(([name]) => name);
+  const perModel = sources.map(([name, source]) => name + ': ' + (source === 'estimate' ? 'estimate' : source)).join(', ');
+  const grid = 'CO2 is energy × grid intensity ' + formatNumber(settings.grid_g_per_kwh, 0) + ' g CO2e/kWh' +
+    (settings.grid_source ? ' (' + settings.grid_source + ')' : '') + ' × PUE ' + formatNumber(settings.pue, 2) + '.';
+  const box = estimated.length
+    ? notice('warning', 'Energy, CO2 and green score are estimates for ' + estimated.join(', ') + '.',
+      'No energy counter was read for ' + (estimated.length === 1 ? 'it' : 'them') + ', so energy is CPU time × watts per core plus DRAM ' +
+      'from a table (docs/energy.md). Energy source per model: ' + perModel + '. ' + grid)
+    : notice('info', 'Energy measured by hardware counters.', 'Energy source per model: ' + perModel + '. ' + grid);
+  box.id = 'energy-note';
+  return box;
 }
 
 function chartBox(id, title, description) {
@@ -86,6 +106,7 @@ function showReport(view, report, kind, id) {
       dataset.sha256 ? el('span', { class: 'muted' }, ' — dataset ', el('code', { text: dataset.sha256.slice(0, 12) })) : null),
     el('div', { class: 'winners' }, cards),
     resultsTable(report),
+    energyNote(report),
     exportButtons(report, 'visionbench-' + kind + '-' + id),
     el('h2', { text: 'Charts' }),
     el('div', { class: 'charts' }, scatter.box, throughput.box, memory.box, energy.box, co2.box, latency.box, intervals.box, pr.box),

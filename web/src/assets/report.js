@@ -16,9 +16,20 @@ export function formatNumber(value, digits) {
   return value.toFixed(digits);
 }
 
+// Returns mAP per joule per image, the figure comparison.most_efficient
+// ranks by, or null when the mAP or a positive energy is missing.
+export function mapPerJoule(result) {
+  const map = pick(result, 'accuracy.map');
+  const joules = pick(result, 'carbon.energy_per_image_j');
+  if (typeof map !== 'number' || typeof joules !== 'number' || !(joules > 0)) return null;
+  return map / joules;
+}
+
 // The comparison table's columns: the report key under results.NAME, the
 // header with its unit, decimals, a scale applied before display, and
-// whether higher is better (for the winner highlight and charts).
+// whether higher is better (for the winner highlight and charts). A column
+// with compute is derived from the result and has no report key; a column
+// with text shows the report's string.
 export const COLUMNS = [
   { key: 'accuracy.map', label: 'mAP', digits: 4, higher: true },
   { key: 'accuracy.map50', label: 'mAP50', digits: 4, higher: true },
@@ -30,22 +41,31 @@ export const COLUMNS = [
   { key: 'speed.throughput', label: 'Throughput (img/s)', digits: 2, higher: true },
   { key: 'memory.peak_mb', label: 'Peak memory (MiB)', digits: 1, higher: false },
   { key: 'carbon.energy_per_image_j', label: 'Energy per image (J)', digits: 3, higher: false },
+  { key: 'map_per_j', label: 'mAP per J per image', digits: 4, higher: true, compute: mapPerJoule },
   { key: 'carbon.co2_per_image_kg', label: 'CO2 per image (mg)', digits: 4, scale: 1e6, higher: false },
   { key: 'carbon.green_score', label: 'Green score (1-10)', digits: 0, higher: true },
+  { key: 'carbon.energy_source', label: 'Energy source', text: true },
 ];
 
 // The four winners of comparison, each with the column it is shown on.
 export const WINNERS = [
   { key: 'best_accuracy', label: 'Best accuracy', column: 'accuracy.map' },
   { key: 'fastest', label: 'Fastest', column: 'speed.end_to_end_ms.p50' },
-  { key: 'most_efficient', label: 'Most efficient', column: 'carbon.energy_per_image_j' },
+  { key: 'most_efficient', label: 'Most efficient', column: 'map_per_j' },
   { key: 'greenest', label: 'Greenest', column: 'carbon.co2_per_image_kg' },
 ];
 
+// Returns the unscaled number of a column for one model's result (the
+// report's value, or the derived one), or null.
+export function columnRaw(result, column) {
+  const raw = column.compute ? column.compute(result) : pick(result, column.key);
+  return typeof raw === 'number' ? raw : null;
+}
+
 // Returns the value of a column for one model's result, scaled for display.
 export function columnValue(result, column) {
-  const raw = pick(result, column.key);
-  if (typeof raw !== 'number') return null;
+  const raw = columnRaw(result, column);
+  if (raw === null) return null;
   return column.scale ? raw * column.scale : raw;
 }
 
@@ -72,16 +92,17 @@ function csvField(value) {
   return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
 }
 
-// Returns the report as CSV: one row per model with its status, error and
-// every table column (raw report units, no display scaling).
+// Returns the report as CSV, one row per model with its status, error and
+// every table column. Numbers are in raw report units without display
+// scaling, and text columns are as written.
 export function reportToCsv(report) {
   const header = ['model', 'status', 'error'].concat(COLUMNS.map((c) => c.key));
   const lines = [header.map(csvField).join(',')];
   for (const [name, result] of modelEntries(report)) {
     const row = [name, result.status, result.error];
     for (const column of COLUMNS) {
-      const value = pick(result, column.key);
-      row.push(typeof value === 'number' ? value : '');
+      const value = column.text ? pick(result, column.key) : columnRaw(result, column);
+      row.push(value === null || value === undefined ? '' : value);
     }
     lines.push(row.map(csvField).join(','));
   }
