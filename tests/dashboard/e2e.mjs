@@ -303,7 +303,18 @@ async function caseCancelled(page) {
   assert.match(await page.textContent('#outcome'), /Job cancelled/);
   assert.ok(await page.isHidden('#cancel-job'), 'the cancel button is gone');
   assert.equal((await api('GET', '/status/' + jobId)).status, 'CANCELLED');
+  assert.ok(await page.isHidden('#overall-progress'), 'a cancelled job shows no progress bar');
+  assert.match(await page.textContent('#progress-final'), /^Cancelled/);
+  assert.equal((await page.$$('#model-progress progress:not([hidden])')).length, 0, 'a cancelled job shows no model progress bar');
   await shot(page, 'run-cancelled');
+
+  // An unknown job shows that state, not empty progress bars.
+  await page.goto(base + '/#/run/00000000-0000-4000-8000-000000000000');
+  await page.waitForFunction(() => document.getElementById('job-status')?.textContent === 'NOT FOUND');
+  assert.ok(await page.isHidden('#overall-progress'), 'an unknown job shows no progress bar');
+  assert.ok(await page.isHidden('#decode-progress'), 'an unknown job shows no image progress bar');
+  assert.match(await page.textContent('#progress-final'), /^Unknown job/);
+  await shot(page, 'run-unknown');
 }
 
 async function caseRestart(page) {

@@ -26,6 +26,12 @@ export function renderRun(view, jobId) {
   const overallBar = progressBar('overall-progress', 'Overall progress');
   const overallText = el('span', { id: 'overall-percent', text: '0%' });
   const modelRows = el('tbody', {});
+  const overallLine = el('p', {}, el('label', { for: 'overall-progress', text: 'Overall ' }), overallBar, ' ', overallText);
+  const decodeLine = el('p', {}, el('label', { for: 'decode-progress', text: 'Images ' }), decodeBar, ' ', decodeText);
+  const progressTable = el('div', { class: 'table-scroll' }, el('table', { class: 'progress-table', id: 'model-progress' },
+    el('thead', {}, el('tr', {}, ['Model', 'Phase', 'Progress', ''].map((h) => el('th', { scope: 'col', text: h })))),
+    modelRows));
+  const progressEnd = el('p', { id: 'progress-final', hidden: true });
   const outcome = el('div', { id: 'outcome', 'aria-live': 'polite' });
   const cancelButton = el('button', { type: 'button', id: 'cancel-job', text: 'Cancel job', onclick: cancelJob });
   const retryButton = el('button', { type: 'button', id: 'retry-job', text: 'Retry job', hidden: true, onclick: retryJob });
@@ -106,6 +112,25 @@ export function renderRun(view, jobId) {
     retryButton.hidden = !(status === 'FAILED' || status === 'TIMED_OUT');
   }
 
+  // Replaces the progress bars of a job that ended without results (or does
+  // not exist) by its final state, so no bar stays at "0% / waiting". Model
+  // rows that progress events created stay, with their last phase.
+  function showStoppedProgress(text) {
+    overallLine.hidden = true;
+    decodeLine.hidden = true;
+    progressTable.hidden = models.size === 0;
+    for (const entry of models.values()) {
+      if (entry.percent >= 100) continue;
+      entry.row.children[1].textContent = entry.percent > 0
+        ? 'stopped while ' + (PHASE_LABELS[entry.phase] || entry.phase) + ' (' + Math.round(entry.percent) + '%)'
+        : 'not started';
+      entry.bar.hidden = true;
+      entry.row.children[3].textContent = '';
+    }
+    progressEnd.textContent = text;
+    progressEnd.hidden = false;
+  }
+
   // Shows a final job document from /status or the stream's result event.
   function showFinal(doc) {
     stopped = true;
@@ -137,10 +162,13 @@ export function renderRun(view, jobId) {
       outcome.replaceChildren(summary, resultsTable(report),
         el('p', {}, el('a', { href: '#/compare/job/' + encodeURIComponent(jobId), id: 'open-compare', class: 'button', text: 'Open in Compare' })));
     } else if (doc.status === 'CANCELLED') {
+      showStoppedProgress('Cancelled: the job stopped before it finished.');
       outcome.replaceChildren(notice('warning', 'Job cancelled.', 'It was cancelled before it finished; no results were stored. Start a new run to benchmark again.'));
     } else if (doc.status === 'TIMED_OUT') {
+      showStoppedProgress('Timed out: the job ran past the server\'s --job-timeout and was stopped.');
       outcome.replaceChildren(notice('error', 'Job timed out.', (doc.error || 'It ran past the server\'s --job-timeout.') + ' Retry it, or use fewer images or models.'));
     } else {
+      showStoppedProgress('Failed: the job ended without results.');
       outcome.replaceChildren(notice('error', 'Job failed.', (doc.error || 'The server gave no reason.') + ' Retry it once the cause is fixed.'));
     }
   }
@@ -160,6 +188,14 @@ export function renderRun(view, jobId) {
       outcome.replaceChildren();
       models.clear();
       modelRows.replaceChildren();
+      overallLine.hidden = false;
+      decodeLine.hidden = false;
+      progressTable.hidden = false;
+      progressEnd.hidden = true;
+      overallBar.value = 0;
+      overallText.textContent = '0%';
+      decodeBar.value = 0;
+      decodeText.textContent = 'waiting';
       follow();
     } catch (e) {
       outcome.replaceChildren(notice('error', 'Retry failed.', e.message));
@@ -183,6 +219,7 @@ export function renderRun(view, jobId) {
           stopped = true;
           setStatus('NOT FOUND');
           cancelButton.hidden = true;
+          showStoppedProgress('Unknown job: the server has no job with this id.');
           outcome.replaceChildren(notice('error', 'Job not found.', 'The server has no job ' + jobId + '. Open History to find stored runs.'));
           return;
         }
@@ -232,11 +269,7 @@ export function renderRun(view, jobId) {
     connection,
     el('section', { 'aria-labelledby': 'progress-heading' },
       el('h2', { id: 'progress-heading', text: 'Progress' }),
-      el('p', {}, el('label', { for: 'overall-progress', text: 'Overall ' }), overallBar, ' ', overallText),
-      el('p', {}, el('label', { for: 'decode-progress', text: 'Images ' }), decodeBar, ' ', decodeText),
-      el('div', { class: 'table-scroll' }, el('table', { class: 'progress-table', id: 'model-progress' },
-        el('thead', {}, el('tr', {}, ['Model', 'Phase', 'Progress', ''].map((h) => el('th', { scope: 'col', text: h })))),
-        modelRows)),
+      progressEnd, overallLine, decodeLine, progressTable,
       el('p', {}, cancelButton, ' ', retryButton)),
     el('section', { 'aria-labelledby': 'outcome-heading' }, el('h2', { id: 'outcome-heading', text: 'Results' }), outcome));
   follow();
