@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernel_util.h"
+#include "kernels/parallel.h"
 
 /* ---- NonZero ---------------------------------------------------------------- */
 
@@ -514,11 +515,83 @@ static RoiSample roiSample(int64_t height, int64_t width, float y, float x)
     return s;
 }
 
+/* One RoiAlign call, shared by the per-roi tasks. */
+typedef struct RoiAlignJob {
+    const RoiAlignParams *p;
+    const vb_tensor *x, *rois, *batch_indices;
+    float *y;
+} RoiAlignJob;
+
+/* Computes the [C, out_h, out_w] output of roi r. Each sample's position
+ * is computed once and then read in every channel. */
+static void roiAlignOne(void *arg, int64_t r, int worker)
+{
+    (void)worker;
+    const RoiAlignJob *job = arg;
+    const RoiAlignParams *p = job->p;
+    int64_t channels = job->x->dims[1], height = job->x->dims[2], width = job->x->dims[3];
+    int64_t out_h = p->out_h, out_w = p->out_w, bins = out_h * out_w;
+    size_t plane = (size_t)(height * width);
+    const float *roi = (const float *)job->rois->data + r * 4;
+    const float *image = (const float *)job->x->data +
+                         (size_t)vbTensorGetInt(job->batch_indices, (size_t)r) *
+                             (size_t)channels * plane;
+    float *dst = job->y + (size_t)r * (size_t)(channels * bins);
+
+    /* The roi in feature-map coordinates and its bin size. */
+    float offset = p->half_pixel ? 0.5f : 0.0f;
+    float start_w = roi[0] * p->spatial_scale - offset;
+    float start_h = roi[1] * p->spatial_scale - offset;
+    float roi_w = roi[2] * p->spatial_scale - offset - start_w;
+    float roi_h = roi[3] * p->spatial_scale - offset - start_h;
+    if (!p->half_pixel) {
+        roi_w = fmaxf(roi_w, 1.0f);
+        roi_h = fmaxf(roi_h, 1.0f);
+    }
+    float bin_h = roi_h / (float)out_h, bin_w = roi_w / (float)out_w;
+    int64_t grid_h = p->sampling_ratio > 0 ? p->sampling_ratio : (int64_t)ceilf(roi_h / (float)out_h);
+    int64_t grid_w = p->sampling_ratio > 0 ? p->sampling_ratio : (int64_t)ceilf(roi_w / (float)out_w);
+    grid_h = grid_h < 0 ? 0 : grid_h;
+    grid_w = grid_w < 0 ? 0 : grid_w;
+    float samples = (float)(grid_h * grid_w > 1 ? grid_h * grid_w : 1);
+
+    for (int64_t bin = 0; bin < bins; bin++) {
+        int64_t ph = bin / out_w, pw = bin % out_w;
+        for (int64_t c = 0; c < channels; c++)
+            dst[c * bins + bin] = 0.0f;
+
+        /* Every sample of the bin, applied to all channels. */
+        for (int64_t iy = 0; iy < grid_h; iy++) {
+            float yy = start_h + (float)ph * bin_h + ((float)iy + 0.5f) * bin_h / (float)grid_h;
+            for (int64_t ix = 0; ix < grid_w; ix++) {
+                float xx = start_w + (float)pw * bin_w + ((float)ix + 0.5f) * bin_w / (float)grid_w;
+                RoiSample s = roiSample(height, width, yy, xx);
+                int first = iy == 0 && ix == 0;
+                for (int64_t c = 0; c < channels; c++) {
+                    const float *src = image + (size_t)c * plane;
+                    float v1 = s.weight[0] * src[s.offset[0]], v2 = s.weight[1] * src[s.offset[1]];
+                    float v3 = s.weight[2] * src[s.offset[2]], v4 = s.weight[3] * src[s.offset[3]];
+                    float *acc = &dst[c * bins + bin];
+                    if (!p->max_mode) {
+                        *acc += v1 + v2 + v3 + v4;
+                    } else {
+                        float v = fmaxf(fmaxf(v1, v2), fmaxf(v3, v4));
+                        *acc = first || v > *acc ? v : *acc;
+                    }
+                }
+            }
+        }
+        if (!p->max_mode) {
+            for (int64_t c = 0; c < channels; c++)
+                dst[c * bins + bin] /= samples;
+        }
+    }
+}
+
 /* X [N, C, H, W], rois [R, 4] as (x1, y1, x2, y2) in input coordinates,
  * batch_indices [R] -> Y [R, C, out_h, out_w]. Each output bin averages (or
  * takes the maximum of) grid_h x grid_w bilinear samples at the centres of
- * a regular grid over the bin. Each sample's position is computed once per
- * roi and then read in every channel. */
+ * a regular grid over the bin. Rois run in parallel. */
 static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int n_in,
                              vb_tensor *const *out, int n_out, const VbOpRunContext *ctx,
                              vb_error *err)
@@ -527,7 +600,7 @@ static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int
     (void)n_out;
     const RoiAlignParams *p = params;
     const vb_tensor *x = in[0], *rois = in[1], *bi = in[2];
-    int64_t n_rois = rois->dims[0], channels = x->dims[1], height = x->dims[2], width = x->dims[3];
+    int64_t n_rois = rois->dims[0];
     for (int64_t r = 0; r < n_rois; r++) {
         int64_t b = vbTensorGetInt(bi, (size_t)r);
         if (b < 0 || b >= x->dims[0])
@@ -535,67 +608,9 @@ static vb_status roiAlignRun(const void *params, const vb_tensor *const *in, int
                               "0..%lld", (long long)b, (long long)r, (long long)x->dims[0] - 1);
     }
 
-    const float *xd = x->data, *rd = rois->data;
-    float *yd = out[0]->data;
-    float offset = p->half_pixel ? 0.5f : 0.0f;
-    int64_t out_h = p->out_h, out_w = p->out_w, bins = out_h * out_w;
-    size_t plane = (size_t)(height * width);
-    int threads = n_rois * channels * bins >= 4096 ? ctx->threads : 1;
-
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t r = 0; r < n_rois; r++) {
-        const float *roi = rd + r * 4;
-        const float *image = xd + (size_t)vbTensorGetInt(bi, (size_t)r) * (size_t)channels * plane;
-        float *dst = yd + (size_t)r * (size_t)(channels * bins);
-
-        /* The roi in feature-map coordinates and its bin size. */
-        float start_w = roi[0] * p->spatial_scale - offset;
-        float start_h = roi[1] * p->spatial_scale - offset;
-        float roi_w = roi[2] * p->spatial_scale - offset - start_w;
-        float roi_h = roi[3] * p->spatial_scale - offset - start_h;
-        if (!p->half_pixel) {
-            roi_w = fmaxf(roi_w, 1.0f);
-            roi_h = fmaxf(roi_h, 1.0f);
-        }
-        float bin_h = roi_h / (float)out_h, bin_w = roi_w / (float)out_w;
-        int64_t grid_h = p->sampling_ratio > 0 ? p->sampling_ratio : (int64_t)ceilf(roi_h / (float)out_h);
-        int64_t grid_w = p->sampling_ratio > 0 ? p->sampling_ratio : (int64_t)ceilf(roi_w / (float)out_w);
-        grid_h = grid_h < 0 ? 0 : grid_h;
-        grid_w = grid_w < 0 ? 0 : grid_w;
-        float samples = (float)(grid_h * grid_w > 1 ? grid_h * grid_w : 1);
-
-        for (int64_t bin = 0; bin < bins; bin++) {
-            int64_t ph = bin / out_w, pw = bin % out_w;
-            for (int64_t c = 0; c < channels; c++)
-                dst[c * bins + bin] = 0.0f;
-
-            /* Every sample of the bin, applied to all channels. */
-            for (int64_t iy = 0; iy < grid_h; iy++) {
-                float yy = start_h + (float)ph * bin_h + ((float)iy + 0.5f) * bin_h / (float)grid_h;
-                for (int64_t ix = 0; ix < grid_w; ix++) {
-                    float xx = start_w + (float)pw * bin_w + ((float)ix + 0.5f) * bin_w / (float)grid_w;
-                    RoiSample s = roiSample(height, width, yy, xx);
-                    int first = iy == 0 && ix == 0;
-                    for (int64_t c = 0; c < channels; c++) {
-                        const float *src = image + (size_t)c * plane;
-                        float v1 = s.weight[0] * src[s.offset[0]], v2 = s.weight[1] * src[s.offset[1]];
-                        float v3 = s.weight[2] * src[s.offset[2]], v4 = s.weight[3] * src[s.offset[3]];
-                        float *acc = &dst[c * bins + bin];
-                        if (!p->max_mode) {
-                            *acc += v1 + v2 + v3 + v4;
-                        } else {
-                            float v = fmaxf(fmaxf(v1, v2), fmaxf(v3, v4));
-                            *acc = first || v > *acc ? v : *acc;
-                        }
-                    }
-                }
-            }
-            if (!p->max_mode) {
-                for (int64_t c = 0; c < channels; c++)
-                    dst[c * bins + bin] /= samples;
-            }
-        }
-    }
+    RoiAlignJob job = {p, x, rois, bi, out[0]->data};
+    int64_t work = n_rois * x->dims[1] * p->out_h * p->out_w;
+    vbParallelFor(work >= 4096 ? ctx->threads : 1, n_rois, roiAlignOne, &job);
     return VB_OK;
 }
 
