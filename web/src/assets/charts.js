@@ -172,19 +172,26 @@ export function drawPrCurves(canvas, report) {
   return datasets.length > 0;
 }
 
-// A metric over time per model: runs are GET /runs?detail=1 entries,
-// metric a key of their models (map, throughput, ...).
+// A metric over time, one line per model and dataset (named "MODEL on
+// DATASET" when the runs span several datasets): runs are GET
+// /runs?detail=1 entries, metric a key of their models (map, throughput, ...).
 export function drawTrend(canvas, runs, metric, label) {
   const series = new Map();
+  const fingerprints = new Set(runs.map((run) => run.dataset_sha256 || ''));
   for (const run of runs) {
     const t = Date.parse(run.started_at);
+    const dataset = run.dataset_sha256 || '';
     for (const model of run.models || []) {
       if (typeof model[metric] !== 'number') continue;
-      if (!series.has(model.name)) series.set(model.name, []);
-      series.get(model.name).push({ x: t, y: model[metric] });
+      const key = model.name + '\n' + dataset;
+      if (!series.has(key)) {
+        const name = fingerprints.size > 1 ? model.name + ' on ' + (dataset.slice(0, 12) || 'unknown dataset') : model.name;
+        series.set(key, { name, points: [] });
+      }
+      series.get(key).points.push({ x: t, y: model[metric] });
     }
   }
-  const datasets = [...series.entries()].map(([name, points], i) => ({
+  const datasets = [...series.values()].map(({ name, points }, i) => ({
     label: name, data: points.sort((a, b) => a.x - b.x), borderColor: colorFor(i), backgroundColor: colorFor(i),
     showLine: true, tension: 0,
   }));

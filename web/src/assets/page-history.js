@@ -34,7 +34,7 @@ export function renderHistory(view, params) {
   const filters = { model: params.get('model') || '', dataset: params.get('dataset') || '', metric: params.get('metric') || 'map' };
   const message = el('div', { id: 'history-message', 'aria-live': 'polite' });
   const body = el('tbody', {});
-  const canvas = el('canvas', { id: 'chart-trend', role: 'img', 'aria-label': 'The chosen metric over time, one line per model' });
+  const canvas = el('canvas', { id: 'chart-trend', role: 'img', 'aria-label': 'The chosen metric over time, one line per model and dataset' });
   const form = el('form', { class: 'filters', id: 'history-filters' });
   let runs = [];
 
@@ -105,7 +105,8 @@ export function renderHistory(view, params) {
     form,
     message,
     el('figure', { class: 'chart chart-wide' }, el('div', { class: 'chart-area' }, canvas),
-      el('figcaption', { text: 'Trend per model over time' })),
+      el('figcaption', { id: 'trend-caption', text: 'Trend per model and dataset: each line joins the runs of one model on one dataset, '
+        + 'because a metric measured on other images is not comparable. Pick a dataset above to show only its runs.' })),
     el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Stored runs' },
       el('table', { class: 'history', id: 'history-table' },
         el('thead', {}, el('tr', {}, ['Started', 'Status', 'Models (mAP)', 'Best mAP', 'Dataset', 'Actions'].map((h) => el('th', { scope: 'col', text: h })))),
