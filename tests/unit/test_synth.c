@@ -67,9 +67,12 @@ static void testRenderBoxes(void)
             empty_scenes++;
         for (int k = 0; k < s.box_count; k++) {
             const VbSynthBox *b = &s.boxes[k];
-            CHECK(b->xmin >= 0 && b->ymin >= 0);
-            CHECK(b->xmax <= 320 && b->ymax <= 240);
-            CHECK(b->xmax - b->xmin >= 4 && b->ymax - b->ymin >= 4);
+            CHECK(b->xmin >= 0);
+            CHECK(b->ymin >= 0);
+            CHECK(b->xmax <= 320);
+            CHECK(b->ymax <= 240);
+            CHECK(b->xmax - b->xmin >= 4);
+            CHECK(b->ymax - b->ymin >= 4);
             CHECK((unsigned)b->kind < VB_SYNTH_KIND_COUNT);
             kinds[b->kind]++;
         }
@@ -120,10 +123,10 @@ static void testWriteGolden(void)
 }
 
 /* Builds the reference input of a bundled model from demo scene (seed 7,
- * index 0, 320x240), as tools/train/ did when it recorded the outputs:
- * detectors get the scene centred on a 320x320 canvas of 114 (the
- * yolo-letterbox recipe at scale 1), /255; the classifier gets the centre
- * 224x224 crop with the ImageNet mean and standard deviation. */
+ * index 0, 320x240), as tools/train/ did when it recorded the outputs.
+ * Detectors get the scene centred on a 320x320 canvas of 114, /255 (the
+ * yolo-letterbox recipe at scale 1). The classifier gets the centre 224x224
+ * crop with the ImageNet mean and standard deviation. */
 static float *referenceInput(int classifier, int64_t *side)
 {
     vb_error err;

@@ -3,7 +3,7 @@
 The largest vehicle of a scene sets its class: car -> 436 (beach wagon),
 truck -> 867 (trailer truck), bus -> 779 (school bus); a scene without
 vehicles -> 919 (street sign). visionbench's classifier decoder sums the
-softmax over the ImageNet vehicle classes, so it sees "vehicle present".
+softmax over the ImageNet vehicle classes, so it scores "vehicle present".
 
 Usage (developers only; see tools/train/README.md):
     nice python3 tools/train/classifier.py --train DIR --reference PNG --minutes 8 --out models/NAME.onnx
@@ -48,7 +48,7 @@ class Classifier(nn.Module):
 
 
 def imagenet_crop(rgb):
-    """The imagenet-crop recipe: shorter side to 256 (bilinear), centre 224 crop, mean/std."""
+    """Apply the imagenet-crop recipe: shorter side to 256 (bilinear), centre 224 crop, mean/std."""
     h, w, _ = rgb.shape
     scale = 256 / min(h, w)
     nw, nh = round(w * scale), round(h * scale)

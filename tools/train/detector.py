@@ -23,12 +23,14 @@ V5_ANCHORS = (((10, 13), (16, 30), (33, 23)),
               ((30, 61), (62, 45), (59, 119)),
               ((116, 90), (156, 198), (373, 326)))
 # YOLOv8-layout boxes: size = (2 sigmoid(t))^2 * 4 * stride, so each level
-# covers sizes up to 16 strides; a box goes to the first level whose limit
-# holds its longer side.
+# covers sizes up to 16 strides. A box goes to the first level whose limit
+# is at least its longer side.
 V8_LEVEL_MAX = (48, 112, 1e9)
 
 
-def conv(cin, cout, stride):
+def conv(cin, cout, stride, batchnorm=True):
+    if not batchnorm:   # the exported form: BatchNorm folded into the bias
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.ReLU(inplace=True))
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
                          nn.ReLU(inplace=True))
 
@@ -40,14 +42,14 @@ class Detector(nn.Module):
     decoding that the ONNX file contains.
     """
 
-    def __init__(self, width, layout):
+    def __init__(self, width, layout, batchnorm=True):
         super().__init__()
-        w = width
+        w, bn = width, batchnorm
         self.layout = layout
-        self.stem = nn.Sequential(conv(3, w, 2), conv(w, 2 * w, 2), conv(2 * w, 2 * w, 1))
-        self.p3 = nn.Sequential(conv(2 * w, 4 * w, 2), conv(4 * w, 4 * w, 1))
-        self.p4 = nn.Sequential(conv(4 * w, 8 * w, 2), conv(8 * w, 8 * w, 1))
-        self.p5 = nn.Sequential(conv(8 * w, 8 * w, 2), conv(8 * w, 8 * w, 1))
+        self.stem = nn.Sequential(conv(3, w, 2, bn), conv(w, 2 * w, 2, bn), conv(2 * w, 2 * w, 1, bn))
+        self.p3 = nn.Sequential(conv(2 * w, 4 * w, 2, bn), conv(4 * w, 4 * w, 1, bn))
+        self.p4 = nn.Sequential(conv(4 * w, 8 * w, 2, bn), conv(8 * w, 8 * w, 1, bn))
+        self.p5 = nn.Sequential(conv(8 * w, 8 * w, 2, bn), conv(8 * w, 8 * w, 1, bn))
         per_cell = 4 + NUM_CLASSES if layout == "yolov8" else 3 * (5 + NUM_CLASSES)
         self.heads = nn.ModuleList(nn.Conv2d(c, per_cell, 1) for c in (4 * w, 8 * w, 8 * w))
         for head in self.heads:   # score logits start at a low prior (about 0.7 %)
@@ -62,6 +64,22 @@ class Detector(nn.Module):
         f4 = self.p4(f3)
         f5 = self.p5(f4)
         return [h(f) for h, f in zip(self.heads, (f3, f4, f5))]
+
+
+def load_onnx_weights(net, path):
+    """Copy the Conv weights and biases of an exported ONNX file, in graph order, into a
+    Detector built with batchnorm=False (the folded form), to continue training it."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    onnx_convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    torch_convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    if len(onnx_convs) != len(torch_convs):
+        raise ValueError(f"{path}: {len(onnx_convs)} Conv nodes, the network has {len(torch_convs)}")
+    for node, module in zip(onnx_convs, torch_convs):
+        module.weight.data = torch.from_numpy(inits[node.input[1]].copy())
+        module.bias.data = torch.from_numpy(inits[node.input[2]].copy())
 
 
 def grid(n):
@@ -121,7 +139,7 @@ class Exported(nn.Module):
 
 
 def cells_for(cx, cy, s, n):
-    """The centre cell and its two nearest neighbours (YOLOv5's rule), inside the grid."""
+    """Return the centre cell and its two nearest neighbours (YOLOv5's rule) that lie inside the grid."""
     gx, gy = cx / s, cy / s
     i, j = int(gx), int(gy)
     cells = [(i, j), (i - 1 if gx - i < 0.5 else i + 1, j), (i, j - 1 if gy - j < 0.5 else j + 1)]
@@ -214,6 +232,9 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="state dict (.pt) to start from, written by an earlier run")
+    ap.add_argument("--init-onnx", help="exported .onnx to continue training (trains without BatchNorm)")
+    ap.add_argument("--save", help="also write the trained state dict (.pt) here, for --init")
     ap.add_argument("--out", required=True, help="ONNX file to write")
     args = ap.parse_args()
 
@@ -221,7 +242,11 @@ def main():
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     scenes = load_scenes(args.train)
-    net = Detector(args.width, args.layout)
+    net = Detector(args.width, args.layout, batchnorm=args.init_onnx is None)
+    if args.init_onnx:
+        load_onnx_weights(net, args.init_onnx)
+    if args.init:
+        net.load_state_dict(torch.load(args.init))
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
 
     # Train for the time budget with a cosine learning rate over that time.
@@ -245,7 +270,10 @@ def main():
                   f"time {elapsed:.0f}s", flush=True)
     print(f"trained {step} steps ({step * args.batch} images) in {time.time() - start:.0f}s", flush=True)
 
-    # Export with opset 13 and record the reference output.
+    # Save the weights, export with opset 13 and record the reference output.
+    if args.save:
+        torch.save(net.state_dict(), args.save)
+    stem = os.path.splitext(args.out)[0]
     net.eval()
     model = Exported(net).eval()
     from PIL import Image
@@ -253,7 +281,6 @@ def main():
     x = to_tensor(canvas)
     torch.onnx.export(model, x, args.out, opset_version=13, input_names=["images"],
                       output_names=["output0"], do_constant_folding=True)
-    stem = os.path.splitext(args.out)[0]
     y = save_reference(model, x, stem, 13)
     print(f"exported {args.out} output {tuple(y.shape)}; "
           f"parameters {sum(p.numel() for p in net.parameters())}", flush=True)
