@@ -85,10 +85,29 @@ static void *workerMain(void *param)
     return NULL;
 }
 
+/* Resets the pool in a child process after fork(), which copies no worker
+ * threads, so that the child starts its own workers (`visionbench run` runs
+ * each model in a forked child). */
+static void resetAfterFork(void)
+{
+    pthread_mutex_init(&pool.job_lock, NULL);
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pool.workers = 0;
+}
+
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void installForkHandler(void)
+{
+    pthread_atfork(NULL, NULL, resetAfterFork);
+}
+
 /* Starts workers until `wanted` run or one fails to start. Call with
  * job_lock held. Returns the number running. */
 static int startWorkers(int wanted)
 {
+    pthread_once(&fork_handler_once, installForkHandler);
     if (wanted > POOL_MAX_WORKERS)
         wanted = POOL_MAX_WORKERS;
     while (pool.workers < wanted) {

@@ -1,6 +1,8 @@
-/* Tests vbParallelFor and vbParallelRanges: every index runs exactly once, on a valid worker, nested calls included. */
+/* Tests vbParallelFor and vbParallelRanges: every index runs exactly once, on a valid worker, nested and after fork(). */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kernels/parallel.h"
 #include "vbtest.h"
@@ -89,10 +91,36 @@ static void testNestedCall(void)
     free(v);
 }
 
+/* After fork() the child has none of the parent's workers: it must still
+ * run every index exactly once. */
+static void testAfterFork(void)
+{
+    Visits *v = calloc(1, sizeof *v);
+    v->threads = 2;
+    vbParallelFor(2, 100, countVisit, v);  /* starts the parent's worker */
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        Visits *child = calloc(1, sizeof *child);
+        child->threads = 2;
+        vbParallelFor(2, 1000, countVisit, child);
+        int wrong = 0;
+        for (int i = 0; i < 1000; i++)
+            wrong += atomic_load(&child->hits[i]) != 1;
+        _exit(wrong == 0 && atomic_load(&child->bad_worker) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ_INT(WEXITSTATUS(status), 0);
+    free(v);
+}
+
 int main(void)
 {
     testEachIndexOnce();
     testRangesCover();
     testNestedCall();
+    testAfterFork();
     TEST_END();
 }
