@@ -103,14 +103,14 @@ static void installForkHandler(void)
     pthread_atfork(NULL, NULL, resetAfterFork);
 }
 
-/* Starts workers until `wanted` run or one fails to start. Call with
+/* Starts workers until `requested` run or one fails to start. Call with
  * job_lock held. Returns the number running. */
-static int startWorkers(int wanted)
+static int startWorkers(int requested)
 {
     pthread_once(&fork_handler_once, installForkHandler);
-    if (wanted > POOL_MAX_WORKERS)
-        wanted = POOL_MAX_WORKERS;
-    while (pool.workers < wanted) {
+    if (requested > POOL_MAX_WORKERS)
+        requested = POOL_MAX_WORKERS;
+    while (pool.workers < requested) {
         pthread_t thread;
         pthread_attr_t attr;
         if (pthread_attr_init(&attr) != 0)
