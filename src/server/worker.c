@@ -97,9 +97,9 @@ static int isNameChar(char c)
            c == '.' || c == '_' || c == '-';
 }
 
-/* Appends the request field that the job-folder path at rest (the text
- * after the folder name) stands for, and returns how many bytes of rest
- * that path takes. */
+/* Appends the name of the request field that the job-folder path at rest
+ * came from (rest is the text after the folder name), and returns how many
+ * bytes of rest that path takes. */
 static size_t appendFieldName(VbBuf *out, const char *rest, const json_t *images)
 {
     static const struct {
@@ -138,9 +138,11 @@ char *vbServerHideJobPaths(const char *text, const char *dir, const json_t *imag
     size_t dir_len = strlen(dir), len = strlen(text);
     VbBuf out;
 
-    /* Each replacement is shorter than the path it replaces, except a bare
-     * folder name of under 15 bytes, so len plus a margin is enough. */
-    vbBufInit(&out, len + 64 + (dir_len < 15 ? len : 0));
+    /* A replacement writes at most 23 bytes for at least dir_len + 7, or 14
+     * ("the job folder") for dir_len, so the text grows at most 14-fold
+     * (for a 1-byte dir). A real job folder name has 57 bytes, so the text
+     * shrinks. */
+    vbBufInit(&out, len > SIZE_MAX / 16 ? SIZE_MAX : len * 14 + 64);
     const char *rest = text;
     const char *found;
     while (dir_len > 0 && (found = strstr(rest, dir)) != NULL) {
@@ -295,7 +297,7 @@ static void runJob(const VbServerConfig *config, VbStore *store, VbJob *job)
     have_result = 1;
 
     /* The output is exactly the run JSON, with the job folder's paths
-     * replaced by the request fields they came from; its rows go to the
+     * replaced by the request fields they came from. Its rows go to the
      * run history. */
     report = vbReportRunJson(&result, &options);
     char *text = report != NULL ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
