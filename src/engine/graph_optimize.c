@@ -193,16 +193,69 @@ static void killNode(vb_engine *engine, VbNode *node)
     }
 }
 
+/* Returns nonzero when node only moves or relabels the elements of its
+ * first input, so an element-wise activation commutes with it. */
+static int isDataMovement(const VbNode *node)
+{
+    return isOp(node, "Transpose") || isOp(node, "Reshape") || isOp(node, "Flatten") ||
+           isOp(node, "Squeeze") || isOp(node, "Unsqueeze");
+}
+
+/* Fuses an activation whose input comes through data-movement nodes, such
+ * as Conv -> Reshape -> Transpose -> Sigmoid in YOLO heads, into the
+ * producer before them. Every value on the way must be float32, computed at
+ * run time, no graph output and read once. The last data-movement node then
+ * writes the activation's output. Returns nonzero when it fused. */
+static int fuseThroughMovement(vb_engine *engine, VbNode *act_node, VbActivation act, float alpha,
+                               float beta)
+{
+    int x = act_node->in[0];
+    for (int hops = 0; hops < 4 && x >= 0; hops++) {
+        const VbValue *v = &engine->values[x];
+        if (v->kind != VB_VALUE_COMPUTED || v->is_output || v->use_count != 1 ||
+            v->t.dtype != VB_DTYPE_FLOAT32 || v->producer < 0)
+            return 0;
+        VbNode *mover = &engine->nodes[v->producer];
+        if (!mover->live || mover->dynamic || mover->out_count != 1 || mover->in_count < 1 ||
+            !isDataMovement(mover))
+            return 0;
+        int before = mover->in[0];
+        int p = fusableProducer(engine, before, 1);
+        if (p < 0) {
+            x = before;
+            continue;
+        }
+        if (!engine->nodes[p].op->fuse_activation(engine->nodes[p].params, act, alpha, beta))
+            return 0;
+        engine->nodes[p].fused = act_node->src->op_type;
+
+        /* The data-movement node that fed the activation now writes its output. */
+        VbNode *last = &engine->nodes[engine->values[act_node->in[0]].producer];
+        int y = act_node->out[0];
+        engine->values[act_node->in[0]].producer = -1;
+        last->out[0] = y;
+        last->out_tensors[0] = &engine->values[y].t;
+        engine->values[y].producer = (int)(last - engine->nodes);
+        killNode(engine, act_node);
+        return 1;
+    }
+    return 0;
+}
+
 /* Fuses a single activation node into its input's producer. */
 static void fuseSingle(vb_engine *engine, VbNode *act_node)
 {
     float alpha, beta;
     VbActivation act = activationOf(engine, act_node, &alpha, &beta);
-    if (act == VB_ACT_NONE || act_node->out_count != 1)
+    if (act == VB_ACT_NONE || act_node->out_count != 1 || act_node->in_count < 1)
         return;
     int x = act_node->in[0];
     int p = fusableProducer(engine, x, 1);
-    if (p < 0 || !engine->nodes[p].op->fuse_activation(engine->nodes[p].params, act, alpha, beta))
+    if (p < 0) {
+        fuseThroughMovement(engine, act_node, act, alpha, beta);
+        return;
+    }
+    if (!engine->nodes[p].op->fuse_activation(engine->nodes[p].params, act, alpha, beta))
         return;
     rewireOutput(engine, p, x, act_node->out[0], act_node->src->op_type);
     killNode(engine, act_node);
