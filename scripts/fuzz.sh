@@ -2,8 +2,9 @@
 # Builds the libFuzzer harnesses (clang, VB_FUZZ=ON) and runs each target in
 # turn for a fixed time, one process at a time. The corpus grows in
 # build-fuzz/corpus/TARGET, crashing inputs land in build-fuzz/crashes/TARGET
-# and the libFuzzer output in build-fuzz/logs/TARGET.log; the last line of
-# each run (executions, cov, ft) is printed. Exits 1 when a target crashed.
+# and the libFuzzer output goes to build-fuzz/logs/TARGET.log. The script
+# prints the last status line of each run (executions, cov, ft) and exits 1
+# when a target crashed.
 #
 #   scripts/fuzz.sh [-t SECONDS] [TARGET...]     (default: 60 s, every target)
 #
