@@ -139,17 +139,20 @@ static void testVocFolder(const char *shared)
     vbDatasetFree(d);
     removeFile(dir, "zzz.xml");
 
-    /* A folder with both label formats is rejected. */
-    writeFile(dir, "road_d.txt", "2 0.5 0.5 0.1 0.1\n");
+    /* A folder with both label formats, each named like an image, is
+     * rejected. (A .txt file named like no image does not count.) */
+    writeFile(dir, "road_a.txt", "2 0.5 0.5 0.1 0.1\n");
     st = vbDatasetLoad(dir, images, NULL, &d, &err);
     CHECK_EQ_INT(st, VB_ERR_PARSE);
     CHECK_MSG(strstr(err.message, "both .txt (YOLO) and .xml (Pascal VOC)") != NULL, "%s",
               err.message);
+    vbDatasetFree(d);
+    d = NULL;
+    removeFile(dir, "road_a.txt");
 
     removeFile(dir, "road_a.xml");
     removeFile(dir, "road_b.xml");
     removeFile(dir, "road_c.xml");
-    removeFile(dir, "road_d.txt");
     rmdir(dir);
 }
 
