@@ -268,13 +268,69 @@ static void globalPoolTask(void *arg, size_t begin, size_t end)
         job->y[i] = globalPoolPlane(job->x + i * job->in_plane, job->in_plane, job->p->is_max);
 }
 
+/* Maximum number of row-maximum floats maxPlaneSeparable keeps on the stack. */
+#define SEPARABLE_MAX_FLOATS 8192
+
+/* Max-pools one plane y[OH][OW] from x[H][W] in two passes: each input row's
+ * max over the kx taps, rowmax[H][OW], then each output's max over the ky
+ * rows. This takes kh + kw comparisons per output instead of kh * kw and
+ * reads the same taps, so the result is identical to poolPlane's. Needs
+ * H * OW <= SEPARABLE_MAX_FLOATS. */
+static void maxPlaneSeparable(const float *x, float *y, const VbWindowGeometry *g,
+                              const int64_t *ranges)
+{
+    float rowmax[SEPARABLE_MAX_FLOATS];
+    int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
+    int64_t sx = g->stride[1];
+
+    /* rowmax[iy][ox] = max over the kx taps of row iy inside the image */
+    for (int64_t iy = 0; iy < h; iy++) {
+        float *r = rowmax + iy * ow;
+        const float *xrow = x + iy * w;
+        for (int64_t ox = 0; ox < ow; ox++)
+            r[ox] = -FLT_MAX;
+        for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
+            int64_t off = kx * g->dilation[1] - g->pad_begin[1];
+            int64_t lo = ranges[2 * kx], hi = ranges[2 * kx + 1];
+            for (int64_t ox = lo; ox < hi; ox++) {
+                float v = xrow[ox * sx + off];
+                r[ox] = v > r[ox] ? v : r[ox];
+            }
+        }
+    }
+
+    /* y[oy][ox] = max over the ky rows inside the image */
+    for (int64_t oy = 0; oy < oh; oy++) {
+        float *yrow = y + oy * ow;
+        for (int64_t ox = 0; ox < ow; ox++)
+            yrow[ox] = -FLT_MAX;
+        int64_t ybase = oy * g->stride[0] - g->pad_begin[0];
+        for (int64_t ky = 0; ky < g->kernel[0]; ky++) {
+            int64_t iy = ybase + ky * g->dilation[0];
+            if (iy < 0 || iy >= h)
+                continue;
+            const float *r = rowmax + iy * ow;
+            for (int64_t ox = 0; ox < ow; ox++)
+                yrow[ox] = r[ox] > yrow[ox] ? r[ox] : yrow[ox];
+        }
+    }
+}
+
 /* Pools planes [begin, end) through the window. */
 static void poolTask(void *arg, size_t begin, size_t end)
 {
     const PoolJob *job = arg;
-    for (size_t i = begin; i < end; i++)
-        poolPlane(job->x + i * job->in_plane, job->y + i * job->out_plane, job->g, job->ranges,
-                  job->p->is_max, job->p->count_include_pad);
+    const VbWindowGeometry *g = job->g;
+    int separable = job->p->is_max && g->kernel[0] > 1 && g->kernel[1] > 1 &&
+                    g->in[0] * g->out[1] <= SEPARABLE_MAX_FLOATS;
+    for (size_t i = begin; i < end; i++) {
+        if (separable)
+            maxPlaneSeparable(job->x + i * job->in_plane, job->y + i * job->out_plane, g,
+                              job->ranges);
+        else
+            poolPlane(job->x + i * job->in_plane, job->y + i * job->out_plane, g, job->ranges,
+                      job->p->is_max, job->p->count_include_pad);
+    }
 }
 
 static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_in,
