@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     /* One thread keeps each input fast: constant folding runs kernels, which
-     * would otherwise start an OpenMP thread per core. */
+     * would otherwise start a worker thread per core. */
     vb_engine_options options;
     vb_engine_options_init(&options);
     options.threads = 1;
