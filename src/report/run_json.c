@@ -197,10 +197,33 @@ static json_t *namesJson(const VbRunResult *result, const int *indices, int coun
     return list;
 }
 
+/* Returns the paired bootstrap differences between detectors as an array. */
+static json_t *pairedJson(const VbRunResult *result)
+{
+    json_t *pairs = json_array();
+    for (size_t i = 0; i < result->paired_count && pairs != NULL; i++) {
+        const VbPairedComparison *p = &result->paired[i];
+        int has = isfinite(p->map_diff_low) && isfinite(p->map_diff_high);
+        json_array_append_new(
+            pairs,
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "a", nameOrNull(result, p->a),
+                      "b", nameOrNull(result, p->b), "map_diff", number(p->map_diff),
+                      "map_diff_ci95", intervalJson(has, p->map_diff_low, p->map_diff_high),
+                      "map50_diff", number(p->map50_diff), "map50_diff_ci95",
+                      intervalJson(isfinite(p->map50_diff_low) && isfinite(p->map50_diff_high),
+                                   p->map50_diff_low, p->map50_diff_high),
+                      "a_better_map", isfinite(p->a_better_map) ? number(p->a_better_map) : json_null(),
+                      "a_better_map50",
+                      isfinite(p->a_better_map50) ? number(p->a_better_map50) : json_null(),
+                      "samples", (json_int_t)result->paired_samples));
+    }
+    return pairs;
+}
+
 static json_t *comparisonJson(const VbRunResult *result)
 {
     const VbRunComparison *c = &result->comparison;
-    return json_pack(
+    json_t *comparison = json_pack(
         "{s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:o}", "best_accuracy",
         nameOrNull(result, c->best_accuracy), "fastest", nameOrNull(result, c->fastest),
         "most_efficient", nameOrNull(result, c->most_efficient), "greenest",
@@ -210,6 +233,9 @@ static json_t *comparisonJson(const VbRunResult *result)
         namesJson(result, c->rank_efficiency, c->rank_efficiency_count), "co2",
         namesJson(result, c->rank_co2, c->rank_co2_count), "pareto_front",
         namesJson(result, c->pareto, c->pareto_count));
+    if (comparison != NULL)
+        json_object_set_new(comparison, "paired", pairedJson(result));
+    return comparison;
 }
 
 static json_t *datasetJson(const VbRunResult *result, const VbRunOptions *options)

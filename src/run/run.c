@@ -582,7 +582,7 @@ _Static_assert(sizeof(((VbClassAccuracy *)0)->pr50) / sizeof(double) == VB_COCO_
 /* Evaluates one finished detector against the kept ground truth: COCO mAP,
  * P/R/F1 at --conf and the bootstrap interval. */
 static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *view,
-                               VbModelResult *model, vb_error *err)
+                               VbModelResult *model, VbCocoEval **kept, vb_error *err)
 {
     VbCocoEval *ev = NULL;
     VbPrfResult prf;
@@ -644,8 +644,51 @@ static vb_status evaluateModel(const VbRunOptions *options, const VbDataset *vie
 
 done:
     vbPrfResultClear(&prf);
-    vbCocoEvalFree(ev);
+    if (st == VB_OK && kept != NULL)
+        *kept = ev;
+    else
+        vbCocoEvalFree(ev);
     return st;
+}
+
+/* Runs the paired bootstrap for every pair of evaluated detectors, so the
+ * report says whether one model really beats another on these images.
+ * evals[i] is NULL for models without a COCO evaluation. */
+static vb_status compareDetectorPairs(const VbRunOptions *options, VbRunResult *result,
+                                      VbCocoEval *const *evals, vb_error *err)
+{
+    int n = result->model_count;
+    size_t pairs = (size_t)n * (size_t)(n > 0 ? n - 1 : 0) / 2;
+    if (options->bootstrap <= 0 || pairs == 0)
+        return VB_OK;
+    result->paired = calloc(pairs, sizeof *result->paired);
+    if (result->paired == NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for paired comparisons");
+    result->paired_samples = (size_t)options->bootstrap;
+
+    for (int a = 0; a < n; a++) {
+        for (int b = a + 1; b < n; b++) {
+            if (evals[a] == NULL || evals[b] == NULL)
+                continue;
+            VbBootstrapPaired paired;
+            vb_status st = vbBootstrapCompare(evals[a], evals[b], (size_t)options->bootstrap,
+                                              options->seed, &paired, err);
+            if (st != VB_OK)
+                return st;
+            VbPairedComparison *out = &result->paired[result->paired_count++];
+            out->a = a;
+            out->b = b;
+            out->map_diff = paired.diff_map.estimate;
+            out->map_diff_low = paired.diff_map.lo;
+            out->map_diff_high = paired.diff_map.hi;
+            out->map50_diff = paired.diff_map50.estimate;
+            out->map50_diff_low = paired.diff_map50.lo;
+            out->map50_diff_high = paired.diff_map50.hi;
+            out->a_better_map = paired.a_better_map;
+            out->a_better_map50 = paired.a_better_map50;
+        }
+    }
+    return VB_OK;
 }
 
 /* Scores a classifier per image: an image is positive when it has a box of
@@ -784,6 +827,7 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
     }
 
     VbDataset *ds = NULL;
+    VbCocoEval **evals = NULL;
     VbDataset view;
     memset(&view, 0, sizeof view);
     VbRunImages images = {0};
@@ -943,6 +987,11 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
 
     /* Step 5: accuracy, in this process, after every child has finished. */
     uint64_t eval_start = vbNowNs();
+    evals = calloc((size_t)options->model_count + 1, sizeof *evals);
+    if (evals == NULL) {
+        st = vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for the evaluations");
+        goto done;
+    }
     for (int i = 0; i < options->model_count; i++) {
         VbModelResult *model = &result->models[i];
         if (model->status != VB_MODEL_OK)
@@ -955,13 +1004,16 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
         }
         report(progress, user, "eval", i, options->model_count, model->spec.name, 0, 1, 0.0);
         vb_error eval_err;
-        if (evaluateModel(options, &view, model, &eval_err) != VB_OK) {
+        if (evaluateModel(options, &view, model, &evals[i], &eval_err) != VB_OK) {
             model->has_accuracy = 0;
             vbWarn("model %s: evaluation failed: %s", model->spec.name, eval_err.message);
         }
         report(progress, user, "eval", i, options->model_count, model->spec.name, 1, 1,
                secondsSince(eval_start));
     }
+    vb_error pair_err;
+    if (compareDetectorPairs(options, result, evals, &pair_err) != VB_OK)
+        vbWarn("paired comparison failed: %s", pair_err.message);
     evaluation_s = secondsSince(eval_start);
 
     /* Step 6: comparison and the overhead the orchestration added. */
@@ -982,6 +1034,11 @@ vb_status vbRunWithBackend(const VbRunBackend *backend, const VbRunOptions *opti
            result->execution_time_s);
 
 done:
+    if (evals != NULL) {
+        for (int i = 0; i < options->model_count; i++)
+            vbCocoEvalFree(evals[i]);
+        free(evals);
+    }
     vbMeasureSha256Free(&sha);
     free(view.images);
     free(view.annotations);
@@ -1025,6 +1082,7 @@ void vbRunResultFree(VbRunResult *result)
         free(model->per_class);
     }
     free(result->models);
+    free(result->paired);
     vbRunComparisonFree(&result->comparison);
     memset(result, 0, sizeof *result);
 }

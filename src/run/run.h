@@ -206,6 +206,16 @@ typedef struct VbRunComparison {
     int pareto_count;
 } VbRunComparison;
 
+/* Paired bootstrap of two detectors on the same resampled images: the
+ * difference a - b with its 95% interval and how often a scored higher. */
+typedef struct VbPairedComparison {
+    int a, b;                        /* model indices */
+    double map_diff, map_diff_low, map_diff_high;
+    double map50_diff, map50_diff_low, map50_diff_high;
+    double a_better_map;             /* fraction of samples with mAP(a) > mAP(b) */
+    double a_better_map50;
+} VbPairedComparison;
+
 typedef struct VbRunResult {
     char timestamp[32];              /* ISO 8601 UTC of the start */
     double execution_time_s;         /* wall time of the whole run */
@@ -215,6 +225,9 @@ typedef struct VbRunResult {
                                       * -1 when unknown */
     double load_average_end;         /* the same at the end of the run */
     int machine_busy;                /* nonzero when load_average_start exceeded the cores */
+    VbPairedComparison *paired;      /* every pair of evaluated detectors; owned */
+    size_t paired_count;
+    size_t paired_samples;           /* bootstrap samples behind each pair */
 
     /* Inputs. */
     size_t image_count;              /* images every model ran on */
