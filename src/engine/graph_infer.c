@@ -210,8 +210,15 @@ static vb_status foldShapeOf(const VbNode *node, vb_error *err)
         start += rank;
     if (end < 0)
         end += rank;
-    start = start < 0 ? 0 : start > rank ? rank : start;
-    end = end < 0 ? 0 : end > rank ? rank : end;
+    /* Clamp both ends to [0, rank], as the Shape-15 specification says. */
+    if (start < 0)
+        start = 0;
+    if (start > rank)
+        start = rank;
+    if (end < 0)
+        end = 0;
+    if (end > rank)
+        end = rank;
     size_t count = end > start ? (size_t)(end - start) : 0;
     if (vbTensorCount(out) != count)
         return vbErrorSet(err, VB_ERR_INTERNAL, "Shape output has %zu elements, expected %zu",
@@ -328,7 +335,7 @@ static vb_status inferNode(vb_engine *engine, VbNode *node, vb_error *err)
     }
 
     /* So does a node whose output shape depends on data known only at run
-     * time: its infer asks for a constant that is not one. */
+     * time: its infer requires a constant input that is not one. */
     VbOpInferInfo info = {0, 0, 0};
     info.threads = engine->threads;
     vb_error infer_err = {VB_OK, ""};

@@ -268,7 +268,7 @@ static vb_status ndInfer(const IndexParams *p, const vb_tensor *const *in, int n
         if (n_in < 3 || in[2] == NULL || in[2]->dtype != data->dtype)
             return vbErrorSet(err, VB_ERR_SHAPE, "ScatterND: updates must have the data's type");
 
-        /* updates holds one slice of data.dims[k:] per index tuple. */
+        /* updates contains one slice of data.dims[k:] per index tuple. */
         size_t tuples = 1, slice = 1;
         for (int d = 0; d < idx->rank - 1; d++)
             tuples *= (size_t)idx->dims[d];

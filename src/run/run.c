@@ -652,7 +652,7 @@ done:
 }
 
 /* Runs the paired bootstrap for every pair of evaluated detectors, so the
- * report says whether one model really beats another on these images.
+ * report shows whether one model really beats another on these images.
  * evals[i] is NULL for models without a COCO evaluation. */
 static vb_status compareDetectorPairs(const VbRunOptions *options, VbRunResult *result,
                                       VbCocoEval *const *evals, vb_error *err)
