@@ -166,7 +166,7 @@ static vb_status rejectUnsupported(const VbOnnxNode *src, int index, int64_t ops
     if (!isDefaultDomain(src->domain))
         return vbErrorSet(err, VB_ERR_UNSUPPORTED,
                           "op '%s.%s' (node %s) is not supported: only the default ONNX "
-                          "domain is implemented; supported ops: see visionbench inspect",
+                          "domain is implemented; supported ops: see visionbench inspect --ops",
                           src->domain, src->op_type, node);
 
     OpSearch search = {src->op_type, -1};
@@ -178,7 +178,7 @@ static vb_status rejectUnsupported(const VbOnnxNode *src, int index, int64_t ops
                           src->op_type, node, (long long)opset, src->op_type, search.min_opset);
     return vbErrorSet(err, VB_ERR_UNSUPPORTED,
                       "op '%s' (node %s, opset %lld) is not supported; supported ops: see "
-                      "visionbench inspect",
+                      "visionbench inspect --ops",
                       src->op_type, node, (long long)opset);
 }
 

@@ -91,7 +91,7 @@ static vb_status checkOutput(const vb_tensor *t, int index, int rank, const char
     if (t->dtype != VB_DTYPE_FLOAT32 || t->rank != rank || t->dims[0] != 1)
         return vbErrorSet(err, VB_ERR_SHAPE,
                           "%s decoder: output %d must be float32 of rank %d with batch 1; "
-                          "got %s of rank %d; check --format",
+                          "got %s of rank %d; check the model's format (the @FORMAT of --model)",
                           family, index, rank, vb_dtype_to_string(t->dtype), t->rank);
     return VB_OK;
 }

@@ -197,7 +197,7 @@ vb_status vbModelDetectLayout(const vb_tensor_info *inputs, int input_count,
         out->family = VB_MODEL_BOXES;
     } else if (forced == VB_MODEL_BOXES) {
         return vbErrorSet(err, VB_ERR_SHAPE,
-                          "--format boxes needs boxes [N,4], scores [N] and labels [N] "
+                          "format boxes needs boxes [N,4], scores [N] and labels [N] "
                           "outputs; the model has %d output(s)",
                           output_count);
     } else {
@@ -212,12 +212,12 @@ vb_status vbModelDetectLayout(const vb_tensor_info *inputs, int input_count,
                              (out->family == VB_MODEL_UNKNOWN && outputs[0].rank == 3));
             if (!same_rows)
                 return vbErrorSet(err, VB_ERR_SHAPE,
-                                  "--format %s does not fit output \"%s\" of shape %s",
+                                  "format %s does not fit output \"%s\" of shape %s",
                                   vbModelFamilyName(forced),
                                   outputs[0].name ? outputs[0].name : "0", shape);
             if (outputs[0].dims[2] < 6)
                 return vbErrorSet(err, VB_ERR_SHAPE,
-                                  "--format %s needs [1,N,5+C]; output \"%s\" is %s",
+                                  "format %s needs [1,N,5+C]; output \"%s\" is %s",
                                   vbModelFamilyName(forced),
                                   outputs[0].name ? outputs[0].name : "0", shape);
             out->num_classes = (int)outputs[0].dims[2] - 5;
@@ -227,8 +227,8 @@ vb_status vbModelDetectLayout(const vb_tensor_info *inputs, int input_count,
         if (out->family == VB_MODEL_UNKNOWN)
             return vbErrorSet(err, VB_ERR_UNSUPPORTED,
                               "cannot tell the model family from output \"%s\" of shape %s; "
-                              "pass --format yolov5, yolov8, yolox, fastestdet, classifier "
-                              "or boxes",
+                              "name it by appending @FORMAT to --model, FORMAT one of yolov5, "
+                              "yolov8, yolox, fastestdet, classifier or boxes",
                               outputs[0].name ? outputs[0].name : "0", shape);
     }
 

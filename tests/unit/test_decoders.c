@@ -384,7 +384,7 @@ static void testLayoutDetect(void)
     CHECK(vbModelDetectLayout(&in640, 1, &cls, 1, NULL, &l, &err) == VB_OK);
     CHECK_EQ_INT(l.family, VB_MODEL_CLASSIFIER);
     CHECK(vbModelDetectLayout(&in640, 1, &odd, 1, NULL, &l, &err) == VB_ERR_UNSUPPORTED);
-    CHECK(strstr(err.message, "--format") != NULL);
+    CHECK(strstr(err.message, "@FORMAT") != NULL);
 
     /* Forced formats. */
     CHECK(vbModelDetectLayout(&in640, 1, &odd, 1, "yolox", &l, &err) == VB_OK);
