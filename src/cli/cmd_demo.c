@@ -126,13 +126,14 @@ static int defaultSceneDir(char *out, size_t size, unsigned count)
         return 0;
     if (n < 0 || (size_t)n >= size)
         return 0;
-    /* Create the parents one level at a time; the synth writer makes the last. */
+    /* Create every missing folder of the cache path (as mkdir -p does), so
+     * a home without ~/.cache works; the synth writer makes the last one. */
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", out);
-    char *base = strrchr(parent, '/');
-    if (base != NULL) {
-        *base = '\0';
+    for (char *slash = strchr(parent + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
         mkdir(parent, 0777);
+        *slash = '/';
     }
     mkdir(out, 0777);
     n = snprintf(out + n, size - (size_t)n, "/demo-s%d-n%u-%dx%d", DEMO_SEED, count, DEMO_WIDTH,
