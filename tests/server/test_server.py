@@ -399,7 +399,9 @@ def case_restart(server, work):
     # A completed job whose result must survive.
     status, done, _ = server.request("POST", "/runsync?wait=60000", tiny_body(work))
     check(done.get("status") == "COMPLETED", "first job ended %r" % done.get("status"))
-    ids = [server.request("POST", "/run", slow_body(work, 3))[1]["id"] for _ in range(2)]
+    # 30 passes keep a job running for seconds even on an idle machine (about
+    # 15 ms an image there), so the kill below finds it IN_PROGRESS.
+    ids = [server.request("POST", "/run", slow_body(work, 30))[1]["id"] for _ in range(2)]
     ids += [server.request("POST", "/run", tiny_body(work))[1]["id"] for _ in range(3)]
     check(server.wait_status(ids[0], "IN_PROGRESS"), "first slow job never started")
     time.sleep(0.5)
