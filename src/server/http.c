@@ -31,6 +31,22 @@ typedef struct Request {
     int too_large;
 } Request;
 
+/* Waits until a job changes (server->changed is signalled) or timeout_ms
+ * pass, whichever comes first. Callers re-read the job state afterwards. */
+static void waitForChange(VbServer *server, long timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += timeout_ms * 1000000L;
+    while (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&server->lock);
+    pthread_cond_timedwait(&server->changed, &server->lock, &ts);
+    pthread_mutex_unlock(&server->lock);
+}
+
 /* Replies with text (JSON, ownership taken; NULL means out of memory) and,
  * when allow is not NULL, an Allow header with that method list. */
 static enum MHD_Result sendJsonTextAllow(struct MHD_Connection *conn, unsigned int status,
@@ -236,16 +252,7 @@ static enum MHD_Result handleRun(VbServer *server, struct MHD_Connection *conn, 
             return sendJson(conn, MHD_HTTP_OK, doc);
         }
         vbJobFree(&job);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&server->lock);
-        pthread_cond_timedwait(&server->changed, &server->lock, &ts);
-        pthread_mutex_unlock(&server->lock);
+        waitForChange(server, 250);
     }
 }
 
@@ -455,16 +462,7 @@ static ssize_t streamRead(void *cls, uint64_t pos, char *buf, size_t max)
             s->pending_len = s->pending != NULL ? strlen(s->pending) : 0;
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&server->lock);
-        pthread_cond_timedwait(&server->changed, &server->lock, &ts);
-        pthread_mutex_unlock(&server->lock);
+        waitForChange(server, 200);
     }
     size_t n = s->pending_len - s->pending_off;
     if (n > max)
