@@ -39,8 +39,8 @@ size_t vb_dtype_size(vb_dtype dtype);
 /* Maximum tensor rank the engine handles. */
 #define VB_MAX_RANK 8
 
-/* A dense tensor in C (row-major) order. The struct never owns data: whoever
- * filled it says how long data stays valid. */
+/* A dense tensor in C (row-major) order. The struct never owns data: the
+ * function that filled it documents how long data stays valid. */
 typedef struct vb_tensor {
     vb_dtype dtype;
     int rank;                    /* 0 for a scalar */
@@ -49,8 +49,7 @@ typedef struct vb_tensor {
 } vb_tensor;
 
 /* Name, type and shape of a model input or output. A dimension of -1 is
- * unknown until the engine sees a run; dim_names[i] is the symbolic name of an
- * unknown dimension, or NULL. */
+ * unknown until the first run. */
 typedef struct vb_tensor_info {
     const char *name;
     vb_dtype dtype;

@@ -13,7 +13,7 @@ void vbBufInit(VbBuf *buf, size_t max)
     buf->max = max;
 }
 
-/* Grows buf so that it holds at least need bytes plus a NUL. */
+/* Grows buf so that it has room for at least need bytes plus a NUL. */
 static vb_status bufReserve(VbBuf *buf, size_t need, vb_error *err)
 {
     if (need > buf->max)

@@ -210,7 +210,7 @@ static vb_status foldShapeOf(const VbNode *node, vb_error *err)
         start += rank;
     if (end < 0)
         end += rank;
-    /* Clamp both ends to [0, rank], as the Shape-15 specification says. */
+    /* Clamp both ends to [0, rank], as the Shape-15 specification requires. */
     if (start < 0)
         start = 0;
     if (start > rank)

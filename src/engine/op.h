@@ -121,7 +121,7 @@ int64_t vbTensorGetInt(const vb_tensor *t, size_t i);
  * at any depth) read from the enclosing graph: names a subgraph node reads
  * that no node, initializer or input of that subgraph defines. Each name
  * appears once, in order of first use. The engine appends these values to
- * the node's inputs in this order, so a control-flow op sees them as
+ * the node's inputs in this order, so a control-flow op reads them as
  * in[input_count ...]. *names is a malloc'd array (the caller frees it) of
  * pointers into the model; a node without subgraphs gives NULL and 0.
  * Errors: VB_ERR_NO_MEMORY, VB_ERR_LIMIT (subgraph.c). */

@@ -240,8 +240,12 @@ static float globalPoolPlane(const float *x, size_t n, int is_max)
                 acc[l] += x[j + l];
         }
     }
-    for (int l = 0; j < n; j++, l++)
-        acc[l] = is_max ? (x[j] > acc[l] ? x[j] : acc[l]) : acc[l] + x[j];
+    for (int l = 0; j < n; j++, l++) {
+        if (!is_max)
+            acc[l] += x[j];
+        else if (x[j] > acc[l])
+            acc[l] = x[j];
+    }
     for (int width = GLOBAL_POOL_LANES / 2; width > 0; width /= 2) {
         for (int l = 0; l < width; l++)
             acc[l] = is_max ? (acc[l + width] > acc[l] ? acc[l + width] : acc[l])

@@ -35,7 +35,7 @@ typedef enum VbOnnxAttrType {
 
 struct VbOnnxGraph;
 
-/* A TensorProto (initializer, Constant value or test data). data holds
+/* A TensorProto (initializer, Constant value or test data). data contains
  * count elements of dtype in little-endian C order, aligned to the element
  * size. It points into the mapped model file when the file's raw_data is
  * aligned (zero-copy), and into memory owned by the model otherwise (typed

@@ -18,7 +18,7 @@ void vbDashboardDir(char *out, size_t size);
 /* Serves GET and HEAD of "/", "/index.html" and "/assets/..." from
  * vbDashboardDir(). Returns 1 and stores the queue result in *result when
  * url is a dashboard route, 0 (nothing queued) for any other URL. Sends
- * 404 with a page that says how to build the dashboard when index.html is
+ * 404 with a page that explains how to build the dashboard when index.html is
  * missing, 404 for an unknown asset and 400 for an asset name with "..",
  * a leading dot or a byte outside [A-Za-z0-9._/-]. Needs no API key: the
  * assets are public and the page asks for the key itself. */
