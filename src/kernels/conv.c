@@ -149,6 +149,7 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
  * im2col matrix is ever built. */
 typedef struct ConvPlan {
     int use_rows;
+    int wide;              /* nonzero: vbSgemmWide over whole input rows */
     size_t thread_bytes;   /* per-thread scratch for every core */
     size_t offsets_bytes;  /* row-pointer path: K offsets into the input */
     size_t padded_bytes;   /* row-pointer path: one image group padded and split into stride phases */
@@ -182,9 +183,18 @@ static void convPlan(const ConvParams *p, const ConvShape *s, int packed, ConvPl
     int n = (int)(s->g.out[0] * s->g.out[1]);
     size_t cores = (size_t)vbCpuCount();
     if (plan->use_rows) {
-        plan->thread_bytes = alignUp64(vbSgemmRowsThreadWorkspace()) * cores;
-        plan->offsets_bytes = alignUp64((size_t)s->k * sizeof(size_t));
         int padded = s->g.pad_begin[0] || s->g.pad_begin[1] || s->g.pad_end[0] || s->g.pad_end[1];
+        int64_t row_stride = padded || !stride1 ? phaseWidth(s) : s->g.in[1];
+
+        /* Computing whole input rows wastes row_stride - OW columns per
+         * output row, but reads B in place in full tiles. It is faster
+         * while the waste stays under an eighth and M is above 32; with
+         * fewer rows, copying the staging tile out costs more than it saves. */
+        plan->wide = s->group_out > 32 && (row_stride - s->g.out[1]) * 8 <= row_stride;
+        size_t per_thread = plan->wide ? vbSgemmWideThreadWorkspace((int)s->group_out)
+                                       : vbSgemmRowsThreadWorkspace();
+        plan->thread_bytes = alignUp64(per_thread) * cores;
+        plan->offsets_bytes = alignUp64((size_t)s->k * sizeof(size_t));
         if (padded || !stride1)
             plan->padded_bytes = alignUp64((size_t)(s->g.stride[0] * s->g.stride[1]) *
                                            (size_t)s->group_in * (size_t)phaseHeight(s) *
@@ -577,9 +587,14 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                     convSplitImage(xg, &s, padded, ctx);
                     src = padded;
                 }
-                vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wph, (int)s.k,
-                            ag, src, offsets, yg, (size_t)n, &ep, ctx, ctx->workspace,
-                            plan.thread_bytes);
+                if (plan.wide)
+                    vbSgemmWide((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wph,
+                                (int)s.k, ag, src, offsets, yg, (size_t)n, &ep, ctx, ctx->workspace,
+                                plan.thread_bytes);
+                else
+                    vbSgemmRows((int)s.group_out, (int)s.g.out[0], (int)s.g.out[1], (size_t)wph,
+                                (int)s.k, ag, src, offsets, yg, (size_t)n, &ep, ctx,
+                                ctx->workspace, plan.thread_bytes);
             }
         }
     }

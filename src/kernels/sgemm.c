@@ -84,6 +84,25 @@ void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_st
 void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
 {
     const VbSgemmMatrix *b = src;
+    if (b->col_stride == 1) {
+        /* Row by row, so the reads form one sequential stream: the
+         * hardware prefetcher follows one stream, not one per panel. */
+        size_t panel_floats = (size_t)kc * (size_t)nr;
+        for (int p = 0; p < kc; p++) {
+            const float *row = b->data + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
+            float *to = dst + (size_t)p * (size_t)nr;
+            for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
+                int width = nc - j0 < nr ? nc - j0 : nr;
+                if (width == MAX_NR && nr == MAX_NR) {
+                    memcpy(to, row + j0, sizeof(float) * MAX_NR);
+                } else {
+                    memcpy(to, row + j0, sizeof(float) * (size_t)width);
+                    memset(to + width, 0, sizeof(float) * (size_t)(nr - width));
+                }
+            }
+        }
+        return;
+    }
     for (int j0 = 0; j0 < nc; j0 += nr) {
         int width = nc - j0 < nr ? nc - j0 : nr;
         /* dst panel: [kc][nr] */
@@ -256,6 +275,7 @@ __attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a
     __mmask16 m1 = nv >= 32 ? (__mmask16)0xFFFF
                  : nv > 16  ? (__mmask16)((1u << (nv - 16)) - 1u)
                             : (__mmask16)0;
+    int full = nv == 32;
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -266,7 +286,14 @@ __attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a
     __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *b = rows[p];
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 b0, b1;
+        if (full) {
+            b0 = _mm512_loadu_ps(b);
+            b1 = _mm512_loadu_ps(b + 16);
+        } else {
+            b0 = _mm512_maskz_loadu_ps(m0, b);
+            b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        }
         __m512 av;
 #define VB_ROW(r)                                   \
     av = _mm512_set1_ps(a[r]);                      \
@@ -388,6 +415,7 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
     void *workspace = job->workspace;
 
     float *bp = (float *)((char *)workspace + job->per_thread * (size_t)worker);
+    int epilogue = ep && (ep->bias || ep->act != VB_ACT_NONE);
     int n0 = t * tile_panels * nr;
     int nc = n - n0 < tile_panels * nr ? n - n0 : tile_panels * nr;
 
@@ -414,11 +442,18 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
                 else
                     kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, mr, nr);
             }
+
+            /* After the last K block: bias and activation while the
+             * panel's M x nv block of C is still in L1. */
+            if (pc + kc == k && epilogue) {
+                for (int i = 0; i < m; i++)
+                    vbActivationApply(c + (size_t)i * ldc + n0 + jr, (size_t)nv,
+                                      ep->bias ? ep->bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
+                                      use_simd);
+            }
         }
     }
-
-    /* Bias and activation while the tile is still in cache. */
-    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+    if (k == 0 && epilogue) {
         for (int i = 0; i < m; i++)
             vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
                               ep->act, ep->alpha, ep->beta, use_simd);
@@ -618,6 +653,154 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
     vbParallelFor(threads, tiles, rowsTile, &job);
 }
 
+/* Rounds n up to a multiple of 64. */
+static size_t wideAlign(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+size_t vbSgemmWideThreadWorkspace(int m)
+{
+    VbSgemmLayout layout = vbSgemmLayout();
+    size_t rows = m < 1 ? 1 : (size_t)m;
+    return wideAlign(VB_SGEMM_KC * sizeof(const float *)) +
+           wideAlign(VB_SGEMM_KC * (size_t)layout.nr * sizeof(float)) +
+           wideAlign(rows * (size_t)layout.nr * sizeof(float));
+}
+
+/* Arguments of one vbSgemmWide call for wideTile. */
+typedef struct WideJob {
+    int m, k, mr, nr, copy, use_simd, rows, row_length;
+    size_t row_stride, ldc, per_thread;
+    int64_t total;
+    const float *packed_a, *x;
+    const size_t *row_offsets;
+    float *c;
+    const VbSgemmEpilogue *ep;
+    RowsKernel kernel;
+    MicroKernel packed_kernel;
+    void *workspace;
+} WideJob;
+
+/* Computes wide columns t*nr.. of a vbSgemmWide call into the worker's
+ * staging tile, then stores the columns that are real outputs. */
+static void wideTile(void *arg, int64_t t, int worker)
+{
+    const WideJob *job = arg;
+    int m = job->m, k = job->k, mr = job->mr, nr = job->nr;
+    size_t row_stride = job->row_stride;
+    const float *x = job->x;
+    const size_t *row_offsets = job->row_offsets;
+    const VbSgemmEpilogue *ep = job->ep;
+
+    char *scratch = (char *)job->workspace + job->per_thread * (size_t)worker;
+    const float **rows = (const float **)scratch;
+    float *panel = (float *)(scratch + wideAlign(VB_SGEMM_KC * sizeof(const float *)));
+    float *stage = panel + VB_SGEMM_KC * (size_t)nr;
+    int64_t n0 = t * nr;
+    int nv = job->total - n0 < nr ? (int)(job->total - n0) : nr;
+
+    if (k == 0)
+        memset(stage, 0, sizeof(float) * (size_t)m * (size_t)nr);
+
+    /* stage [m][nr] += A[m][pc..pc+kc) * B[pc..pc+kc)[n0..n0+nv), one K block at a time */
+    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
+        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+        if (job->copy) {
+            /* panel [kc][nr]: row p is nv contiguous floats of B row pc + p */
+            float *dst = panel;
+            for (int p = 0; p < kc; p++, dst += nr) {
+                const float *src = x + row_offsets[pc + p] + n0;
+                if (nv == MAX_NR && nr == MAX_NR) {
+                    memcpy(dst, src, sizeof(float) * MAX_NR);
+                } else {
+                    memcpy(dst, src, sizeof(float) * (size_t)nv);
+                    memset(dst + nv, 0, sizeof(float) * (size_t)(nr - nv));
+                }
+            }
+        } else {
+            for (int p = 0; p < kc; p++)
+                rows[p] = x + row_offsets[pc + p] + n0;
+        }
+        for (int ic = 0; ic < m; ic += mr) {
+            const float *apanel = job->packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                                  (size_t)pc * (size_t)mr;
+            int mv = m - ic < mr ? m - ic : mr;
+            float *spanel = stage + (size_t)ic * (size_t)nr;
+            if (!job->copy)
+                job->kernel(kc, apanel, rows, spanel, (size_t)nr, mv, nv, pc > 0);
+            else if (job->packed_kernel)
+                job->packed_kernel(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0);
+            else
+                kernelPortable(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0, mr, nr);
+        }
+    }
+
+    /* Bias and activation on the staged tile, while it is in L1. */
+    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
+        for (int i = 0; i < m; i++)
+            vbActivationApply(stage + (size_t)i * (size_t)nr, (size_t)nv,
+                              ep->bias ? ep->bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
+                              job->use_simd);
+    }
+
+    /* Store the pieces of the tile that are outputs: wide column n is
+     * output (n / row_stride, n % row_stride) when n % row_stride < row_length. */
+    int piece_at[MAX_NR], piece_len[MAX_NR], pieces = 0;
+    size_t piece_dst[MAX_NR];
+    for (int j = 0; j < nv;) {
+        int64_t n = n0 + j;
+        int64_t row = n / (int64_t)row_stride, col = n % (int64_t)row_stride;
+        int64_t left = (int64_t)row_stride - col;
+        int len = left < nv - j ? (int)left : nv - j;
+        if (col < job->row_length) {
+            int valid = job->row_length - col < len ? (int)(job->row_length - col) : len;
+            piece_at[pieces] = j;
+            piece_len[pieces] = valid;
+            piece_dst[pieces] = (size_t)(row * job->row_length + col);
+            pieces++;
+        }
+        j += len;
+    }
+    for (int i = 0; i < m; i++) {
+        const float *from = stage + (size_t)i * (size_t)nr;
+        float *to = job->c + (size_t)i * job->ldc;
+        for (int q = 0; q < pieces; q++)
+            memcpy(to + piece_dst[q], from + piece_at[q], sizeof(float) * (size_t)piece_len[q]);
+    }
+}
+
+void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
+                 const float *packed_a, const float *x, const size_t *row_offsets, float *c,
+                 size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+                 void *workspace, size_t workspace_bytes)
+{
+    if (m <= 0 || rows <= 0 || row_length <= 0 || (size_t)row_length > row_stride)
+        return;
+    VbSgemmLayout layout = vbSgemmLayout();
+    int mr = layout.mr, nr = layout.nr;
+    RowsKernel kernel = NULL;
+#if VB_X86
+    if (!ctx->disable_simd && mr == 8 && nr == 32 && cpuHasAvx512())
+        kernel = rowsAvx512;
+    else if (!ctx->disable_simd && mr == 6 && nr == 16 && cpuHasAvx2())
+        kernel = rowsAvx2;
+#endif
+    size_t per_thread = vbSgemmWideThreadWorkspace(m);
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+    if ((size_t)threads > workspace_bytes / per_thread)
+        threads = (int)(workspace_bytes / per_thread) < 1 ? 1 : (int)(workspace_bytes / per_thread);
+
+    /* The last wide row ends at its last output column, so no tile reads
+     * past the input's last tap. */
+    int64_t total = (int64_t)(rows - 1) * (int64_t)row_stride + row_length;
+    int copy = kernel == NULL;
+    WideJob job = {m, k, mr, nr, copy, !ctx->disable_simd, rows, row_length, row_stride, ldc,
+                   per_thread, total, packed_a, x, row_offsets, c, ep, kernel,
+                   pickKernel(layout, ctx->disable_simd), workspace};
+    vbParallelFor(threads, (total + nr - 1) / nr, wideTile, &job);
+}
+
 const char *vbActivationName(VbActivation act)
 {
     switch (act) {
@@ -684,21 +867,59 @@ __attribute__((target("avx512f"))) static __m512 expAvx512(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
-/* The AVX-512 path of vbActivationApply for the activations that need exp;
- * returns how many leading elements it handled (a multiple of 16). */
-__attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
-                                                                VbActivation act)
+/* Runs the loop of activateAvx512 for one activation: EXPR maps v (bias
+ * added) to the result. */
+#define VB_ACT_LOOP(EXPR)                                            \
+    for (; i + 16 <= n; i += 16) {                                   \
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), vbias);     \
+        _mm512_storeu_ps(x + i, (EXPR));                             \
+    }
+
+/* Returns 1 / (1 + exp(-v)) for 16 floats: a 14-bit reciprocal estimate
+ * refined by one Newton step, which is cheaper than a divide. The
+ * denominator stays finite because expAvx512 clamps its input. */
+__attribute__((target("avx512f"))) static __m512 sigmoidAvx512(__m512 v)
 {
-    __m512 vbias = _mm512_set1_ps(bias), one = _mm512_set1_ps(1.0f);
+    __m512 den = _mm512_add_ps(_mm512_set1_ps(1.0f),
+                               expAvx512(_mm512_sub_ps(_mm512_setzero_ps(), v)));
+    __m512 r = _mm512_rcp14_ps(den);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(den, r, _mm512_set1_ps(2.0f)));
+}
+
+/* The AVX-512 path of vbActivationApply; returns how many leading elements
+ * it handled (a multiple of 16). Each activation gives what activateOne
+ * gives, NaN included, except that Sigmoid and SiLU use expAvx512 and the
+ * reciprocal above. */
+__attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
+                                                                VbActivation act, float alpha,
+                                                                float beta)
+{
+    __m512 vbias = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+    __m512 one = _mm512_set1_ps(1.0f), six = _mm512_set1_ps(6.0f), half = _mm512_set1_ps(0.5f);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), vbias);
-        __m512 den = _mm512_add_ps(one, expAvx512(_mm512_sub_ps(_mm512_setzero_ps(), v)));
-        __m512 num = act == VB_ACT_SILU ? v : one;
-        _mm512_storeu_ps(x + i, _mm512_div_ps(num, den));
+    /* max(a, v) and min(a, v) return v when v is NaN, as activateOne does;
+     * max(v, 0) returns 0 for NaN, as Relu's v > 0 test does. */
+    switch (act) {
+    case VB_ACT_NONE: VB_ACT_LOOP(v) break;
+    case VB_ACT_RELU: VB_ACT_LOOP(_mm512_max_ps(v, zero)) break;
+    case VB_ACT_SIGMOID: VB_ACT_LOOP(sigmoidAvx512(v)) break;
+    case VB_ACT_SILU: VB_ACT_LOOP(_mm512_mul_ps(v, sigmoidAvx512(v))) break;
+    case VB_ACT_HARDSWISH:
+        VB_ACT_LOOP(_mm512_mul_ps(
+            v, _mm512_min_ps(one, _mm512_max_ps(zero, _mm512_add_ps(_mm512_div_ps(v, six), half)))))
+        break;
+    case VB_ACT_HARDSIGMOID:
+        VB_ACT_LOOP(_mm512_min_ps(one, _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(va, v), vb))))
+        break;
+    case VB_ACT_LEAKYRELU:
+        VB_ACT_LOOP(_mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, va))
+        break;
+    case VB_ACT_CLIP: VB_ACT_LOOP(_mm512_min_ps(vb, _mm512_max_ps(va, v))) break;
     }
     return i;
 }
+#undef VB_ACT_LOOP
 #endif
 
 void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
@@ -706,11 +927,26 @@ void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float a
 {
     size_t i = 0;
 #if VB_X86
-    if (use_simd && (act == VB_ACT_SILU || act == VB_ACT_SIGMOID) && cpuHasAvx512())
-        i = activateAvx512(x, n, bias, act);
+    if (use_simd && cpuHasAvx512())
+        i = activateAvx512(x, n, bias, act, alpha, beta);
 #else
     (void)use_simd;
 #endif
-    for (; i < n; i++)
-        x[i] = activateOne(x[i] + bias, act, alpha, beta);
+    /* The common cases as plain loops the compiler can vectorize. */
+    switch (act) {
+    case VB_ACT_NONE:
+        for (; i < n; i++)
+            x[i] += bias;
+        break;
+    case VB_ACT_RELU:
+        for (; i < n; i++) {
+            float v = x[i] + bias;
+            x[i] = v > 0.0f ? v : 0.0f;
+        }
+        break;
+    default:
+        for (; i < n; i++)
+            x[i] = activateOne(x[i] + bias, act, alpha, beta);
+        break;
+    }
 }

@@ -15,7 +15,7 @@ typedef struct VbSgemmLayout {
 } VbSgemmLayout;
 
 /* Depth of one K block: packed B panels cover this many rows of B. */
-#define VB_SGEMM_KC 256
+#define VB_SGEMM_KC 128
 /* Largest number of columns of C one thread computes per B tile. */
 #define VB_SGEMM_NC 512
 
@@ -95,6 +95,25 @@ size_t vbSgemmRowsThreadWorkspace(void);
  * the same order whatever the thread count. Convolutions pass one run per
  * output row of a padded, stride-phase-split image. */
 void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
+                 const float *packed_a, const float *x, const size_t *row_offsets, float *c,
+                 size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
+                 void *workspace, size_t workspace_bytes);
+
+/* Returns the scratch bytes vbSgemmWide needs per thread for m rows of A. */
+size_t vbSgemmWideThreadWorkspace(int m);
+
+/* Computes C = A * B like vbSgemmRows for a convolution whose output rows
+ * are `rows` runs of row_length columns, run r starting row_stride floats
+ * after run r-1 in x (row_stride >= row_length). B is taken over the wide
+ * domain of rows * row_stride columns, where wide column n of B row p is
+ * x[row_offsets[p] + n], so every tile is contiguous in x. Columns past
+ * row_length in each run are computed in a per-thread staging tile and
+ * dropped; the others are stored at c[i * ldc + r * row_length + j] after
+ * bias and activation. Nothing past wide column (rows - 1) * row_stride +
+ * row_length - 1 is read. Every element of C is summed in the same order
+ * whatever the thread count. workspace holds workspace_bytes, one
+ * vbSgemmWideThreadWorkspace(m) block per thread. */
+void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
                  const float *packed_a, const float *x, const size_t *row_offsets, float *c,
                  size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
                  void *workspace, size_t workspace_bytes);
