@@ -368,13 +368,25 @@ __attribute__((target("avx512f"))) static void depthwisePlaneAvx512(
             const float *b2 = rows > 2 ? b0 + 2 * wph : b0;
             const float *b3 = rows > 3 ? b0 + 3 * wph : b0;
             __m512 acc0 = _mm512_set1_ps(bias), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (int64_t t = 0; t < tap_count; t++) {
-                __m512 tap = _mm512_set1_ps(taps[t]);
-                size_t off = offsets[t];
-                acc0 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b0 + off), acc0);
-                acc1 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b1 + off), acc1);
-                acc2 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b2 + off), acc2);
-                acc3 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b3 + off), acc3);
+            if (m == (__mmask16)0xFFFF) {
+                /* full vectors: plain loads, which are faster than masked ones */
+                for (int64_t t = 0; t < tap_count; t++) {
+                    __m512 tap = _mm512_set1_ps(taps[t]);
+                    size_t off = offsets[t];
+                    acc0 = _mm512_fmadd_ps(tap, _mm512_loadu_ps(b0 + off), acc0);
+                    acc1 = _mm512_fmadd_ps(tap, _mm512_loadu_ps(b1 + off), acc1);
+                    acc2 = _mm512_fmadd_ps(tap, _mm512_loadu_ps(b2 + off), acc2);
+                    acc3 = _mm512_fmadd_ps(tap, _mm512_loadu_ps(b3 + off), acc3);
+                }
+            } else {
+                for (int64_t t = 0; t < tap_count; t++) {
+                    __m512 tap = _mm512_set1_ps(taps[t]);
+                    size_t off = offsets[t];
+                    acc0 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b0 + off), acc0);
+                    acc1 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b1 + off), acc1);
+                    acc2 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b2 + off), acc2);
+                    acc3 = _mm512_fmadd_ps(tap, _mm512_maskz_loadu_ps(m, b3 + off), acc3);
+                }
             }
             float *yrow = y + oy * ow + ox;
             _mm512_mask_storeu_ps(yrow, m, acc0);
@@ -415,12 +427,39 @@ static size_t depthwisePlaneFloats(const ConvShape *s)
            (size_t)phaseWidth(s);
 }
 
-/* Bytes of the depthwise workspace: tap offsets, then one split plane per core. */
+/* Channels of one block of the blocked depthwise path: one AVX-512 vector. */
+#define DW_BLOCK 16
+
+/* Returns nonzero when the blocked depthwise path suits s: output rows
+ * narrower than two vectors, where the per-plane path leaves many lanes
+ * idle, and planes small enough for 32-bit gather indices. */
+static int depthwiseBlockedShape(const ConvShape *s)
+{
+    int64_t in_plane = s->g.in[0] * s->g.in[1], out_plane = s->g.out[0] * s->g.out[1];
+    return s->g.out[1] < 2 * DW_BLOCK && in_plane <= INT32_MAX / DW_BLOCK &&
+           out_plane <= INT32_MAX / DW_BLOCK;
+}
+
+/* Floats of one worker's buffer on the blocked path: the padded input
+ * block [Hp][Wp][16], the taps [T][16] and one output row [OW][16]. */
+static size_t depthwiseBlockedFloats(const ConvShape *s)
+{
+    const VbWindowGeometry *g = &s->g;
+    size_t hp = (size_t)(g->in[0] + g->pad_begin[0] + g->pad_end[0]);
+    size_t wp = (size_t)(g->in[1] + g->pad_begin[1] + g->pad_end[1]);
+    size_t taps = (size_t)(g->kernel[0] * g->kernel[1]);
+    return (hp * wp + taps + (size_t)g->out[1]) * DW_BLOCK;
+}
+
+/* Bytes of the depthwise workspace: tap offsets, then one buffer per core,
+ * large enough for whichever path runs. */
 static size_t depthwiseWorkspace(const ConvShape *s)
 {
     size_t taps = (size_t)(s->g.kernel[0] * s->g.kernel[1]);
-    return alignUp64(taps * sizeof(size_t)) +
-           alignUp64(depthwisePlaneFloats(s) * sizeof(float)) * (size_t)vbCpuCount();
+    size_t floats = depthwisePlaneFloats(s);
+    if (depthwiseBlockedShape(s) && depthwiseBlockedFloats(s) > floats)
+        floats = depthwiseBlockedFloats(s);
+    return alignUp64(taps * sizeof(size_t)) + alignUp64(floats * sizeof(float)) * (size_t)vbCpuCount();
 }
 
 /* Arguments of one depthwise Conv call for depthwiseTask. */
@@ -461,8 +500,102 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
         vbActivationApply(yi, job->out_plane, 0.0f, p->act, p->alpha, p->beta, job->use_simd);
 }
 
+#if defined(__x86_64__)
+/* Convolves block i of a depthwise Conv (image i / blocks, channels from
+ * 16 * (i % blocks)) with the channels as vector lanes. The block is
+ * gathered into a zero-padded [Hp][Wp][16] buffer and each output pixel
+ * sums its taps in the per-plane paths' order. Bias and activation then
+ * run on each output row before it is scattered back to NCHW. */
+__attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int64_t i,
+                                                                  int worker)
+{
+    const DepthwiseJob *job = arg;
+    const ConvParams *p = job->p;
+    const ConvShape *s = job->s;
+    const VbWindowGeometry *g = &s->g;
+    int64_t blocks = (s->channels + DW_BLOCK - 1) / DW_BLOCK;
+    int64_t img = i / blocks, c0 = (i % blocks) * DW_BLOCK;
+    int lanes = s->channels - c0 < DW_BLOCK ? (int)(s->channels - c0) : DW_BLOCK;
+    __mmask16 m = (__mmask16)((1u << lanes) - 1u);
+    int64_t h = g->in[0], w = g->in[1], oh = g->out[0], ow = g->out[1];
+    int64_t top = g->pad_begin[0], left = g->pad_begin[1];
+    int64_t hp = h + top + g->pad_end[0], wp = w + left + g->pad_end[1];
+    int64_t kh = g->kernel[0], kw = g->kernel[1], taps = kh * kw;
+    int64_t sy = g->stride[0], sx = g->stride[1], dy = g->dilation[0], dx = g->dilation[1];
+    float *buffer = (float *)(job->buffers + job->buffer_bytes * (size_t)worker);
+    float *tap_vectors = buffer + (size_t)(hp * wp) * DW_BLOCK;
+    float *row = tap_vectors + (size_t)taps * DW_BLOCK;
+    const float *x = job->x + (size_t)(img * s->channels + c0) * job->in_plane;
+    float *y = job->y + (size_t)(img * s->channels + c0) * job->out_plane;
+    __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i in_index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)job->in_plane));
+    __m512i out_index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)job->out_plane));
+
+    /* Gather the block into the padded buffer [hp][wp][16]. */
+    memset(buffer, 0, sizeof(float) * (size_t)(hp * wp) * DW_BLOCK);
+    for (int64_t iy = 0; iy < h; iy++) {
+        float *dst = buffer + (size_t)((iy + top) * wp + left) * DW_BLOCK;
+        for (int64_t ix = 0; ix < w; ix++, dst += DW_BLOCK)
+            _mm512_storeu_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, in_index,
+                                                           x + iy * w + ix, 4));
+    }
+
+    /* Taps [T][16] and bias of the block; lanes past the channels are zero. */
+    for (int64_t t = 0; t < taps; t++) {
+        for (int l = 0; l < DW_BLOCK; l++)
+            tap_vectors[t * DW_BLOCK + l] = l < lanes ? job->w[(c0 + l) * taps + t] : 0.0f;
+    }
+    __m512 bias = _mm512_setzero_ps();
+    if (job->b)
+        bias = _mm512_maskz_loadu_ps(m, job->b + c0);
+
+    /* Each output row: sum the taps per pixel, activate, scatter. */
+    size_t step = (size_t)sx * DW_BLOCK;  /* floats between neighbouring output pixels' inputs */
+    for (int64_t oy = 0; oy < oh; oy++) {
+        /* four pixels at a time, so four FMA chains overlap */
+        int64_t ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * DW_BLOCK;
+            __m512 acc0 = bias, acc1 = bias, acc2 = bias, acc3 = bias;
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const float *in = base + (size_t)(ky * dy * wp) * DW_BLOCK;
+                const float *tap = tap_vectors + (size_t)(ky * kw) * DW_BLOCK;
+                for (int64_t kx = 0; kx < kw; kx++, in += dx * DW_BLOCK, tap += DW_BLOCK) {
+                    __m512 t = _mm512_loadu_ps(tap);
+                    acc0 = _mm512_fmadd_ps(t, _mm512_loadu_ps(in), acc0);
+                    acc1 = _mm512_fmadd_ps(t, _mm512_loadu_ps(in + step), acc1);
+                    acc2 = _mm512_fmadd_ps(t, _mm512_loadu_ps(in + 2 * step), acc2);
+                    acc3 = _mm512_fmadd_ps(t, _mm512_loadu_ps(in + 3 * step), acc3);
+                }
+            }
+            _mm512_storeu_ps(row + ox * DW_BLOCK, acc0);
+            _mm512_storeu_ps(row + (ox + 1) * DW_BLOCK, acc1);
+            _mm512_storeu_ps(row + (ox + 2) * DW_BLOCK, acc2);
+            _mm512_storeu_ps(row + (ox + 3) * DW_BLOCK, acc3);
+        }
+        for (; ox < ow; ox++) {
+            const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * DW_BLOCK;
+            __m512 acc = bias;
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const float *in = base + (size_t)(ky * dy * wp) * DW_BLOCK;
+                const float *tap = tap_vectors + (size_t)(ky * kw) * DW_BLOCK;
+                for (int64_t kx = 0; kx < kw; kx++, in += dx * DW_BLOCK, tap += DW_BLOCK)
+                    acc = _mm512_fmadd_ps(_mm512_loadu_ps(tap), _mm512_loadu_ps(in), acc);
+            }
+            _mm512_storeu_ps(row + ox * DW_BLOCK, acc);
+        }
+        if (p->act != VB_ACT_NONE)
+            vbActivationApply(row, (size_t)ow * DW_BLOCK, 0.0f, p->act, p->alpha, p->beta, 1);
+        for (int64_t px = 0; px < ow; px++)
+            _mm512_mask_i32scatter_ps(y + oy * ow + px, m, out_index,
+                                      _mm512_loadu_ps(row + px * DW_BLOCK), 4);
+    }
+}
+#endif
+
 /* Depthwise convolution: every (image, channel) plane is split into the
- * thread's buffer and convolved on its own. */
+ * thread's buffer and convolved on its own, or with AVX-512 and narrow
+ * outputs, blocks of 16 channels are convolved as vectors. */
 static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
                           const float *b, float *y, const VbOpRunContext *ctx)
 {
@@ -485,6 +618,16 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     int cores = vbCpuCount();
     if (threads > cores)
         threads = cores;
+#if defined(__x86_64__)
+    if (job.use_avx512 && depthwiseBlockedShape(s)) {
+        int64_t blocks = s->batch * ((s->channels + DW_BLOCK - 1) / DW_BLOCK);
+        job.buffer_bytes = alignUp64(depthwiseBlockedFloats(s) * sizeof(float));
+        if (job.buffer_bytes < alignUp64(depthwisePlaneFloats(s) * sizeof(float)))
+            job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
+        vbParallelFor(threads, blocks, depthwiseBlockTask, &job);
+        return;
+    }
+#endif
     vbParallelFor(threads, planes, depthwiseTask, &job);
 }
 
