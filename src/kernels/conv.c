@@ -8,6 +8,7 @@
 #include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 #include "kernels/window.h"
+#include "kernels/winograd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -19,6 +20,7 @@ typedef struct ConvParams {
     VbActivation act;
     float alpha, beta;
     float *packed;              /* weights packed per group by convPack, or NULL */
+    int winograd;               /* packed holds Winograd-transformed weights */
     int64_t packed_dims[4];     /* weight dims packed (M, C/group, kh, kw) */
 } ConvParams;
 
@@ -123,6 +125,28 @@ static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int 
                    s->g.stride[1] == 1 && s->g.pad_begin[0] == 0 && s->g.pad_begin[1] == 0 &&
                    s->g.pad_end[0] == 0 && s->g.pad_end[1] == 0;
     return VB_OK;
+}
+
+/* Fills *w and returns nonzero when s runs on the Winograd path: a 2-D
+ * 3x3 convolution with stride 1, dilation 1 and one group that
+ * vbWinogradSuits accepts. */
+static int convWinograd(const ConvParams *p, const ConvShape *s, VbWinogradShape *w)
+{
+    const VbWindowGeometry *g = &s->g;
+    if (p->group != 1 || g->kernel[0] != 3 || g->kernel[1] != 3 || g->stride[0] != 1 ||
+        g->stride[1] != 1 || g->dilation[0] != 1 || g->dilation[1] != 1 || g->in[0] < 3 ||
+        s->channels > INT32_MAX || s->out_channels > INT32_MAX || g->in[0] > INT32_MAX ||
+        g->in[1] > INT32_MAX)
+        return 0;
+    w->channels = (int)s->channels;
+    w->out_channels = (int)s->out_channels;
+    w->height = (int)g->in[0];
+    w->width = (int)g->in[1];
+    w->out_height = (int)g->out[0];
+    w->out_width = (int)g->out[1];
+    w->pad_top = (int)g->pad_begin[0];
+    w->pad_left = (int)g->pad_begin[1];
+    return vbWinogradSuits(w);
 }
 
 /* Bytes of the weights packed for the GEMM path, all groups. */
@@ -242,6 +266,14 @@ static vb_status convInfer(const void *params, const vb_tensor *const *in, int n
         ConvPlan plan;
         convPlan(p, &s, convIsPacked(p, in[1]), &plan);
         info->workspace_bytes = convPlanBytes(&plan);
+
+        /* Constant weights on the Winograd path are transformed at load. */
+        VbWinogradShape wg;
+        if (in[1]->data != NULL && convWinograd(p, &s, &wg)) {
+            size_t bytes = vbWinogradThreadWorkspace(&wg) * (size_t)vbCpuCount();
+            if (bytes > info->workspace_bytes)
+                info->workspace_bytes = bytes;
+        }
     }
     info->flops = 2ull * (uint64_t)s.batch * (uint64_t)s.out_channels *
                   (uint64_t)(s.g.out[0] * s.g.out[1]) * (uint64_t)s.k;
@@ -267,13 +299,26 @@ static vb_status convPack(void *params, const vb_tensor *const *in, int n_in, vb
     vb_status st = convShape(p, in, n_in, &s, err);
     if (st != VB_OK || s.depthwise)
         return st;
-    float *packed = malloc(convPackedBytes(p, &s));
-    if (packed == NULL)
+    VbWinogradShape wg;
+    int winograd = convWinograd(p, &s, &wg);
+    size_t floats = winograd ? vbWinogradPackedFloats(wg.out_channels, wg.channels)
+                             : convPackedBytes(p, &s) / sizeof(float);
+    float *packed = malloc(floats * sizeof(float));
+    float *scratch = winograd ? malloc(sizeof(float) * (size_t)wg.out_channels * (size_t)wg.channels) : NULL;
+    if (packed == NULL || (winograd && scratch == NULL)) {
+        free(packed);
+        free(scratch);
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "Conv node '%s': out of memory packing weights",
                           p->window.node);
-    convPackWeights(p, &s, in[1]->data, packed);
+    }
+    if (winograd)
+        vbWinogradPackWeights(wg.out_channels, wg.channels, in[1]->data, scratch, packed);
+    else
+        convPackWeights(p, &s, in[1]->data, packed);
+    free(scratch);
     free(p->packed);
     p->packed = packed;
+    p->winograd = winograd;
     memset(p->packed_dims, 0, sizeof p->packed_dims);
     for (int i = 0; i < in[1]->rank && i < 4; i++)
         p->packed_dims[i] = in[1]->dims[i];
@@ -680,6 +725,23 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                               "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
                               p->window.node, ctx->workspace_bytes, depthwiseWorkspace(&s));
         convDepthwise(p, &s, x, w, b, y, ctx);
+        return VB_OK;
+    }
+
+    /* Winograd path: weights transformed at load, one call per image. */
+    VbWinogradShape wg;
+    if (p->winograd && convIsPacked(p, in[1]) && convWinograd(p, &s, &wg)) {
+        size_t need = vbWinogradThreadWorkspace(&wg);
+        if (ctx->workspace == NULL || ctx->workspace_bytes < need)
+            return vbErrorSet(err, VB_ERR_INTERNAL,
+                              "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
+                              p->window.node, ctx->workspace_bytes, need);
+        VbSgemmEpilogue wep = {b, p->act, p->alpha, p->beta};
+        size_t in_image = (size_t)s.channels * (size_t)(s.g.in[0] * s.g.in[1]);
+        size_t out_image = (size_t)s.out_channels * (size_t)(s.g.out[0] * s.g.out[1]);
+        for (int64_t img = 0; img < s.batch; img++)
+            vbWinogradConv(&wg, p->packed, x + (size_t)img * in_image, y + (size_t)img * out_image,
+                           &wep, ctx, ctx->workspace, ctx->workspace_bytes);
         return VB_OK;
     }
 

@@ -230,6 +230,37 @@ static void testWideRows(void)
     }
 }
 
+/* 3x3 stride-1 shapes that take the Winograd path when the weights are
+ * packed at load: odd and even output sizes, tile rows shorter and longer
+ * than one vector, uneven pads and a batch of two. */
+static void testWinograd(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c   h   w   m  kh kw g  sh sw dh dw pt pl pb pr */
+        {1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {1, 19, 11, 37, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {2, 24, 9, 70, 40, 3, 3, 1, 1, 1, 1, 1, 0, 2, 2, 0, 0, 0},
+        {1, 33, 6, 5, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0},
+        {1, 40, 23, 23, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+    };
+    static const VbActivation wg_acts[] = {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        ConvCase cc;
+        memset(&cc, 0, sizeof cc);
+        cc.r = shapes[i];
+        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
+        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
+        cc.rank = 4;
+        cc.bias = i != 3;
+        for (int variant = 0; variant < 3; variant++) {
+            RefRun cfg = {11, 1 + variant % 2, variant == 2, 1, wg_acts[variant], 0, 0};
+            char label[64];
+            snprintf(label, sizeof label, "winograd %zu variant %d", i, variant);
+            free(runConvCase(&cc, &cfg, label));
+        }
+    }
+}
+
 static void testAutoPad(void)
 {
     const char *modes[] = {"SAME_UPPER", "SAME_LOWER", "VALID"};
@@ -338,6 +369,7 @@ int main(void)
     testRandomCases();
     testLargeShape();
     testWideRows();
+    testWinograd();
     testOtherLayouts();
     testAutoPad();
     testRejects();
