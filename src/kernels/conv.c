@@ -173,6 +173,7 @@ static int convIsPacked(const ConvParams *p, const vb_tensor *w)
  * im2col matrix is ever built. */
 typedef struct ConvPlan {
     int use_rows;
+    int im2col;            /* strided: vbSgemm packing B straight from the input */
     int wide;              /* nonzero: vbSgemmWide over whole input rows */
     size_t thread_bytes;   /* per-thread scratch for every core */
     size_t offsets_bytes;  /* row-pointer path: K offsets into the input */
@@ -203,10 +204,18 @@ static void convPlan(const ConvParams *p, const ConvShape *s, int packed, ConvPl
 {
     memset(plan, 0, sizeof *plan);
     int stride1 = s->g.stride[0] == 1 && s->g.stride[1] == 1;
-    plan->use_rows = !s->pointwise;
     int n = (int)(s->g.out[0] * s->g.out[1]);
     size_t cores = (size_t)vbCpuCount();
-    if (plan->use_rows) {
+
+    /* Strided convolutions with more than 16 filters pack B from the input
+     * itself: a stride-phase copy of a large input costs more memory
+     * traffic than the packing. With 16 or fewer filters (stems) each
+     * packed tile would serve only two micro-panels, and the copy wins. */
+    plan->im2col = !s->pointwise && !stride1 && s->group_out > 16;
+    plan->use_rows = !s->pointwise && !plan->im2col;
+    if (plan->im2col) {
+        plan->thread_bytes = vbSgemmThreadWorkspace(n, (int)s->k) * cores;
+    } else if (plan->use_rows) {
         int padded = s->g.pad_begin[0] || s->g.pad_begin[1] || s->g.pad_end[0] || s->g.pad_end[1];
         int64_t row_stride = padded || !stride1 ? phaseWidth(s) : s->g.in[1];
 
@@ -334,6 +343,138 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
     p->alpha = alpha;
     p->beta = beta;
     return 1;
+}
+
+/* B of a convolution read straight from one image group x [Cg][H][W]:
+ * element (k, n) is tap k = (c*kh + ky)*kw + kx of output n = oy*OW + ox,
+ * zero where the tap falls in the padding. */
+typedef struct ConvIm2col {
+    const float *x;
+    const VbWindowGeometry *g;
+    int use_avx512;
+} ConvIm2col;
+
+#if defined(__x86_64__)
+/* Copies from[0], from[2], ... from[2 * (count - 1)] to to[0 .. count):
+ * 16 at a time from two loads and a permute, the rest one by one. Reads
+ * nothing past from[2 * (count - 1)]. */
+__attribute__((target("avx512f"))) static void copyEvenAvx512(const float *from, float *to,
+                                                              int64_t count)
+{
+    __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t q = 0;
+    for (; q + 16 <= count; q += 16) {
+        /* the last float the second load reads is from[2q + 31], one past
+         * the last one used, so the final group of 16 stays scalar */
+        if (q + 16 == count)
+            break;
+        __m512 lo = _mm512_loadu_ps(from + 2 * q), hi = _mm512_loadu_ps(from + 2 * q + 16);
+        _mm512_storeu_ps(to + q, _mm512_permutex2var_ps(lo, even, hi));
+    }
+    for (; q < count; q++)
+        to[q] = from[2 * q];
+}
+#endif
+
+/* Fills to [len] with tap (ky, kx) of channel plane [H][W] for outputs
+ * (oy, ox .. ox + len - 1), zero in the padding. Divides only for pieces
+ * that reach the padding. */
+static void im2colPiece(const float *plane, const VbWindowGeometry *g, int64_t oy, int64_t ox,
+                        int64_t len, int64_t ky, int64_t kx, int use_avx512, float *to)
+{
+    int64_t iy = oy * g->stride[0] - g->pad_begin[0] + ky * g->dilation[0];
+    if (iy < 0 || iy >= g->in[0]) {
+        memset(to, 0, sizeof(float) * (size_t)len);
+        return;
+    }
+
+    /* outputs lo .. hi - 1 read columns offset + q * sx inside the row */
+    int64_t sx = g->stride[1], w = g->in[1];
+    int64_t offset = ox * sx - g->pad_begin[1] + kx * g->dilation[1];
+    int64_t lo = 0, hi = len;
+    if (offset < 0 || offset + (len - 1) * sx >= w)
+        vbWindowValidRange(len, w, sx, offset, &lo, &hi);
+    const float *from = plane + (size_t)(iy * w + offset + lo * sx);
+    for (int64_t q = 0; q < lo; q++)
+        to[q] = 0.0f;
+    if (sx == 1) {
+        memcpy(to + lo, from, sizeof(float) * (size_t)(hi - lo));
+    } else if (sx == 2) {
+#if defined(__x86_64__)
+        if (use_avx512) {
+            copyEvenAvx512(from, to + lo, hi - lo);
+        } else
+#endif
+        {
+            float *run = to + lo;
+            for (int64_t q = 0; q < hi - lo; q++)
+                run[q] = from[2 * q];
+        }
+    } else {
+        for (int64_t q = 0; q < hi - lo; q++)
+            to[lo + q] = from[q * sx];
+    }
+    for (int64_t q = hi > lo ? hi : lo; q < len; q++)
+        to[q] = 0.0f;
+}
+
+/* VbSgemmPackB for ConvIm2col sources: each B row is gathered over the
+ * tile's columns into a row buffer, then cut into panels of nr. The tile's
+ * pieces (one per output row it crosses) are found once for all rows. */
+static void convPackIm2col(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
+{
+    const ConvIm2col *im = src;
+    const VbWindowGeometry *g = im->g;
+    int64_t kh = g->kernel[0], kw = g->kernel[1], ow = g->out[1];
+    size_t plane = (size_t)(g->in[0] * g->in[1]), panel_floats = (size_t)kc * (size_t)nr;
+    float row[VB_SGEMM_NC];  /* vbSgemm tiles are at most VB_SGEMM_NC columns wide */
+
+    /* pieces: output row, first column and length of each run of the tile */
+    int64_t piece_oy[VB_SGEMM_NC], piece_ox[VB_SGEMM_NC], piece_len[VB_SGEMM_NC];
+    int pieces = 0;
+    for (int64_t j = 0, n = n0; j < nc; pieces++) {
+        int64_t oy = n / ow, ox = n % ow, len = ow - ox < nc - j ? ow - ox : nc - j;
+        piece_oy[pieces] = oy;
+        piece_ox[pieces] = ox;
+        piece_len[pieces] = len;
+        j += len;
+        n += len;
+    }
+
+    /* tap (c, ky, kx) of row k0, then stepped along with p */
+    int64_t taps = kh * kw, c = k0 / taps, ky = (k0 % taps) / kw, kx = k0 % kw;
+    for (int p = 0; p < kc; p++) {
+        const float *x = im->x + (size_t)c * plane;
+
+        /* row [nc]: one piece after another */
+        float *to = row;
+        for (int i = 0; i < pieces; i++) {
+            im2colPiece(x, g, piece_oy[i], piece_ox[i], piece_len[i], ky, kx, im->use_avx512, to);
+            to += piece_len[i];
+        }
+
+        /* panels [kc][nr]: row p of each */
+        float *out = dst + (size_t)p * (size_t)nr;
+        int jr = 0;
+        if (nr == 32) {
+            /* full panels: a constant-size copy the compiler inlines */
+            for (; jr + 32 <= nc; jr += 32, out += panel_floats)
+                memcpy(out, row + jr, sizeof(float) * 32);
+        }
+        for (; jr < nc; jr += nr, out += panel_floats) {
+            int width = nc - jr < nr ? nc - jr : nr;
+            memcpy(out, row + jr, sizeof(float) * (size_t)width);
+            for (int q = width; q < nr; q++)
+                out[q] = 0.0f;
+        }
+        if (++kx == kw) {
+            kx = 0;
+            if (++ky == kh) {
+                ky = 0;
+                c++;
+            }
+        }
+    }
 }
 
 /* Copies one channel plane x [H][W] into its padded image split into
@@ -782,7 +923,14 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
             float *yg = y + (size_t)(img * s.out_channels + grp * s.group_out) * (size_t)n;
             ep.bias = b ? b + grp * s.group_out : NULL;
             const float *ag = packed + (size_t)grp * group_floats;
-            if (s.pointwise) {
+            if (plan.im2col) {
+                ConvIm2col src = {xg, &s.g, 0};
+#if defined(__x86_64__)
+                src.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+#endif
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackIm2col, &src, yg, (size_t)n,
+                        &ep, ctx, ctx->workspace, plan.thread_bytes);
+            } else if (s.pointwise) {
                 VbSgemmMatrix src = {xg, (size_t)n, 1};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
