@@ -349,6 +349,26 @@ static int compareOpTotal(const void *a, const void *b)
 
 /* Collects the per-node profile sorted by time and totals per op type.
  * Returns the node count, or -1 when out of memory; the caller frees both arrays. */
+/* Writes the first output's dims as "1x16x208x208" into buf ("-" when the
+ * node has none). */
+static void profileShape(const VbNodeProfile *p, char *buf, size_t size)
+{
+    snprintf(buf, size, "-");
+    if (p->output == NULL || p->output->rank < 0)
+        return;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 0; d < p->output->rank && used < size; d++) {
+        int wrote = snprintf(buf + used, size - used, "%s%lld", d ? "x" : "",
+                             (long long)p->output->dims[d]);
+        if (wrote < 0)
+            break;
+        used += (size_t)wrote;
+    }
+    if (p->output->rank == 0)
+        snprintf(buf, size, "scalar");
+}
+
 static int collectProfile(const vb_engine *engine, NodeTime **nodes_out, OpTotal **ops_out,
                           int *op_count_out, double *total_ms)
 {
@@ -406,10 +426,13 @@ static void reportProfile(const vb_engine *engine, json_t *root)
         json_t *node_list = json_array(), *op_list = json_array();
         for (int i = 0; i < n; i++) {
             const VbNodeProfile *p = &nodes[i].profile;
-            json_array_append_new(node_list,
-                                  json_pack("{s:s, s:s, s:s?, s:f, s:f}", "name", p->name,
-                                            "op_type", p->op_type, "fused", p->fused, "ms",
-                                            nodes[i].ms, "percent", percentOf(nodes[i].ms, total)));
+            char shape[96];
+            profileShape(p, shape, sizeof shape);
+            json_array_append_new(
+                node_list, json_pack("{s:s, s:s, s:s?, s:s, s:I, s:f, s:f}", "name", p->name,
+                                     "op_type", p->op_type, "fused", p->fused, "output", shape,
+                                     "flops", (json_int_t)p->flops, "ms", nodes[i].ms, "percent",
+                                     percentOf(nodes[i].ms, total)));
         }
         for (int i = 0; i < op_count; i++)
             json_array_append_new(op_list, json_pack("{s:s, s:i, s:f, s:f}", "op_type",
@@ -421,14 +444,17 @@ static void reportProfile(const vb_engine *engine, json_t *root)
     } else {
         printf("\nprofile: mean time per run over %llu runs, %.3f ms in nodes\n",
                (unsigned long long)vbEngineProfileRuns(engine), total);
-        printf("%10s %7s  %-24s %s\n", "ms", "%", "op", "node");
+        printf("%10s %7s %8s  %-24s %-20s %s\n", "ms", "%", "GFLOP/s", "op", "output", "node");
         for (int i = 0; i < n; i++) {
             const VbNodeProfile *p = &nodes[i].profile;
-            char op[64];
+            char op[64], shape[96], rate[16] = "-";
             snprintf(op, sizeof op, "%s%s%s", p->op_type, p->fused ? "+" : "",
                      p->fused ? p->fused : "");
-            printf("%10.3f %7.2f  %-24s %s\n", nodes[i].ms, percentOf(nodes[i].ms, total), op,
-                   p->name[0] ? p->name : "(unnamed)");
+            profileShape(p, shape, sizeof shape);
+            if (p->flops > 0 && nodes[i].ms > 0)
+                snprintf(rate, sizeof rate, "%.1f", (double)p->flops / (nodes[i].ms * 1e6));
+            printf("%10.3f %7.2f %8s  %-24s %-20s %s\n", nodes[i].ms, percentOf(nodes[i].ms, total),
+                   rate, op, shape, p->name[0] ? p->name : "(unnamed)");
         }
         printf("\nby op type:\n%10s %7s  %6s  %s\n", "ms", "%", "nodes", "op");
         for (int i = 0; i < op_count; i++)

@@ -466,6 +466,7 @@ int vbEngineNodeProfile(const vb_engine *engine, int i, VbNodeProfile *out)
     out->fused = node->fused;
     out->total_ns = node->time_ns;
     out->flops = node->flops;
+    out->output = node->out_count > 0 ? node->out_tensors[0] : NULL;
     return 1;
 }
 

@@ -41,6 +41,7 @@ typedef struct VbNodeProfile {
     const char *fused;     /* activation fused into the node ("Relu", "SiLU", ...), or NULL */
     uint64_t total_ns;
     uint64_t flops;        /* per run, from the op's estimate */
+    const vb_tensor *output;  /* first output: its dims as of the last run */
 } VbNodeProfile;
 
 /* Returns the number of nodes a run executes, in run order. */

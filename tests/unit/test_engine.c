@@ -398,6 +398,7 @@ static void testSiluFusion(void)
         VbNodeProfile profile;
         CHECK(vbEngineNodeProfile(fused, 0, &profile));
         CHECK_STR(profile.fused, "SiLU");
+        CHECK(profile.output != NULL);
         CHECK(!vbEngineNodeProfile(fused, 1, &profile));
 
         CHECK_EQ_INT(vb_engine_run(fused, &in, 1, &err), VB_OK);
