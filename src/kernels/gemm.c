@@ -93,33 +93,10 @@ static vb_status checkGemmSize(const char *op, const char *node, int64_t m, int6
 
 /* ---- Gemm ---- */
 
-/* Lanes of the partial sums in gemvRow: a multiple of every SIMD width, so
- * the compiler can keep them in vector registers without -ffast-math. */
-#define GEMV_LANES 16
-
-/* Returns the dot product of a[0..k-1] and b[0..k-1] with GEMV_LANES partial
- * sums added in a fixed order, so the result does not depend on threads. */
-static float gemvDot(const float *a, const float *b, int64_t k)
-{
-    float acc[GEMV_LANES] = {0};
-    int64_t i = 0;
-    for (; i + GEMV_LANES <= k; i += GEMV_LANES) {
-        for (int l = 0; l < GEMV_LANES; l++)
-            acc[l] += a[i + l] * b[i + l];
-    }
-    for (int l = 0; i < k; i++, l++)
-        acc[l] += a[i] * b[i];
-    for (int width = GEMV_LANES / 2; width > 0; width /= 2) {
-        for (int l = 0; l < width; l++)
-            acc[l] += acc[l + width];
-    }
-    return acc[0];
-}
-
 /* Arguments of one gemvRun call for gemvTask. */
 typedef struct GemvJob {
     const float *a, *b;
-    int trans_b;
+    int trans_b, use_simd;
     int64_t n, k;
     float *y;
 } GemvJob;
@@ -134,8 +111,7 @@ static void gemvTask(void *arg, int64_t blk, int worker)
     int64_t j0 = blk * 64, j1 = j0 + 64 < n ? j0 + 64 : n;
     (void)worker;
     if (job->trans_b) {
-        for (int64_t j = j0; j < j1; j++)
-            y[j] = gemvDot(a, b + (size_t)j * (size_t)k, k);
+        vbSgemvRows(b + (size_t)j0 * (size_t)k, (size_t)k, a, k, j1 - j0, y + j0, job->use_simd);
         return;
     }
 
@@ -155,9 +131,9 @@ static void gemvTask(void *arg, int64_t blk, int worker)
  * else K x N. Columns go to threads in blocks of 64, so each writes whole
  * cache lines, and each y[j] sums over k in the same order on any thread. */
 static void gemvRun(const float *a, const float *b, int trans_b, int64_t n, int64_t k, float *y,
-                    int threads)
+                    int threads, int use_simd)
 {
-    GemvJob job = {a, b, trans_b, n, k, y};
+    GemvJob job = {a, b, trans_b, use_simd, n, k, y};
     vbParallelFor(threads, (n + 63) / 64, gemvTask, &job);
 }
 
@@ -244,7 +220,8 @@ static vb_status gemmRun(const void *params, const vb_tensor *const *in, int n_i
      * one row of A, which reads B in place. A 1 x K row is contiguous with or
      * without transA. */
     if (s.m == 1) {
-        gemvRun(a, b, p->trans_b, s.n, s.k, y, ctx->threads < 1 ? 1 : ctx->threads);
+        gemvRun(a, b, p->trans_b, s.n, s.k, y, ctx->threads < 1 ? 1 : ctx->threads,
+                !ctx->disable_simd);
         goto epilogue;
     }
     size_t packed_bytes = (vbSgemmPackedASize((int)s.m, (int)s.k) * sizeof(float) + 63) & ~(size_t)63;

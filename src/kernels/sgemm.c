@@ -801,6 +801,96 @@ void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
     vbParallelFor(threads, (total + nr - 1) / nr, wideTile, &job);
 }
 
+/* Lanes of the partial sums of vbSgemvRows: one AVX-512 vector. */
+#define GEMV_LANES 16
+
+/* Adds the GEMV_LANES partial sums in acc pairwise, halving the width each
+ * time, and returns the total. */
+static float gemvReduce(float *acc)
+{
+    for (int width = GEMV_LANES / 2; width > 0; width /= 2) {
+        for (int l = 0; l < width; l++)
+            acc[l] += acc[l + width];
+    }
+    return acc[0];
+}
+
+/* Returns the dot product of a[0..k) and x[0..k), with the AVX-512 loop's
+ * partial sums and order (products are rounded before the add here). */
+static float gemvDotPortable(const float *a, const float *x, int64_t k)
+{
+    float acc[GEMV_LANES] = {0};
+    int64_t i = 0;
+    for (; i + GEMV_LANES <= k; i += GEMV_LANES) {
+        for (int l = 0; l < GEMV_LANES; l++)
+            acc[l] += a[i + l] * x[i + l];
+    }
+    for (int l = 0; i < k; i++, l++)
+        acc[l] += a[i] * x[i];
+    return gemvReduce(acc);
+}
+
+#if VB_X86
+/* Writes the dot products of rows a0..a3 with x to y[0..3], 16 lanes at a
+ * time with a masked tail. Four rows are read at once, so four memory
+ * streams are in flight. */
+__attribute__((target("avx512f"))) static void gemvDot4Avx512(const float *a0, const float *a1,
+                                                              const float *a2, const float *a3,
+                                                              const float *x, int64_t k,
+                                                              float *y)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + GEMV_LANES <= k; i += GEMV_LANES) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + i), xv, s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a1 + i), xv, s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a2 + i), xv, s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a3 + i), xv, s3);
+    }
+    if (i < k) {
+        __mmask16 m = (__mmask16)((1u << (k - i)) - 1u);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a0 + i), xv, s0);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a1 + i), xv, s1);
+        s2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a2 + i), xv, s2);
+        s3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a3 + i), xv, s3);
+    }
+    float acc[4][GEMV_LANES];
+    _mm512_storeu_ps(acc[0], s0);
+    _mm512_storeu_ps(acc[1], s1);
+    _mm512_storeu_ps(acc[2], s2);
+    _mm512_storeu_ps(acc[3], s3);
+    for (int r = 0; r < 4; r++)
+        y[r] = gemvReduce(acc[r]);
+}
+#endif
+
+void vbSgemvRows(const float *w, size_t ldw, const float *x, int64_t k, int64_t rows, float *y,
+                 int use_simd)
+{
+    int64_t i = 0;
+#if VB_X86
+    if (use_simd && cpuHasAvx512()) {
+        for (; i + 4 <= rows; i += 4) {
+            const float *a = w + (size_t)i * ldw;
+            gemvDot4Avx512(a, a + ldw, a + 2 * ldw, a + 3 * ldw, x, k, y + i);
+        }
+        for (; i < rows; i++) {
+            const float *a = w + (size_t)i * ldw;
+            float four[4];
+            gemvDot4Avx512(a, a, a, a, x, k, four);
+            y[i] = four[0];
+        }
+        return;
+    }
+#else
+    (void)use_simd;
+#endif
+    for (; i < rows; i++)
+        y[i] = gemvDotPortable(w + (size_t)i * ldw, x, k);
+}
+
 const char *vbActivationName(VbActivation act)
 {
     switch (act) {

@@ -3,6 +3,7 @@
 #define VB_SGEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/op.h"
 
@@ -117,6 +118,13 @@ void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
                  const float *packed_a, const float *x, const size_t *row_offsets, float *c,
                  size_t ldc, const VbSgemmEpilogue *ep, const VbOpRunContext *ctx,
                  void *workspace, size_t workspace_bytes);
+
+/* Computes y[i] = dot(w + i * ldw, x) over k floats for rows i < rows.
+ * Each sum adds 16 partial sums in a fixed order, so it does not depend on
+ * how callers split the rows between threads; use_simd picks the AVX-512
+ * loop (four rows at a time) when the CPU has it. */
+void vbSgemvRows(const float *w, size_t ldw, const float *x, int64_t k, int64_t rows, float *y,
+                 int use_simd);
 
 /* Applies act to n floats in place after adding bias to each. SiLU is
  * x / (1 + exp(-x)), HardSwish x * max(0, min(1, x / 6 + 0.5)). use_simd
