@@ -482,7 +482,7 @@ static void convPackIm2col(const void *src, int k0, int kc, int n0, int nc, int 
  * and its row i column j is padded pixel (i*sy + py, j*sx + px). With
  * stride 1 this is just the padded plane. */
 static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
-                       size_t phase_stride, float *dst)
+                       size_t phase_stride, int use_avx512, float *dst)
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0], sx = g->stride[1];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
@@ -506,11 +506,17 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
             if (sx == 1) {
                 memcpy(row + jlo, srow + jlo, sizeof(float) * (size_t)(jhi - jlo));
             } else if (sx == 2) {
-                /* the compiler vectorizes a constant stride of 2 */
                 const float *from = srow + 2 * jlo;
                 float *to = row + jlo;
-                for (int64_t j = 0; j < jhi - jlo; j++)
-                    to[j] = from[2 * j];
+#if defined(__x86_64__)
+                if (use_avx512) {
+                    copyEvenAvx512(from, to, jhi - jlo);
+                } else
+#endif
+                {
+                    for (int64_t j = 0; j < jhi - jlo; j++)
+                        to[j] = from[2 * j];
+                }
             } else {
                 for (int64_t j = jlo; j < jhi; j++)
                     row[j] = srow[j * sx];
@@ -618,12 +624,10 @@ static size_t depthwisePlaneFloats(const ConvShape *s)
 
 /* Returns nonzero when the blocked depthwise path suits s: output rows
  * narrower than two vectors, where the per-plane path leaves many lanes
- * idle, and planes small enough for 32-bit gather indices. */
+ * idle. */
 static int depthwiseBlockedShape(const ConvShape *s)
 {
-    int64_t in_plane = s->g.in[0] * s->g.in[1], out_plane = s->g.out[0] * s->g.out[1];
-    return s->g.out[1] < 2 * DW_BLOCK && in_plane <= INT32_MAX / DW_BLOCK &&
-           out_plane <= INT32_MAX / DW_BLOCK;
+    return s->g.out[1] < 2 * DW_BLOCK;
 }
 
 /* Floats of one worker's buffer on the blocked path: the padded input
@@ -673,7 +677,7 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
     float *yi = job->y + (size_t)i * job->out_plane;
     float bias = job->b ? job->b[c] : 0.0f;
     splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph,
-               (size_t)(job->hph * job->wph), buffer);
+               (size_t)(job->hph * job->wph), job->use_avx512, buffer);
 #if defined(__x86_64__)
     if (job->use_avx512)
         depthwisePlaneAvx512(buffer, job->wph, taps, job->offsets, job->tap_count, bias, yi,
@@ -687,11 +691,45 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
 }
 
 #if defined(__x86_64__)
+/* Transposes the 16x16 matrix whose row r is v[r]: afterwards v[k] holds
+ * element k of every former row, in row order. Four stages of shuffles,
+ * 64 in all, where gathering the same data costs 16 loads per vector. */
+__attribute__((target("avx512f"))) static void transpose16(__m512 v[16])
+{
+    __m512 t[16], u[16];
+
+    /* pairs of rows interleaved within each 128-bit lane */
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+
+    /* u[4i + j], lane L: element 4L + j of rows 4i .. 4i + 3 */
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+
+    /* collect lane L of u[j], u[4 + j], u[8 + j], u[12 + j] into v[4L + j] */
+    for (int j = 0; j < 4; j++) {
+        __m512 even_a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+        __m512 odd_a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+        __m512 even_b = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 odd_b = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+        v[j] = _mm512_shuffle_f32x4(even_a, even_b, 0x88);
+        v[8 + j] = _mm512_shuffle_f32x4(even_a, even_b, 0xDD);
+        v[4 + j] = _mm512_shuffle_f32x4(odd_a, odd_b, 0x88);
+        v[12 + j] = _mm512_shuffle_f32x4(odd_a, odd_b, 0xDD);
+    }
+}
+
 /* Convolves block i of a depthwise Conv (image i / blocks, channels from
  * 16 * (i % blocks)) with the channels as vector lanes. The block is
- * gathered into a zero-padded [Hp][Wp][16] buffer and each output pixel
+ * transposed into a zero-padded [Hp][Wp][16] buffer and each output pixel
  * sums its taps in the per-plane paths' order. Bias and activation then
- * run on each output row before it is scattered back to NCHW. */
+ * run on each output row before it is transposed back to NCHW. */
 __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int64_t i,
                                                                   int worker)
 {
@@ -713,17 +751,24 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
     float *row = tap_vectors + (size_t)taps * DW_BLOCK;
     const float *x = job->x + (size_t)(img * s->channels + c0) * job->in_plane;
     float *y = job->y + (size_t)(img * s->channels + c0) * job->out_plane;
-    __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __m512i in_index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)job->in_plane));
-    __m512i out_index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)job->out_plane));
 
-    /* Gather the block into the padded buffer [hp][wp][16]. */
+    /* Transpose the block into the padded buffer [hp][wp][16], 16 pixels
+     * of a row at a time; channels past the block's lanes load as zero. */
     memset(buffer, 0, sizeof(float) * (size_t)(hp * wp) * DW_BLOCK);
     for (int64_t iy = 0; iy < h; iy++) {
-        float *dst = buffer + (size_t)((iy + top) * wp + left) * DW_BLOCK;
-        for (int64_t ix = 0; ix < w; ix++, dst += DW_BLOCK)
-            _mm512_storeu_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, in_index,
-                                                           x + iy * w + ix, 4));
+        for (int64_t ix = 0; ix < w; ix += DW_BLOCK) {
+            int64_t count = w - ix < DW_BLOCK ? w - ix : DW_BLOCK;
+            __mmask16 cols = (__mmask16)((1u << count) - 1u);
+            __m512 v[DW_BLOCK];
+            for (int c = 0; c < DW_BLOCK; c++)
+                v[c] = c < lanes ? _mm512_maskz_loadu_ps(cols, x + (size_t)c * job->in_plane +
+                                                                   (size_t)(iy * w + ix))
+                                 : _mm512_setzero_ps();
+            transpose16(v);
+            float *dst = buffer + (size_t)((iy + top) * wp + left + ix) * DW_BLOCK;
+            for (int64_t k = 0; k < count; k++)
+                _mm512_storeu_ps(dst + k * DW_BLOCK, v[k]);
+        }
     }
 
     /* Taps [T][16] and bias of the block; lanes past the channels are zero. */
@@ -735,7 +780,7 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
     if (job->b)
         bias = _mm512_maskz_loadu_ps(m, job->b + c0);
 
-    /* Each output row: sum the taps per pixel, activate, scatter. */
+    /* Each output row: sum the taps per pixel, activate, transpose back. */
     size_t step = (size_t)sx * DW_BLOCK;  /* floats between neighbouring output pixels' inputs */
     for (int64_t oy = 0; oy < oh; oy++) {
         /* four pixels at a time, so four FMA chains overlap */
@@ -772,9 +817,17 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
         }
         if (p->act != VB_ACT_NONE)
             vbActivationApply(row, (size_t)ow * DW_BLOCK, 0.0f, p->act, p->alpha, p->beta, 1);
-        for (int64_t px = 0; px < ow; px++)
-            _mm512_mask_i32scatter_ps(y + oy * ow + px, m, out_index,
-                                      _mm512_loadu_ps(row + px * DW_BLOCK), 4);
+        for (int64_t px = 0; px < ow; px += DW_BLOCK) {
+            int64_t count = ow - px < DW_BLOCK ? ow - px : DW_BLOCK;
+            __mmask16 cols = (__mmask16)((1u << count) - 1u);
+            __m512 v[DW_BLOCK];
+            for (int k = 0; k < DW_BLOCK; k++)
+                v[k] = k < count ? _mm512_loadu_ps(row + (px + k) * DW_BLOCK) : _mm512_setzero_ps();
+            transpose16(v);
+            for (int c = 0; c < lanes; c++)
+                _mm512_mask_storeu_ps(y + (size_t)c * job->out_plane + (size_t)(oy * ow + px), cols,
+                                      v[c]);
+        }
     }
 }
 #endif
@@ -823,6 +876,7 @@ typedef struct SplitJob {
     const ConvShape *s;
     float *dst;
     int64_t hph, wph;
+    int use_avx512;
 } SplitJob;
 
 /* Splits channel c of a convSplitImage call. */
@@ -833,14 +887,17 @@ static void splitTask(void *arg, int64_t c, int worker)
     size_t out_plane = (size_t)(job->hph * job->wph);
     (void)worker;
     splitPlane(job->x + (size_t)c * in_plane, &job->s->g, job->hph, job->wph,
-               (size_t)job->s->group_in * out_plane, job->dst + (size_t)c * out_plane);
+               (size_t)job->s->group_in * out_plane, job->use_avx512, job->dst + (size_t)c * out_plane);
 }
 
 /* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph] with
  * splitPlane, one channel per iteration. */
 static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
 {
-    SplitJob job = {x, s, dst, phaseHeight(s), phaseWidth(s)};
+    SplitJob job = {x, s, dst, phaseHeight(s), phaseWidth(s), 0};
+#if defined(__x86_64__)
+    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+#endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     vbParallelFor(threads, s->group_in, splitTask, &job);
 }
