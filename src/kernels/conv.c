@@ -20,7 +20,7 @@ typedef struct ConvParams {
     VbActivation act;
     float alpha, beta;
     float *packed;              /* weights packed per group by convPack, or NULL */
-    int winograd;               /* packed holds Winograd-transformed weights */
+    int winograd;               /* packed contains Winograd-transformed weights */
     int64_t packed_dims[4];     /* weight dims packed (M, C/group, kh, kw) */
 } ConvParams;
 
