@@ -5,7 +5,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* Transposes the 16x16 matrix whose row r is v[r]: afterwards v[k] holds
+/* Transposes the 16x16 matrix whose row r is v[r]: afterwards v[k] contains
  * element k of every former row, in row order. Four stages of shuffles,
  * 64 in all, where gathering the same data costs 16 loads per vector. */
 __attribute__((target("avx512f"))) static inline void vbTranspose16(__m512 v[16])
