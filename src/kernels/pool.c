@@ -9,6 +9,10 @@
 #include "kernels/parallel.h"
 #include "kernels/window.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 typedef struct PoolParams {
     VbWindow window;
     int is_max;
@@ -164,10 +168,58 @@ static int64_t tapsInside(int64_t base, int64_t kernel, int64_t dilation, int64_
     return last >= first ? last - first + 1 : 0;
 }
 
+#if defined(__x86_64__)
+/* The AVX-512 form of maxRun for strides 1 and 2; returns how many leading
+ * outputs it handled. Stride 2 splits two loads into even lanes and stops
+ * while a load would reach past src[2 * (count - 1)]. */
+__attribute__((target("avx512f"))) static int64_t maxRunAvx512(float *y, const float *src,
+                                                               int64_t count, int64_t sx)
+{
+    int64_t i = 0;
+    if (sx == 1) {
+        for (; i + 16 <= count; i += 16)
+            _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(src + i), _mm512_loadu_ps(y + i)));
+        if (i < count) {
+            __mmask16 m = (__mmask16)((1u << (count - i)) - 1u);
+            _mm512_mask_storeu_ps(y + i, m, _mm512_max_ps(_mm512_maskz_loadu_ps(m, src + i),
+                                                          _mm512_maskz_loadu_ps(m, y + i)));
+            i = count;
+        }
+    } else if (sx == 2) {
+        __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (; i + 17 <= count; i += 16) {
+            __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(src + 2 * i), even,
+                                              _mm512_loadu_ps(src + 2 * i + 16));
+            _mm512_storeu_ps(y + i, _mm512_max_ps(v, _mm512_loadu_ps(y + i)));
+        }
+    }
+    return i;
+}
+#endif
+
+/* Sets y[i] = max(src[i * sx], y[i]) for i in [0, count): a NaN in y stays,
+ * a NaN in src does not replace y (the v > y test). use_avx512 runs strides
+ * 1 and 2 of 32 or more outputs sixteen at a time with the same result. */
+static void maxRun(float *y, const float *src, int64_t count, int64_t sx, int use_avx512)
+{
+    int64_t i = 0;
+#if defined(__x86_64__)
+    /* short runs stay in the loop below, which costs less than the call */
+    if (use_avx512 && count >= 32)
+        i = maxRunAvx512(y, src, count, sx);
+#else
+    (void)use_avx512;
+#endif
+    for (; i < count; i++) {
+        float v = src[i * sx];
+        y[i] = v > y[i] ? v : y[i];
+    }
+}
+
 /* Pools one plane y[OH][OW] from x[H][W]. Rows accumulate tap by tap over
  * the output positions whose input lies inside the image. */
 static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const int64_t *ranges,
-                      int is_max, int include_pad)
+                      int is_max, int include_pad, int use_avx512)
 {
     int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
     int64_t sy = g->stride[0], sx = g->stride[1];
@@ -187,17 +239,10 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
             for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
                 int64_t off = kx * g->dilation[1] - g->pad_begin[1];
                 int64_t lo = ranges[2 * kx], hi = ranges[2 * kx + 1];
-                if (is_max && sx == 1) {
-                    /* Stride 1 reads one contiguous run, which vectorizes. */
-                    const float *xs = xrow + off;
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        yrow[ox] = xs[ox] > yrow[ox] ? xs[ox] : yrow[ox];
-                } else if (is_max) {
-                    for (int64_t ox = lo; ox < hi; ox++) {
-                        float v = xrow[ox * sx + off];
-                        yrow[ox] = v > yrow[ox] ? v : yrow[ox];
-                    }
-                } else {
+                if (is_max && lo < hi) {
+                    /* tap kx of outputs lo .. hi - 1, the first at xrow[lo * sx + off] */
+                    maxRun(yrow + lo, xrow + lo * sx + off, hi - lo, sx, use_avx512);
+                } else if (!is_max) {
                     for (int64_t ox = lo; ox < hi; ox++)
                         yrow[ox] += xrow[ox * sx + off];
                 }
@@ -262,6 +307,7 @@ typedef struct PoolJob {
     float *y;
     size_t in_plane, out_plane;
     const int64_t *ranges;
+    int use_avx512;
 } PoolJob;
 
 /* Pools planes [begin, end) to one value each. */
@@ -281,7 +327,7 @@ static void globalPoolTask(void *arg, size_t begin, size_t end)
  * reads the same taps, so the result is identical to poolPlane's. Needs
  * H * OW <= SEPARABLE_MAX_FLOATS. */
 static void maxPlaneSeparable(const float *x, float *y, const VbWindowGeometry *g,
-                              const int64_t *ranges)
+                              const int64_t *ranges, int use_avx512)
 {
     float rowmax[SEPARABLE_MAX_FLOATS];
     int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
@@ -296,10 +342,8 @@ static void maxPlaneSeparable(const float *x, float *y, const VbWindowGeometry *
         for (int64_t kx = 0; kx < g->kernel[1]; kx++) {
             int64_t off = kx * g->dilation[1] - g->pad_begin[1];
             int64_t lo = ranges[2 * kx], hi = ranges[2 * kx + 1];
-            for (int64_t ox = lo; ox < hi; ox++) {
-                float v = xrow[ox * sx + off];
-                r[ox] = v > r[ox] ? v : r[ox];
-            }
+            if (lo < hi)
+                maxRun(r + lo, xrow + lo * sx + off, hi - lo, sx, use_avx512);
         }
     }
 
@@ -313,9 +357,7 @@ static void maxPlaneSeparable(const float *x, float *y, const VbWindowGeometry *
             int64_t iy = ybase + ky * g->dilation[0];
             if (iy < 0 || iy >= h)
                 continue;
-            const float *r = rowmax + iy * ow;
-            for (int64_t ox = 0; ox < ow; ox++)
-                yrow[ox] = r[ox] > yrow[ox] ? r[ox] : yrow[ox];
+            maxRun(yrow, rowmax + iy * ow, ow, 1, use_avx512);
         }
     }
 }
@@ -330,10 +372,10 @@ static void poolTask(void *arg, size_t begin, size_t end)
     for (size_t i = begin; i < end; i++) {
         if (separable)
             maxPlaneSeparable(job->x + i * job->in_plane, job->y + i * job->out_plane, g,
-                              job->ranges);
+                              job->ranges, job->use_avx512);
         else
             poolPlane(job->x + i * job->in_plane, job->y + i * job->out_plane, g, job->ranges,
-                      job->p->is_max, job->p->count_include_pad);
+                      job->p->is_max, job->p->count_include_pad, job->use_avx512);
     }
 }
 
@@ -355,7 +397,7 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
         size_t plane = 1;
         for (int i = 2; i < x->rank; i++)
             plane *= (size_t)x->dims[i];
-        PoolJob job = {p, &g, xd, yd, plane, 0, NULL};
+        PoolJob job = {p, &g, xd, yd, plane, 0, NULL, 0};
         vbParallelRanges(threads, (size_t)planes, globalPoolTask, &job);
         return VB_OK;
     }
@@ -370,7 +412,10 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
                            &ranges[2 * kx], &ranges[2 * kx + 1]);
 
     size_t in_plane = (size_t)(g.in[0] * g.in[1]), out_plane = (size_t)(g.out[0] * g.out[1]);
-    PoolJob job = {p, &g, xd, yd, in_plane, out_plane, ranges};
+    PoolJob job = {p, &g, xd, yd, in_plane, out_plane, ranges, 0};
+#if defined(__x86_64__)
+    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+#endif
     vbParallelRanges(threads, (size_t)planes, poolTask, &job);
     return VB_OK;
 }
