@@ -727,10 +727,22 @@ static vb_status padRun(const TensorParams *p, const vb_tensor *const *in, int n
                 outside = 1;
             base += s * in_strides[d];
         }
-        for (int64_t j = 0; j < width; j++) {
-            int64_t s = outside ? -1 : padSource(mode, j - begin[last], data->dims[last]);
-            memcpy(dst, s < 0 ? (const char *)value : src + (base + s) * (int64_t)es, es);
-            dst += es;
+        if (mode == 'c' && begin[last] >= 0 && end[last] >= 0) {
+            /* constant pads around the last dim: fill, copy the row, fill */
+            int64_t inner = outside ? 0 : data->dims[last];
+            int64_t lead = outside ? width : begin[last];
+            for (int64_t j = 0; j < lead; j++, dst += es)
+                memcpy(dst, value, es);
+            memcpy(dst, src + base * (int64_t)es, (size_t)inner * es);
+            dst += (size_t)inner * es;
+            for (int64_t j = lead + inner; j < width; j++, dst += es)
+                memcpy(dst, value, es);
+        } else {
+            for (int64_t j = 0; j < width; j++) {
+                int64_t s = outside ? -1 : padSource(mode, j - begin[last], data->dims[last]);
+                memcpy(dst, s < 0 ? (const char *)value : src + (base + s) * (int64_t)es, es);
+                dst += es;
+            }
         }
         for (int d = last - 1; d >= 0; d--) {
             if (++idx[d] < out->dims[d])
