@@ -101,7 +101,7 @@ static double timeShape(const BenchShape *s, int threads, int reps, int disable_
 
     void *params = NULL;
     vb_error err = {0};
-    VbOpInferInfo info = {0, 0};
+    VbOpInferInfo info = {0, 0, 1};
     double ms = -1.0;
     void *workspace = NULL;
     if (op->prepare(&node, 13, &params, &err) != VB_OK || op->pack(params, in, 3, &err) != VB_OK ||
