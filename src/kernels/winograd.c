@@ -366,12 +366,25 @@ void vbWinogradConv(const VbWinogradShape *s, const float *packed, const float *
                     size_t workspace_bytes)
 {
     int tiles_h = (s->out_height + 1) / 2, tiles_w = (s->out_width + 1) / 2;
-    WgJob job = {s, packed, x, y, ep, ctx->disable_simd, 0, blockTiles(s), tiles_w, tiles_h * tiles_w,
+    int tiles = tiles_h * tiles_w;
+
+    /* Small outputs make few blocks, so they get an even number (two at
+     * least, from 32 tiles on) of nearly equal size for two threads to
+     * share evenly. Larger ones keep blocks of the largest size, a multiple
+     * of the GEMM's 32 columns. The split depends on the shape only. */
+    int block_tiles = blockTiles(s);
+    int blocks = (tiles + block_tiles - 1) / block_tiles;
+    if (blocks < 8) {
+        if (tiles >= 32 && blocks % 2 != 0)
+            blocks++;
+        block_tiles = (tiles + blocks - 1) / blocks;
+    }
+    WgJob job = {s, packed, x, y, ep, ctx->disable_simd, 0, block_tiles, tiles_w, tiles,
                  vbWinogradThreadWorkspace(s), workspace};
 #if defined(__x86_64__)
     job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
 #endif
-    int blocks = (job.tiles + job.block_tiles - 1) / job.block_tiles;
+    blocks = (tiles + job.block_tiles - 1) / job.block_tiles;
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if ((size_t)threads > workspace_bytes / job.per_thread)
         threads = workspace_bytes / job.per_thread < 1 ? 1 : (int)(workspace_bytes / job.per_thread);
