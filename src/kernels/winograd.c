@@ -54,7 +54,7 @@ void vbWinogradPackWeights(int out_channels, int channels, const float *w, float
     }
 }
 
-/* Returns the tiles per block for s: a multiple of 32 whose V [16][C][TB]
+/* Returns the most tiles per block for s: a multiple of 32 whose V [16][C][TB]
  * and O [16][M][TB] blocks fit WG_BLOCK_BYTES, between 32 and 256. It
  * depends on the shape only, never on the thread count. */
 static int blockTiles(const VbWinogradShape *s)
