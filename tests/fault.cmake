@@ -21,7 +21,7 @@ if(VB_FAULT_INJECTION)
   target_include_directories(fault_sweep PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR})
   target_compile_definitions(fault_sweep PRIVATE _POSIX_C_SOURCE=200809L)
   target_link_libraries(fault_sweep PRIVATE visionbench_lib)
-  foreach(case onnx image csv coco yolo voc results)
+  foreach(case onnx image png csv coco yolo voc results)
     add_test(NAME fault.${case} COMMAND fault_sweep ${case})
     set_tests_properties(fault.${case} PROPERTIES ENVIRONMENT "${VB_TEST_ENV}"
                          SKIP_RETURN_CODE 77 LABELS fault)

@@ -341,8 +341,26 @@ static void pngWarning(png_structp png, png_const_charp message)
         vbWarningsAdd(reader->warnings, "%s: PNG warning: %s", reader->name, message);
 }
 
+/* libpng's allocator: plain malloc and free, so that fault-injection
+ * builds, which wrap malloc, reach libpng's allocations too. A NULL makes
+ * libpng raise its out-of-memory error through pngError. */
+static png_voidp pngMalloc(png_structp png, png_alloc_size_t size)
+{
+    (void)png;
+    return malloc(size);
+}
+
+static void pngFree(png_structp png, png_voidp ptr)
+{
+    (void)png;
+    free(ptr);
+}
+
 static vb_status pngErrorStatus(const PngReader *reader, vb_error *err)
 {
+    if (strstr(reader->message, "ut of memory") != NULL)
+        return vbErrorSet(err, VB_ERR_NO_MEMORY, "%s: out of memory decoding the PNG (%s)",
+                          reader->name, reader->message);
     if (reader->truncated)
         return vbErrorSet(err, VB_ERR_PARSE,
                           "%s: truncated PNG (data ends early); the file is incomplete, copy or export it again",
@@ -367,7 +385,8 @@ static vb_status pngDecode(const uint8_t *data, size_t size, const char *name, V
     png_bytep *volatile rows = NULL;
     vb_status st = VB_OK;
 
-    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, pngError, pngWarning);
+    png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &reader, pngError, pngWarning, NULL,
+                                   pngMalloc, pngFree);
     png_info = png != NULL ? png_create_info_struct(png) : NULL;
     if (png_info == NULL) {
         st = vbErrorSet(err, VB_ERR_NO_MEMORY, "%s: out of memory starting the PNG decoder", name);
