@@ -261,6 +261,35 @@ static void testWinograd(void)
     }
 }
 
+/* 1x1 convolutions of a 1x1 image (squeeze-excitation layers), which run
+ * as a matrix-vector product: K not a multiple of 16, rows not a multiple
+ * of 4, a batch of two and two groups. */
+static void testSinglePixel(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c   h  w   m  kh kw g  sh sw dh dw pt pl pb pr */
+        {1, 37, 1, 1, 50, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+        {2, 64, 1, 1, 7, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+        {1, 40, 1, 1, 18, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+    };
+    static const VbActivation pixel_acts[] = {VB_ACT_SIGMOID, VB_ACT_SILU, VB_ACT_NONE};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        ConvCase cc;
+        memset(&cc, 0, sizeof cc);
+        cc.r = shapes[i];
+        cc.r.oh = 1;
+        cc.r.ow = 1;
+        cc.rank = 4;
+        cc.bias = i != 1;
+        for (int variant = 0; variant < 3; variant++) {
+            RefRun cfg = {11, 1 + variant % 2, variant == 2, variant != 1, pixel_acts[variant], 0, 0};
+            char label[64];
+            snprintf(label, sizeof label, "single pixel %zu variant %d", i, variant);
+            free(runConvCase(&cc, &cfg, label));
+        }
+    }
+}
+
 static void testAutoPad(void)
 {
     const char *modes[] = {"SAME_UPPER", "SAME_LOWER", "VALID"};
@@ -370,6 +399,7 @@ int main(void)
     testLargeShape();
     testWideRows();
     testWinograd();
+    testSinglePixel();
     testOtherLayouts();
     testAutoPad();
     testRejects();
