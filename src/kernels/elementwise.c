@@ -6,6 +6,7 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/parallel.h"
+#include "kernels/sgemm.h"
 
 /* Reads element i of an integer or bool tensor as int64 (uint64 wraps). */
 static int64_t loadInt(vb_dtype t, const void *p, size_t i)
@@ -283,6 +284,18 @@ static void unaryTask(void *arg, size_t begin, size_t end)
     unaryFloatRange(job->p, job->lo, job->hi, job->src, job->dst, begin, end);
 }
 
+/* Sigmoid and Relu with SIMD: the fused-activation loop of the GEMM
+ * epilogues (vbActivationApply), which has the same NaN behaviour and
+ * computes exp with a vector polynomial. */
+static void activationTask(void *arg, size_t begin, size_t end)
+{
+    const UnaryJob *job = arg;
+    VbActivation act = job->p->spec->kind == UNARY_SIGMOID ? VB_ACT_SIGMOID : VB_ACT_RELU;
+    if (job->dst != job->src)
+        memcpy(job->dst + begin, job->src + begin, sizeof(float) * (end - begin));
+    vbActivationApply(job->dst + begin, end - begin, 0.0f, act, 0.0f, 0.0f, 1);
+}
+
 static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_in,
                           vb_tensor *const *out, int n_out, const VbOpRunContext *ctx, vb_error *err)
 {
@@ -309,6 +322,12 @@ static vb_status unaryRun(const void *params, const vb_tensor *const *in, int n_
     const float *src = in[0]->data;
     float *dst = out[0]->data;
     int threads = n >= VB_KERNEL_PARALLEL_MIN ? ctx->threads : 1;
+    UnaryKind kind = p->spec->kind;
+    if (!ctx->disable_simd && (kind == UNARY_SIGMOID || kind == UNARY_RELU)) {
+        UnaryJob job = {p, lo, hi, src, dst};
+        vbParallelRanges(threads < 1 ? 1 : threads, n, activationTask, &job);
+        return VB_OK;
+    }
     if (threads <= 1) {
         unaryFloatRange(p, lo, hi, src, dst, 0, n);
         return VB_OK;
