@@ -939,10 +939,12 @@ static float activateOne(float v, VbActivation act, float alpha, float beta)
 #if VB_X86
 /* exp(x) for 16 floats: x = n*ln2 + r with |r| <= ln2/2, exp(r) from a
  * degree-7 polynomial (the Cephes expf coefficients), then scaled by 2^n.
- * Inputs are clamped to [-88, 88.7], so the result stays finite. */
+ * Inputs are clamped to [-88, 88.7], so the result stays finite; a NaN
+ * input gives NaN. */
 __attribute__((target("avx512f"))) static __m512 expAvx512(__m512 x)
 {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.7f));
+    /* bound first, x second: a NaN x passes through max and min */
+    x = _mm512_min_ps(_mm512_set1_ps(88.7f), _mm512_max_ps(_mm512_set1_ps(-88.0f), x));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -978,8 +980,8 @@ __attribute__((target("avx512f"))) static __m512 sigmoidAvx512(__m512 v)
 
 /* The AVX-512 path of vbActivationApply; returns how many leading elements
  * it handled (a multiple of 16). Each activation gives what activateOne
- * gives, NaN included, except that Sigmoid and SiLU use expAvx512 and the
- * reciprocal above. */
+ * gives, NaN included; Sigmoid and SiLU differ from it only in rounding,
+ * through expAvx512 and the reciprocal above. */
 __attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
                                                                 VbActivation act, float alpha,
                                                                 float beta)

@@ -2,6 +2,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "kernels/sgemm.h"
 #include "kernels_light.h"
 
 /* Add over every broadcast pattern, against a naive index computation. */
@@ -406,6 +407,30 @@ static void testThreadsAgree(void)
     free(a);
 }
 
+/* The vector activation loop (vbActivationApply with SIMD) against the
+ * scalar one: NaN in gives the same NaN or number out, and finite inputs
+ * agree to rounding, for every fused activation. */
+static void testActivationLoopSpecialValues(void)
+{
+    static const VbActivation acts[] = {VB_ACT_NONE, VB_ACT_RELU, VB_ACT_SIGMOID, VB_ACT_SILU,
+                                        VB_ACT_HARDSWISH, VB_ACT_HARDSIGMOID, VB_ACT_LEAKYRELU,
+                                        VB_ACT_CLIP};
+    enum { COUNT = 37 };
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        float simd[COUNT], scalar[COUNT];
+        for (int i = 0; i < COUNT; i++)
+            simd[i] = scalar[i] = i % 5 == 0 ? NAN : (float)(i - 18) * 5.5f;
+        vbActivationApply(simd, COUNT, 0.25f, acts[a], 0.2f, 0.6f, 1);
+        vbActivationApply(scalar, COUNT, 0.25f, acts[a], 0.2f, 0.6f, 0);
+        for (int i = 0; i < COUNT; i++) {
+            CHECK_MSG(isnan(simd[i]) == isnan(scalar[i]), "%s: value %d is %g with SIMD, %g without",
+                      vbActivationName(acts[a]), i, simd[i], scalar[i]);
+            if (!isnan(scalar[i]))
+                CHECK_NEAR(simd[i], scalar[i], 1e-6 * (1.0 + fabs(scalar[i])));
+        }
+    }
+}
+
 int main(void)
 {
     testAddBroadcastPatterns();
@@ -421,5 +446,6 @@ int main(void)
     testClipAttributesAndInputs();
     testCastConversions();
     testThreadsAgree();
+    testActivationLoopSpecialValues();
     TEST_END();
 }
