@@ -200,6 +200,40 @@ static void testLargeShape(void)
     free(runConvCase(&cc, &cfg, "large 3x3 unpacked"));
 }
 
+/* How runShapeTable runs the shapes of one table. */
+typedef struct ShapeTable {
+    const char *name;             /* for labels */
+    const RefConv *shapes;
+    size_t count;
+    VbActivation acts[3];         /* fused activation of variants 0, 1, 2 */
+    float alpha;
+    int always_pack;              /* variant 1 packs the weights at load too */
+    size_t no_bias;               /* this shape runs without bias (count: none) */
+} ShapeTable;
+
+/* Runs every shape of t in three variants against the reference: 1
+ * thread; 2 threads with the weights packed at run time (unless
+ * always_pack); SIMD off. */
+static void runShapeTable(const ShapeTable *t)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        ConvCase cc;
+        memset(&cc, 0, sizeof cc);
+        cc.r = t->shapes[i];
+        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
+        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
+        cc.rank = 4;
+        cc.bias = i != t->no_bias;
+        for (int variant = 0; variant < 3; variant++) {
+            RefRun cfg = {11, 1 + variant % 2, variant == 2, variant != 1 || t->always_pack,
+                          t->acts[variant], t->alpha, 0};
+            char label[64];
+            snprintf(label, sizeof label, "%s %zu variant %d", t->name, i, variant);
+            free(runConvCase(&cc, &cfg, label));
+        }
+    }
+}
+
 /* Output rows wide enough for the row-pointer path, with strides,
  * dilations and uneven pads that exercise the stride-phase split. */
 static void testWideRows(void)
@@ -213,21 +247,10 @@ static void testWideRows(void)
         {1, 8, 1, 300, 24, 1, 3, 1, 1, 2, 1, 1, 0, 1, 0, 1, 0, 0},
         {1, 6, 5, 150, 12, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        ConvCase cc;
-        memset(&cc, 0, sizeof cc);
-        cc.r = shapes[i];
-        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
-        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
-        cc.rank = 4;
-        cc.bias = 1;
-        for (int variant = 0; variant < 3; variant++) {
-            RefRun cfg = {11, 1 + variant % 2, variant == 2, variant != 1, VB_ACT_LEAKYRELU, 0.1f, 0};
-            char label[64];
-            snprintf(label, sizeof label, "wide rows %zu variant %d", i, variant);
-            free(runConvCase(&cc, &cfg, label));
-        }
-    }
+    ShapeTable t = {"wide rows", shapes, sizeof shapes / sizeof shapes[0],
+                    {VB_ACT_LEAKYRELU, VB_ACT_LEAKYRELU, VB_ACT_LEAKYRELU}, 0.1f, 0,
+                    sizeof shapes / sizeof shapes[0]};
+    runShapeTable(&t);
 }
 
 /* 3x3 stride-1 shapes that take the Winograd path when the weights are
@@ -243,22 +266,9 @@ static void testWinograd(void)
         {1, 33, 6, 5, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0},
         {1, 40, 23, 23, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
     };
-    static const VbActivation wg_acts[] = {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU};
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        ConvCase cc;
-        memset(&cc, 0, sizeof cc);
-        cc.r = shapes[i];
-        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
-        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
-        cc.rank = 4;
-        cc.bias = i != 3;
-        for (int variant = 0; variant < 3; variant++) {
-            RefRun cfg = {11, 1 + variant % 2, variant == 2, 1, wg_acts[variant], 0, 0};
-            char label[64];
-            snprintf(label, sizeof label, "winograd %zu variant %d", i, variant);
-            free(runConvCase(&cc, &cfg, label));
-        }
-    }
+    ShapeTable t = {"winograd", shapes, sizeof shapes / sizeof shapes[0],
+                    {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU}, 0, 1, 3};
+    runShapeTable(&t);
 }
 
 /* 1x1 convolutions of a 1x1 image (squeeze-excitation layers), which run
@@ -272,22 +282,9 @@ static void testSinglePixel(void)
         {2, 64, 1, 1, 7, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
         {1, 40, 1, 1, 18, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
     };
-    static const VbActivation pixel_acts[] = {VB_ACT_SIGMOID, VB_ACT_SILU, VB_ACT_NONE};
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        ConvCase cc;
-        memset(&cc, 0, sizeof cc);
-        cc.r = shapes[i];
-        cc.r.oh = 1;
-        cc.r.ow = 1;
-        cc.rank = 4;
-        cc.bias = i != 1;
-        for (int variant = 0; variant < 3; variant++) {
-            RefRun cfg = {11, 1 + variant % 2, variant == 2, variant != 1, pixel_acts[variant], 0, 0};
-            char label[64];
-            snprintf(label, sizeof label, "single pixel %zu variant %d", i, variant);
-            free(runConvCase(&cc, &cfg, label));
-        }
-    }
+    ShapeTable t = {"single pixel", shapes, sizeof shapes / sizeof shapes[0],
+                    {VB_ACT_SIGMOID, VB_ACT_SILU, VB_ACT_NONE}, 0, 0, 1};
+    runShapeTable(&t);
 }
 
 static void testAutoPad(void)
