@@ -389,6 +389,8 @@ static MicroKernel pickKernel(VbSgemmLayout layout, int disable_simd)
 /* Arguments of one vbSgemm call for sgemmTile. */
 typedef struct SgemmJob {
     int m, n, k, mr, nr, tile_panels, use_simd;
+    int row_block;   /* rows of C per task, a multiple of mr */
+    int col_tiles;   /* column tiles per row block */
     size_t ldc, per_thread;
     const float *packed_a;
     VbSgemmPackB pack_b;
@@ -399,20 +401,25 @@ typedef struct SgemmJob {
     void *workspace;
 } SgemmJob;
 
-/* Computes the columns of C tile t of a vbSgemm call, using worker's scratch. */
+/* Computes tile t of a vbSgemm call, one column tile of one row block of C,
+ * using worker's scratch. */
 static void sgemmTile(void *arg, int64_t tile, int worker)
 {
     const SgemmJob *job = arg;
-    int m = job->m, n = job->n, k = job->k, mr = job->mr, nr = job->nr;
-    int tile_panels = job->tile_panels, use_simd = job->use_simd, t = (int)tile;
+    int n = job->n, k = job->k, mr = job->mr, nr = job->nr;
+    int tile_panels = job->tile_panels, use_simd = job->use_simd;
+    int t = (int)(tile % job->col_tiles), r0 = (int)(tile / job->col_tiles) * job->row_block;
+    int m = job->m - r0 < job->row_block ? job->m - r0 : job->row_block;
     size_t ldc = job->ldc;
-    const float *packed_a = job->packed_a;
+    /* the row block's rows of A and C, and its biases, as if it were all of them */
+    const float *packed_a = job->packed_a + (size_t)r0 * (size_t)k;
     VbSgemmPackB pack_b = job->pack_b;
     const void *b_src = job->b_src;
-    float *c = job->c;
+    float *c = job->c + (size_t)r0 * ldc;
     const VbSgemmEpilogue *ep = job->ep;
     MicroKernel kernel = job->kernel;
     void *workspace = job->workspace;
+    const float *bias = ep && ep->bias ? ep->bias + r0 : NULL;
 
     float *bp = (float *)((char *)workspace + job->per_thread * (size_t)worker);
     int epilogue = ep && (ep->bias || ep->act != VB_ACT_NONE);
@@ -448,14 +455,14 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
             if (pc + kc == k && epilogue) {
                 for (int i = 0; i < m; i++)
                     vbActivationApply(c + (size_t)i * ldc + n0 + jr, (size_t)nv,
-                                      ep->bias ? ep->bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
+                                      bias ? bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
                                       use_simd);
             }
         }
     }
     if (k == 0 && epilogue) {
         for (int i = 0; i < m; i++)
-            vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, ep->bias ? ep->bias[i] : 0.0f,
+            vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, bias ? bias[i] : 0.0f,
                               ep->act, ep->alpha, ep->beta, use_simd);
     }
 }
@@ -484,12 +491,26 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
     if (tile_panels > VB_SGEMM_NC / nr)
         tile_panels = VB_SGEMM_NC / nr;
     int tiles = (panels + tile_panels - 1) / tile_panels;
-    if (threads > tiles)
-        threads = tiles;
 
-    SgemmJob job = {m, n, k, mr, nr, tile_panels, use_simd, ldc, per_thread, packed_a, pack_b,
-                    b_src, c, ep, kernel, workspace};
-    vbParallelFor(threads, tiles, sgemmTile, &job);
+    /* Few columns (a late layer's small image): split the rows as well, so
+     * every thread gets work. Each row block packs its own B tiles, and
+     * every element is computed as without the split. */
+    int row_block = m, row_blocks = 1;
+    int m_panels = (m + mr - 1) / mr;
+    if (threads > 1 && panels <= 8 && m_panels >= 2 * threads) {
+        tile_panels = panels <= VB_SGEMM_NC / nr ? panels : VB_SGEMM_NC / nr;
+        tiles = (panels + tile_panels - 1) / tile_panels;
+        row_blocks = 2 * threads;
+        row_block = (m_panels + row_blocks - 1) / row_blocks * mr;
+        row_blocks = (m + row_block - 1) / row_block;
+    }
+    int tasks = tiles * row_blocks;
+    if (threads > tasks)
+        threads = tasks;
+
+    SgemmJob job = {m, n, k, mr, nr, tile_panels, use_simd, row_block, tiles, ldc, per_thread,
+                    packed_a, pack_b, b_src, c, ep, kernel, workspace};
+    vbParallelFor(threads, tasks, sgemmTile, &job);
 }
 
 /* With more rows of A than this, vbSgemmRows copies each B tile into a
