@@ -1008,7 +1008,7 @@ __attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t
                                                                 float beta)
 {
     __m512 vbias = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
-    __m512 one = _mm512_set1_ps(1.0f), six = _mm512_set1_ps(6.0f), half = _mm512_set1_ps(0.5f);
+    __m512 unit = _mm512_set1_ps(1.0f), six = _mm512_set1_ps(6.0f), half = _mm512_set1_ps(0.5f);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     size_t i = 0;
     /* max(a, v) and min(a, v) return v when v is NaN, as activateOne does;
@@ -1020,10 +1020,10 @@ __attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t
     case VB_ACT_SILU: VB_ACT_LOOP(_mm512_mul_ps(v, sigmoidAvx512(v))) break;
     case VB_ACT_HARDSWISH:
         VB_ACT_LOOP(_mm512_mul_ps(
-            v, _mm512_min_ps(one, _mm512_max_ps(zero, _mm512_add_ps(_mm512_div_ps(v, six), half)))))
+            v, _mm512_min_ps(unit, _mm512_max_ps(zero, _mm512_add_ps(_mm512_div_ps(v, six), half)))))
         break;
     case VB_ACT_HARDSIGMOID:
-        VB_ACT_LOOP(_mm512_min_ps(one, _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(va, v), vb))))
+        VB_ACT_LOOP(_mm512_min_ps(unit, _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(va, v), vb))))
         break;
     case VB_ACT_LEAKYRELU:
         VB_ACT_LOOP(_mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, va))

@@ -107,10 +107,10 @@ size_t vbSgemmWideThreadWorkspace(int m);
  * are `rows` runs of row_length columns, run r starting row_stride floats
  * after run r-1 in x (row_stride >= row_length). B is taken over the wide
  * domain of rows * row_stride columns, where wide column n of B row p is
- * x[row_offsets[p] + n], so every tile is contiguous in x. Columns past
- * row_length in each run are computed in a per-thread staging tile and
- * dropped; the others are stored at c[i * ldc + r * row_length + j] after
- * bias and activation. Nothing past wide column (rows - 1) * row_stride +
+ * x[row_offsets[p] + n], so every tile is contiguous in x. Each tile is
+ * computed in a per-thread staging tile. Columns past row_length in each
+ * run are dropped there. The others get bias and activation and are
+ * stored at c[i * ldc + r * row_length + j]. Nothing past wide column (rows - 1) * row_stride +
  * row_length - 1 is read. Every element of C is summed in the same order
  * whatever the thread count. workspace holds workspace_bytes, one
  * vbSgemmWideThreadWorkspace(m) block per thread. */
@@ -121,8 +121,8 @@ void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
 
 /* Computes y[i] = dot(w + i * ldw, x) over k floats for rows i < rows.
  * Each sum adds 16 partial sums in a fixed order, so it does not depend on
- * how callers split the rows between threads; use_simd picks the AVX-512
- * loop (four rows at a time) when the CPU has it. */
+ * how callers split the rows between threads. With use_simd, the AVX-512
+ * loop (four rows at a time) runs when the CPU has it. */
 void vbSgemvRows(const float *w, size_t ldw, const float *x, int64_t k, int64_t rows, float *y,
                  int use_simd);
 

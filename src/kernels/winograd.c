@@ -29,7 +29,7 @@ size_t vbWinogradPackedFloats(int out_channels, int channels)
 void vbWinogradPackWeights(int out_channels, int channels, const float *w, float *scratch,
                            float *packed)
 {
-    size_t each = vbSgemmPackedASize(out_channels, channels);
+    size_t per_point = vbSgemmPackedASize(out_channels, channels);
     size_t plane = (size_t)out_channels * (size_t)channels;
     for (int point = 0; point < WG_POINTS; point++) {
         int row = point / 4, col = point % 4;
@@ -50,7 +50,7 @@ void vbWinogradPackWeights(int out_channels, int channels, const float *w, float
                        : col == 2   ? 0.5f * (t[0] - t[1] + t[2])
                                     : t[2];
         }
-        vbSgemmPackA(out_channels, channels, scratch, (size_t)channels, 1, packed + (size_t)point * each);
+        vbSgemmPackA(out_channels, channels, scratch, (size_t)channels, 1, packed + (size_t)point * per_point);
     }
 }
 
@@ -326,12 +326,12 @@ static void blockTask(void *arg, int64_t b, int worker)
     }
 
     /* O[p] (M x count) = U[p] (M x C) * V[p] (C x count) for each point p. */
-    VbOpRunContext one = {1, job->disable_simd, NULL, 0};
-    size_t each = vbSgemmPackedASize(s->out_channels, s->channels);
+    VbOpRunContext serial = {1, job->disable_simd, NULL, 0};
+    size_t per_point = vbSgemmPackedASize(s->out_channels, s->channels);
     for (int p = 0; p < WG_POINTS; p++) {
         VbSgemmMatrix src = {v + (size_t)p * v_stride, (size_t)tb, 1};
-        vbSgemm(s->out_channels, count, s->channels, job->packed + (size_t)p * each,
-                vbSgemmPackMatrix, &src, o + (size_t)p * o_stride, (size_t)tb, NULL, &one, gemm_ws,
+        vbSgemm(s->out_channels, count, s->channels, job->packed + (size_t)p * per_point,
+                vbSgemmPackMatrix, &src, o + (size_t)p * o_stride, (size_t)tb, NULL, &serial, gemm_ws,
                 part.gemm_bytes);
     }
 
