@@ -609,7 +609,7 @@ int vbCmdInfer(int argc, char **argv)
         options.input_shape_count = 1;
         options.input_shapes = &args.shape;
     }
-    VbEngineConfig config = {args.no_fusion, args.no_inplace};
+    VbEngineConfig config = {args.no_fusion, args.no_inplace, 0};
     uint64_t load_start = vbNowNs();
     if (vbEngineLoad(args.model, &options, &config, &engine, &err) != VB_OK) {
         vbCliError("%s", err.message);

@@ -102,7 +102,7 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
     }
 
     size_t planned = 0;
-    status = vbGraphPlanArena(items, item_count, VB_ENGINE_ALIGNMENT, VB_ENGINE_MAX_BYTES,
+    status = vbGraphPlanArena(items, item_count, VB_ENGINE_ALIGNMENT, vbEngineMaxBytes(engine),
                               &planned, err);
     if (status != VB_OK)
         goto done;
@@ -116,12 +116,12 @@ static vb_status planMemory(vb_engine *engine, vb_error *err)
     }
     workspace = (workspace + VB_ENGINE_ALIGNMENT - 1) & ~(size_t)(VB_ENGINE_ALIGNMENT - 1);
     size_t total;
-    if (vbAddSize(planned, workspace, &total) || total > VB_ENGINE_MAX_BYTES) {
+    if (vbAddSize(planned, workspace, &total) || total > vbEngineMaxBytes(engine)) {
         status = vbErrorSet(err, VB_ERR_LIMIT,
                             "the activation arena (%zu bytes) and op workspace (%zu bytes) exceed "
-                            "the limit of %llu GiB; use a smaller input shape",
+                            "the limit of %llu MiB; use a smaller input shape",
                             planned, workspace,
-                            (unsigned long long)(VB_ENGINE_MAX_BYTES >> 30));
+                            (unsigned long long)(vbEngineMaxBytes(engine) >> 20));
         goto done;
     }
     engine->arena = aligned_alloc(VB_ENGINE_ALIGNMENT, total > 0 ? total : VB_ENGINE_ALIGNMENT);
@@ -148,6 +148,12 @@ done:
     free(item_of);
     free(items);
     return status;
+}
+
+uint64_t vbEngineMaxBytes(const vb_engine *engine)
+{
+    uint64_t cap = engine != NULL ? (uint64_t)engine->config.max_bytes : 0;
+    return cap == 0 || cap > VB_ENGINE_MAX_BYTES ? VB_ENGINE_MAX_BYTES : cap;
 }
 
 vb_status vbEngineCreate(const VbOnnxModel *model, const vb_engine_options *options,
@@ -310,7 +316,7 @@ static vb_status copyInput(vb_engine *engine, int i, const vb_tensor *in, vb_err
 /* Grows value v's own buffer to hold bytes (rounded up to the alignment)
  * and points its data there. The buffer is kept for later runs. Fails with
  * VB_ERR_LIMIT when all dynamic buffers together would pass
- * VB_ENGINE_MAX_BYTES. */
+ * vbEngineMaxBytes(engine). */
 static vb_status growDynamicValue(vb_engine *engine, VbValue *v, size_t bytes, vb_error *err)
 {
     size_t padded;
@@ -322,11 +328,11 @@ static vb_status growDynamicValue(vb_engine *engine, VbValue *v, size_t bytes, v
         return VB_OK;
     }
     size_t others = engine->dynamic_bytes - v->capacity;
-    if (padded > VB_ENGINE_MAX_BYTES || others > VB_ENGINE_MAX_BYTES - padded)
+    if (padded > vbEngineMaxBytes(engine) || others > vbEngineMaxBytes(engine) - padded)
         return vbErrorSet(err, VB_ERR_LIMIT,
                           "tensor '%s' (%zu bytes) takes the run-time shaped tensors above the "
-                          "limit of %llu GiB; use a smaller input",
-                          v->name, bytes, (unsigned long long)(VB_ENGINE_MAX_BYTES >> 30));
+                          "limit of %llu MiB; use a smaller input",
+                          v->name, bytes, (unsigned long long)(vbEngineMaxBytes(engine) >> 20));
     void *buf = aligned_alloc(VB_ENGINE_ALIGNMENT, padded);
     if (buf == NULL)
         return vbErrorSet(err, VB_ERR_NO_MEMORY, "out of memory for tensor '%s' (%zu bytes)",
@@ -365,7 +371,7 @@ static vb_status inferDynamic(vb_engine *engine, VbNode *node, VbOpRunContext *c
     /* The workspace, when the planned one is too small. */
     if (info.workspace_bytes <= engine->workspace_bytes)
         return VB_OK;
-    if (info.workspace_bytes > VB_ENGINE_MAX_BYTES)
+    if (info.workspace_bytes > vbEngineMaxBytes(engine))
         return vbErrorSet(err, VB_ERR_LIMIT, "the op asks for a %zu-byte workspace, above the limit",
                           info.workspace_bytes);
     if (info.workspace_bytes > engine->dynamic_workspace_bytes) {

@@ -20,7 +20,14 @@ typedef struct VbEngineConfig {
     int no_fusion;          /* nonzero: run activation nodes on their own instead of fusing them */
     int no_inplace_concat;  /* nonzero: run every Concat as a copy instead of placing its
                                inputs inside its output */
+    size_t max_bytes;       /* cap on the arena with the workspace, on each constant folded
+                               at load and on run-time buffers; 0 means VB_ENGINE_MAX_BYTES.
+                               The fuzz harness sets a small one. */
 } VbEngineConfig;
+
+/* Returns the byte cap of config->max_bytes for engine: VB_ENGINE_MAX_BYTES
+ * when it is 0 or larger. */
+uint64_t vbEngineMaxBytes(const vb_engine *engine);
 
 /* Builds an engine from a decoded model that the caller keeps alive until
  * vb_engine_free (constants point into it). options and config may be NULL

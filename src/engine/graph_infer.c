@@ -238,8 +238,10 @@ static vb_status foldNode(vb_engine *engine, VbNode *node, vb_error *err)
     for (int k = 0; k < node->out_count; k++) {
         VbValue *v = &engine->values[node->out[k]];
         size_t bytes = vbTensorBytes(&v->t), padded;
-        if (vbAddSize(bytes, VB_ENGINE_ALIGNMENT, &padded))
-            return vbErrorSet(err, VB_ERR_LIMIT, "tensor '%s' is too large", v->name);
+        if (vbAddSize(bytes, VB_ENGINE_ALIGNMENT, &padded) || padded > vbEngineMaxBytes(engine))
+            return vbErrorSet(err, VB_ERR_LIMIT,
+                              "tensor '%s' (%zu bytes) is above the engine's limit of %llu MiB",
+                              v->name, bytes, (unsigned long long)(vbEngineMaxBytes(engine) >> 20));
         padded &= ~(size_t)(VB_ENGINE_ALIGNMENT - 1);
         v->owned = aligned_alloc(VB_ENGINE_ALIGNMENT, padded);
         if (v->owned == NULL)
@@ -255,6 +257,10 @@ static vb_status foldNode(vb_engine *engine, VbNode *node, vb_error *err)
     } else {
         size_t ws = (node->workspace_bytes + VB_ENGINE_ALIGNMENT - 1) &
                     ~(size_t)(VB_ENGINE_ALIGNMENT - 1);
+        if (ws > vbEngineMaxBytes(engine))
+            return vbErrorSet(err, VB_ERR_LIMIT,
+                              "folding a node needs a %zu-byte workspace, above the engine's limit",
+                              ws);
         if (ws > 0) {
             workspace = aligned_alloc(VB_ENGINE_ALIGNMENT, ws);
             if (workspace == NULL) {

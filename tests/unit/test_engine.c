@@ -99,7 +99,7 @@ static vb_tensor makeTensor(int rank, const int64_t *dims, float *data)
 static vb_engine *createEngine(const TestModel *m, const vb_engine_options *options,
                                int no_fusion, vb_status expect, vb_error *err)
 {
-    VbEngineConfig config = {no_fusion, no_fusion};
+    VbEngineConfig config = {no_fusion, no_fusion, 0};
     vb_engine *engine = NULL;
     vb_status status = vbEngineCreate(&m->model, options, &config, &engine, err);
     CHECK_MSG(status == expect, "status %d, expected %d: %s", (int)status, (int)expect,
