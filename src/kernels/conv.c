@@ -364,11 +364,9 @@ __attribute__((target("avx512f"))) static void copyEvenAvx512(const float *from,
 {
     __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int64_t q = 0;
-    for (; q + 16 <= count; q += 16) {
-        /* the last float the second load reads is from[2q + 31], one past
-         * the last one used, so the final group of 16 stays scalar */
-        if (q + 16 == count)
-            break;
+    /* The second load reads up to from[2q + 31], one past the group's last
+     * value, so a group runs vectorized only when another value follows it. */
+    for (; q + 17 <= count; q += 16) {
         __m512 lo = _mm512_loadu_ps(from + 2 * q), hi = _mm512_loadu_ps(from + 2 * q + 16);
         _mm512_storeu_ps(to + q, _mm512_permutex2var_ps(lo, even, hi));
     }

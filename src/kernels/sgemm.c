@@ -527,6 +527,21 @@ size_t vbSgemmRowsThreadWorkspace(void)
     return VB_SGEMM_KC * sizeof(const float *) + VB_SGEMM_KC * (size_t)layout.nr * sizeof(float);
 }
 
+/* Picks the row-pointer micro-kernel for the current layout, or NULL when
+ * only the portable path may run. */
+static RowsKernel pickRowsKernel(VbSgemmLayout layout, int disable_simd)
+{
+#if VB_X86
+    if (!disable_simd && layout.mr == 8 && layout.nr == 32 && cpuHasAvx512())
+        return rowsAvx512;
+    if (!disable_simd && layout.mr == 6 && layout.nr == 16 && cpuHasAvx2())
+        return rowsAvx2;
+#endif
+    (void)layout;
+    (void)disable_simd;
+    return NULL;
+}
+
 /* Arguments of one vbSgemmRows call for rowsTile. */
 typedef struct RowsJob {
     int m, k, mr, nr, copy, per_segment, use_simd;
@@ -647,13 +662,7 @@ void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride,
         return;
     VbSgemmLayout layout = vbSgemmLayout();
     int mr = layout.mr, nr = layout.nr;
-    RowsKernel kernel = NULL;
-#if VB_X86
-    if (!ctx->disable_simd && mr == 8 && nr == 32 && cpuHasAvx512())
-        kernel = rowsAvx512;
-    else if (!ctx->disable_simd && mr == 6 && nr == 16 && cpuHasAvx2())
-        kernel = rowsAvx2;
-#endif
+    RowsKernel kernel = pickRowsKernel(layout, ctx->disable_simd);
     MicroKernel packed_kernel = pickKernel(layout, ctx->disable_simd);
     int use_simd = !ctx->disable_simd;
     size_t per_thread = vbSgemmRowsThreadWorkspace();
@@ -691,7 +700,7 @@ size_t vbSgemmWideThreadWorkspace(int m)
 
 /* Arguments of one vbSgemmWide call for wideTile. */
 typedef struct WideJob {
-    int m, k, mr, nr, copy, use_simd, rows, row_length;
+    int m, k, mr, nr, copy, use_simd, row_length;
     size_t row_stride, ldc, per_thread;
     int64_t total;
     const float *packed_a, *x;
@@ -800,13 +809,7 @@ void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
         return;
     VbSgemmLayout layout = vbSgemmLayout();
     int mr = layout.mr, nr = layout.nr;
-    RowsKernel kernel = NULL;
-#if VB_X86
-    if (!ctx->disable_simd && mr == 8 && nr == 32 && cpuHasAvx512())
-        kernel = rowsAvx512;
-    else if (!ctx->disable_simd && mr == 6 && nr == 16 && cpuHasAvx2())
-        kernel = rowsAvx2;
-#endif
+    RowsKernel kernel = pickRowsKernel(layout, ctx->disable_simd);
     size_t per_thread = vbSgemmWideThreadWorkspace(m);
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if ((size_t)threads > workspace_bytes / per_thread)
@@ -816,7 +819,7 @@ void vbSgemmWide(int m, int rows, int row_length, size_t row_stride, int k,
      * past the input's last tap. */
     int64_t total = (int64_t)(rows - 1) * (int64_t)row_stride + row_length;
     int copy = kernel == NULL;
-    WideJob job = {m, k, mr, nr, copy, !ctx->disable_simd, rows, row_length, row_stride, ldc,
+    WideJob job = {m, k, mr, nr, copy, !ctx->disable_simd, row_length, row_stride, ldc,
                    per_thread, total, packed_a, x, row_offsets, c, ep, kernel,
                    pickKernel(layout, ctx->disable_simd), workspace};
     vbParallelFor(threads, (total + nr - 1) / nr, wideTile, &job);
