@@ -476,6 +476,96 @@ static void convPackIm2col(const void *src, int k0, int kc, int n0, int nc, int 
     }
 }
 
+#if defined(__x86_64__)
+/* Splits from[0 .. 2*count) into its even values (to even[0 .. count)) and
+ * its odd ones (to odd): 16 pairs per two loads and two permutes, the last
+ * partial group through masks. Reads and writes nothing past those ranges.
+ * Returns count. */
+__attribute__((target("avx512f"))) static int64_t deinterleaveAvx512(const float *from,
+                                                                     int64_t count, float *even,
+                                                                     float *odd)
+{
+    __m512i even_index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i odd_index = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t q = 0;
+    for (; q + 16 <= count; q += 16) {
+        __m512 lo = _mm512_loadu_ps(from + 2 * q), hi = _mm512_loadu_ps(from + 2 * q + 16);
+        _mm512_storeu_ps(even + q, _mm512_permutex2var_ps(lo, even_index, hi));
+        _mm512_storeu_ps(odd + q, _mm512_permutex2var_ps(lo, odd_index, hi));
+    }
+    if (q < count) {
+        /* r < 16 pairs: 2r floats, the first 16 of them in lo */
+        int64_t r = count - q;
+        __mmask16 lo_mask = r >= 8 ? (__mmask16)0xFFFF : (__mmask16)((1u << (2 * r)) - 1u);
+        __mmask16 hi_mask = r > 8 ? (__mmask16)((1u << (2 * r - 16)) - 1u) : (__mmask16)0;
+        __mmask16 out_mask = (__mmask16)((1u << r) - 1u);
+        __m512 lo = _mm512_maskz_loadu_ps(lo_mask, from + 2 * q);
+        __m512 hi = _mm512_maskz_loadu_ps(hi_mask, from + 2 * q + 16);
+        _mm512_mask_storeu_ps(even + q, out_mask, _mm512_permutex2var_ps(lo, even_index, hi));
+        _mm512_mask_storeu_ps(odd + q, out_mask, _mm512_permutex2var_ps(lo, odd_index, hi));
+    }
+    return count;
+}
+#endif
+
+/* splitPlane for column stride 2: reads each source row once, in order,
+ * and fills both column phases from it. Returns 0, having written nothing,
+ * when the left padding leaves a phase with no source column, a shape the
+ * general loop handles. */
+static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
+                             size_t phase_stride, int use_avx512, float *dst)
+{
+    int64_t h = g->in[0], w = g->in[1], sy = g->stride[0];
+    int64_t top = g->pad_begin[0], left = g->pad_begin[1];
+
+    /* source column 2q goes to phase pe, column q + left/2; source column
+     * 2q + 1 to phase 1 - pe, column q + (left + 1)/2 */
+    int64_t pe = left % 2, first[2], lo[2], hi[2];
+    first[pe] = left / 2;
+    first[1 - pe] = (left + 1) / 2;
+    for (int px = 0; px < 2; px++) {
+        vbWindowValidRange(wph, w, 2, px - left, &lo[px], &hi[px]);
+        if (lo[px] != first[px] || hi[px] <= lo[px])
+            return 0;
+    }
+    int64_t evens = hi[pe] - lo[pe], odds = hi[1 - pe] - lo[1 - pe];
+    int64_t pairs = evens < odds ? evens : odds;
+
+    for (int64_t i = 0; i < hph; i++) {
+        for (int64_t py = 0; py < sy; py++) {
+            /* rows i of phases (py, 0) and (py, 1) */
+            float *row[2];
+            for (int px = 0; px < 2; px++)
+                row[px] = dst + (size_t)(py * 2 + px) * phase_stride + (size_t)(i * wph);
+            int64_t iy = i * sy + py - top;
+            if (iy < 0 || iy >= h) {
+                memset(row[0], 0, sizeof(float) * (size_t)wph);
+                memset(row[1], 0, sizeof(float) * (size_t)wph);
+                continue;
+            }
+            /* zero the padding columns */
+            for (int px = 0; px < 2; px++) {
+                for (int64_t j = 0; j < lo[px]; j++)
+                    row[px][j] = 0.0f;
+                for (int64_t j = hi[px]; j < wph; j++)
+                    row[px][j] = 0.0f;
+            }
+            const float *srow = x + (size_t)(iy * w);
+            float *even = row[pe] + lo[pe], *odd = row[1 - pe] + lo[1 - pe];
+            int64_t q = 0;
+#if defined(__x86_64__)
+            if (use_avx512)
+                q = deinterleaveAvx512(srow, pairs, even, odd);
+#endif
+            for (int64_t e = q; e < evens; e++)
+                even[e] = srow[2 * e];
+            for (int64_t o = q; o < odds; o++)
+                odd[o] = srow[2 * o + 1];
+        }
+    }
+    return 1;
+}
+
 /* Copies one channel plane x [H][W] into its padded image split into
  * stride phases. Phase (py, px) starts at dst + (py*sx + px) * phase_stride,
  * and its row i column j is padded pixel (i*sy + py, j*sx + px). With
@@ -485,6 +575,8 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0], sx = g->stride[1];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
+    if (sx == 2 && splitPlaneStride2(x, g, hph, wph, phase_stride, use_avx512, dst))
+        return;
     for (int64_t phase = 0; phase < sy * sx; phase++) {
         int64_t py = phase / sx, px = phase % sx;
         float *plane = dst + (size_t)phase * phase_stride;
