@@ -1,6 +1,9 @@
 /* Times the Conv kernel on the convolution shapes of YOLOv8n at 640x640 and prints GFLOP/s per shape and in total.
  * Usage: bench_conv [threads] [runs] [disable_simd] [dw]; "dw" times depthwise layers of FastestDet and
- * EfficientNet-B0 instead. Times are the fastest run (wall) and the mean CPU time. */
+ * EfficientNet-B0 instead. Times are the fastest run (wall) and the mean CPU time. Environment:
+ * BENCH_SHAPE=cin,cout,size,kernel,stride[,dw] times one shape instead of a list, BENCH_ONLY=I
+ * only entry I of the list, BENCH_NO_ACT=1 leaves out the fused SiLU and BENCH_COLD=1 evicts
+ * the caches before each run. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,12 +121,19 @@ static double timeShape(const BenchShape *s, int threads, int reps, int disable_
     op->run(params, in, 3, outs, 1, &ctx, &err);  /* warm-up */
     /* The minimum over the runs is the least disturbed by other load. */
     uint64_t best = UINT64_MAX, cpu_start = cpuNowNs();
+    /* BENCH_COLD: evict the caches before each run, as the layers before
+     * a convolution do in a model */
+    size_t flush_bytes = getenv("BENCH_COLD") != NULL ? (size_t)64 << 20 : 0;
+    char *flush = flush_bytes ? malloc(flush_bytes) : NULL;
     for (int r = 0; r < reps; r++) {
+        if (flush != NULL)
+            memset(flush, r, flush_bytes);
         uint64_t start = vbNowNs();
         op->run(params, in, 3, outs, 1, &ctx, &err);
         uint64_t took = vbNowNs() - start;
         best = took < best ? took : best;
     }
+    free(flush);
     ms = (double)best / 1e6;
     *cpu_ms = (double)(cpuNowNs() - cpu_start) / 1e6 / reps;
     *flops = info.flops;
@@ -152,7 +162,26 @@ int main(int argc, char **argv)
     printf("%5s %5s %5s %3s %2s %5s %9s %9s %8s\n", "cin", "cout", "size", "k", "s", "count", "min ms",
            "cpu ms", "GFLOP/s");
     double total_ms = 0.0, total_cpu = 0.0, total_flops = 0.0;
+    /* BENCH_SHAPE=cin,cout,size,kernel,stride[,dw] times that one shape */
+    BenchShape custom = {1, 0, 0, 0, 0, 0, 0};
+    const char *shape = getenv("BENCH_SHAPE");
+    if (shape != NULL) {
+        char kind[8] = "";
+        if (sscanf(shape, "%d,%d,%d,%d,%d,%7s", &custom.cin, &custom.cout, &custom.size,
+                   &custom.kernel, &custom.stride, kind) < 5 || custom.cin < 1 || custom.cout < 1 ||
+            custom.size < 1 || custom.kernel < 1 || custom.stride < 1) {
+            fprintf(stderr, "bench_conv: BENCH_SHAPE '%s' is not cin,cout,size,kernel,stride[,dw]\n",
+                    shape);
+            return 2;
+        }
+        custom.depthwise = strcmp(kind, "dw") == 0;
+        list = &custom;
+        count = 1;
+    }
+    const char *only = getenv("BENCH_ONLY");
     for (size_t i = 0; i < count; i++) {
+        if (only != NULL && (size_t)atoi(only) != i)
+            continue;
         uint64_t flops = 0;
         double cpu_ms = 0.0;
         double ms = timeShape(&list[i], threads, reps, disable_simd, &flops, &cpu_ms);
