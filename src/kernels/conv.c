@@ -513,7 +513,7 @@ __attribute__((target("avx512f"))) static int64_t deinterleaveAvx512(const float
  * when the left padding leaves a phase with no source column, a shape the
  * general loop handles. */
 static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
-                             size_t phase_stride, int use_avx512, float *dst)
+                             int64_t row_stride, size_t phase_stride, int use_avx512, float *dst)
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
@@ -536,18 +536,18 @@ static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t 
             /* rows i of phases (py, 0) and (py, 1) */
             float *row[2];
             for (int px = 0; px < 2; px++)
-                row[px] = dst + (size_t)(py * 2 + px) * phase_stride + (size_t)(i * wph);
+                row[px] = dst + (size_t)(py * 2 + px) * phase_stride + (size_t)(i * row_stride);
             int64_t iy = i * sy + py - top;
             if (iy < 0 || iy >= h) {
-                memset(row[0], 0, sizeof(float) * (size_t)wph);
-                memset(row[1], 0, sizeof(float) * (size_t)wph);
+                memset(row[0], 0, sizeof(float) * (size_t)row_stride);
+                memset(row[1], 0, sizeof(float) * (size_t)row_stride);
                 continue;
             }
             /* zero the padding columns */
             for (int px = 0; px < 2; px++) {
                 for (int64_t j = 0; j < lo[px]; j++)
                     row[px][j] = 0.0f;
-                for (int64_t j = hi[px]; j < wph; j++)
+                for (int64_t j = hi[px]; j < row_stride; j++)
                     row[px][j] = 0.0f;
             }
             const float *srow = x + (size_t)(iy * w);
@@ -568,14 +568,15 @@ static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t 
 
 /* Copies one channel plane x [H][W] into its padded image split into
  * stride phases. Phase (py, px) starts at dst + (py*sx + px) * phase_stride,
- * and its row i column j is padded pixel (i*sy + py, j*sx + px). With
- * stride 1 this is just the padded plane. */
+ * and its row i, which starts i * row_stride floats in, has padded pixel
+ * (i*sy + py, j*sx + px) at column j < wph and zeros from wph to
+ * row_stride. With stride 1 this is just the padded plane. */
 static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
-                       size_t phase_stride, int use_avx512, float *dst)
+                       int64_t row_stride, size_t phase_stride, int use_avx512, float *dst)
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0], sx = g->stride[1];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
-    if (sx == 2 && splitPlaneStride2(x, g, hph, wph, phase_stride, use_avx512, dst))
+    if (sx == 2 && splitPlaneStride2(x, g, hph, wph, row_stride, phase_stride, use_avx512, dst))
         return;
     for (int64_t phase = 0; phase < sy * sx; phase++) {
         int64_t py = phase / sx, px = phase % sx;
@@ -585,10 +586,10 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
         int64_t jlo, jhi;
         vbWindowValidRange(wph, w, sx, px - left, &jlo, &jhi);
         for (int64_t i = 0; i < hph; i++) {
-            float *row = plane + (size_t)(i * wph);
+            float *row = plane + (size_t)(i * row_stride);
             int64_t iy = i * sy + py - top;
             if (iy < 0 || iy >= h || jhi <= jlo) {
-                memset(row, 0, sizeof(float) * (size_t)wph);
+                memset(row, 0, sizeof(float) * (size_t)row_stride);
                 continue;
             }
             const float *srow = x + (size_t)(iy * w) + (px - left);
@@ -612,7 +613,7 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
                 for (int64_t j = jlo; j < jhi; j++)
                     row[j] = srow[j * sx];
             }
-            for (int64_t j = jhi; j < wph; j++)
+            for (int64_t j = jhi; j < row_stride; j++)
                 row[j] = 0.0f;
         }
     }
@@ -682,6 +683,118 @@ __attribute__((target("avx512f"))) static void depthwisePlaneAvx512(
         }
     }
 }
+/* Returns cur's lanes n..15 followed by next's lanes 0..n-1: the vector
+ * that starts n columns after cur, for n in 0..4. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 shiftColumns(__m512 cur,
+                                                                                   __m512 next,
+                                                                                   int n)
+{
+    __m512i c = _mm512_castps_si512(cur), x = _mm512_castps_si512(next);
+    switch (n) {
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, c, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, c, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, c, 3));
+    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, c, 4));
+    default: return cur;
+    }
+}
+
+/* Depthwise convolution of one split plane for a K x K window with stride
+ * S (1 or 2) and no dilation, computing R output rows by 16 columns per
+ * step; K, S and R are compile-time constants in the callers. Phase rows
+ * are row_stride floats apart. row_stride is a multiple of 16 with at
+ * least 16 readable floats past the last output column. So each phase row
+ * is read with two whole-vector loads per step, and the other columns come
+ * from lane shifts. Unaligned vector loads, which split across cache
+ * lines, are what limits depthwisePlaneAvx512. The taps of each output are
+ * added in the same order as there, ky-major, so the results are the same.
+ * oh must be a multiple of R. */
+__attribute__((target("avx512f"), always_inline)) static inline void depthwiseFixedAvx512(
+    const float *xp, int64_t row_stride, size_t phase_stride, const float *taps, float bias,
+    float *y, int64_t oh, int64_t ow, const int K, const int S, const int R)
+{
+    __m512 tap[25];
+    #pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++)
+        tap[t] = _mm512_set1_ps(taps[t]);
+    for (int64_t oy = 0; oy < oh; oy += R) {
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            __mmask16 m = ow - ox >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (ow - ox)) - 1u);
+            __m512 acc[4];
+            #pragma GCC unroll 25
+            for (int j = 0; j < R; j++)
+                acc[j] = _mm512_set1_ps(bias);
+
+            /* padded row r of the step lies in phase row r / S of phase
+             * r % S; output row j uses it as tap row ky = r - S*j */
+            #pragma GCC unroll 25
+            for (int r = 0; r < S * (R - 1) + K; r++) {
+                __m512 cur[2], next[2];
+                #pragma GCC unroll 25
+                for (int px = 0; px < S; px++) {
+                    const float *row = xp + (size_t)((r % S) * S + px) * phase_stride +
+                                       (oy + r / S) * row_stride + ox;
+                    cur[px] = _mm512_loadu_ps(row);
+                    next[px] = K > S + px ? _mm512_loadu_ps(row + 16) : cur[px];
+                }
+                #pragma GCC unroll 25
+                for (int kx = 0; kx < K; kx++) {
+                    __m512 v = shiftColumns(cur[kx % S], next[kx % S], kx / S);
+                    #pragma GCC unroll 25
+                    for (int j = 0; j < R; j++) {
+                        int ky = r - S * j;
+                        if (ky >= 0 && ky < K)
+                            acc[j] = _mm512_fmadd_ps(tap[ky * K + kx], v, acc[j]);
+                    }
+                }
+            }
+            #pragma GCC unroll 25
+            for (int j = 0; j < R; j++)
+                _mm512_mask_storeu_ps(y + (oy + j) * ow + ox, m, acc[j]);
+        }
+    }
+}
+
+/* Defines NAME, the fixed-window kernel for a K x K window at stride S
+ * with R rows per step, for depthwiseTask to pick. */
+#define VB_DEPTHWISE_FIXED(NAME, K, S, R)                                                      \
+    __attribute__((target("avx512f"))) static void NAME(                                       \
+        const float *xp, int64_t row_stride, size_t phase_stride, const float *taps, float bias, \
+        float *y, int64_t oh, int64_t ow)                                                        \
+    {                                                                                            \
+        depthwiseFixedAvx512(xp, row_stride, phase_stride, taps, bias, y, oh, ow, K, S, R);     \
+    }
+
+VB_DEPTHWISE_FIXED(depthwise3x3s1Avx512, 3, 1, 4)
+VB_DEPTHWISE_FIXED(depthwise3x3s2Avx512, 3, 2, 4)
+VB_DEPTHWISE_FIXED(depthwise5x5s1Avx512, 5, 1, 2)
+VB_DEPTHWISE_FIXED(depthwise5x5s2Avx512, 5, 2, 2)
+#undef VB_DEPTHWISE_FIXED
+
+typedef void (*DepthwiseFixedKernel)(const float *xp, int64_t row_stride, size_t phase_stride,
+                                     const float *taps, float bias, float *y, int64_t oh,
+                                     int64_t ow);
+
+/* Returns the fixed-window kernel for g and sets *rows to the output rows
+ * it computes per step, or returns NULL when none fits: square 3x3 or 5x5
+ * windows, equal strides of 1 or 2, no dilation. */
+static DepthwiseFixedKernel depthwiseFixedKernel(const VbWindowGeometry *g, int64_t *rows)
+{
+    if (g->kernel[0] != g->kernel[1] || g->stride[0] != g->stride[1] || g->dilation[0] != 1 ||
+        g->dilation[1] != 1)
+        return NULL;
+    int k = (int)g->kernel[0], st = (int)g->stride[0];
+    *rows = k == 3 ? 4 : 2;
+    if (k == 3 && st == 1)
+        return depthwise3x3s1Avx512;
+    if (k == 3 && st == 2)
+        return depthwise3x3s2Avx512;
+    if (k == 5 && st == 1)
+        return depthwise5x5s1Avx512;
+    if (k == 5 && st == 2)
+        return depthwise5x5s2Avx512;
+    return NULL;
+}
 #endif
 
 /* Portable depthwise convolution of one split plane, same summation order. */
@@ -703,11 +816,22 @@ static void depthwisePlanePortable(const float *xp, int64_t wph, const float *ta
     }
 }
 
+/* Returns the row stride of a depthwise plane split into stride phases: a
+ * multiple of 16 floats, with room for a whole vector past the last
+ * output column, as the fixed-window kernels read. */
+static int64_t depthwiseRowStride(const ConvShape *s)
+{
+    int64_t need = (s->g.out[1] + 15) / 16 * 16 + 16, width = phaseWidth(s);
+    if (width < need)
+        width = need;
+    return (width + 15) / 16 * 16;
+}
+
 /* Float count of one channel split into stride phases. */
 static size_t depthwisePlaneFloats(const ConvShape *s)
 {
     return (size_t)(s->g.stride[0] * s->g.stride[1]) * (size_t)phaseHeight(s) *
-           (size_t)phaseWidth(s);
+           (size_t)depthwiseRowStride(s);
 }
 
 /* Channels of one block of the blocked depthwise path: one AVX-512 vector. */
@@ -752,8 +876,12 @@ typedef struct DepthwiseJob {
     const size_t *offsets;
     char *buffers;
     size_t buffer_bytes, in_plane, out_plane;
-    int64_t hph, wph, tap_count;
+    int64_t hph, wph, row_stride, tap_count;
     int use_avx512, use_simd;
+#if defined(__x86_64__)
+    DepthwiseFixedKernel fixed;  /* NULL: every row through depthwisePlaneAvx512 */
+    int64_t fixed_rows;          /* output rows per step of fixed */
+#endif
 } DepthwiseJob;
 
 /* Convolves plane i (image i / C, channel i % C) in worker's buffer. */
@@ -767,15 +895,25 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
     const float *taps = job->w + (size_t)(c * job->tap_count);
     float *yi = job->y + (size_t)i * job->out_plane;
     float bias = job->b ? job->b[c] : 0.0f;
-    splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph,
-               (size_t)(job->hph * job->wph), job->use_avx512, buffer);
+    size_t phase_stride = (size_t)(job->hph * job->row_stride);
+    splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph, job->row_stride,
+               phase_stride, job->use_avx512, buffer);
 #if defined(__x86_64__)
-    if (job->use_avx512)
-        depthwisePlaneAvx512(buffer, job->wph, taps, job->offsets, job->tap_count, bias, yi,
-                             g->out[0], g->out[1]);
-    else
+    if (job->use_avx512) {
+        /* whole groups of rows through the fixed-window kernel, the rest
+         * through the general one */
+        int64_t done = 0;
+        if (job->fixed != NULL) {
+            done = g->out[0] - g->out[0] % job->fixed_rows;
+            job->fixed(buffer, job->row_stride, phase_stride, taps, bias, yi, done, g->out[1]);
+        }
+        if (done < g->out[0])
+            depthwisePlaneAvx512(buffer + done * job->row_stride, job->row_stride, taps, job->offsets,
+                                 job->tap_count, bias, yi + done * g->out[1], g->out[0] - done,
+                                 g->out[1]);
+    } else
 #endif
-        depthwisePlanePortable(buffer, job->wph, taps, job->offsets, job->tap_count, bias, yi,
+        depthwisePlanePortable(buffer, job->row_stride, taps, job->offsets, job->tap_count, bias, yi,
                                g->out[0], g->out[1]);
     if (p->act != VB_ACT_NONE)
         vbActivationApply(yi, job->out_plane, 0.0f, p->act, p->alpha, p->beta, job->use_simd);
@@ -898,17 +1036,28 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     const VbWindowGeometry *g = &s->g;
     int64_t planes = s->batch * s->channels;
     int64_t tap_count = g->kernel[0] * g->kernel[1];
-    DepthwiseJob job = {p, s, x, w, b, y, ctx->workspace, NULL, 0, 0, 0, 0, 0, tap_count, 0,
-                        !ctx->disable_simd};
+    DepthwiseJob job = {0};
+    job.p = p;
+    job.s = s;
+    job.x = x;
+    job.w = w;
+    job.b = b;
+    job.y = y;
+    job.offsets = ctx->workspace;
+    job.tap_count = tap_count;
+    job.use_simd = !ctx->disable_simd;
     job.hph = phaseHeight(s);
     job.wph = phaseWidth(s);
+    job.row_stride = depthwiseRowStride(s);
     job.in_plane = (size_t)(g->in[0] * g->in[1]);
     job.out_plane = (size_t)(g->out[0] * g->out[1]);
     job.buffers = (char *)ctx->workspace + alignUp64((size_t)tap_count * sizeof(size_t));
     job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
-    tapOffsets(g, job.hph, job.wph, 1, ctx->workspace);
+    tapOffsets(g, job.hph, job.row_stride, 1, ctx->workspace);
 #if defined(__x86_64__)
     job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+    if (job.use_avx512)
+        job.fixed = depthwiseFixedKernel(g, &job.fixed_rows);
 #endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     int cores = vbCpuCount();
@@ -943,7 +1092,7 @@ static void splitTask(void *arg, int64_t c, int worker)
     size_t in_plane = (size_t)(job->s->g.in[0] * job->s->g.in[1]);
     size_t out_plane = (size_t)(job->hph * job->wph);
     (void)worker;
-    splitPlane(job->x + (size_t)c * in_plane, &job->s->g, job->hph, job->wph,
+    splitPlane(job->x + (size_t)c * in_plane, &job->s->g, job->hph, job->wph, job->wph,
                (size_t)job->s->group_in * out_plane, job->use_avx512, job->dst + (size_t)c * out_plane);
 }
 

@@ -128,8 +128,9 @@ void vbSgemvRows(const float *w, size_t ldw, const float *x, int64_t k, int64_t 
 
 /* Applies act to n floats in place after adding bias to each. SiLU is
  * x / (1 + exp(-x)), HardSwish x * max(0, min(1, x / 6 + 0.5)). use_simd
- * picks the AVX-512 path when the CPU has it. That path computes exp with the
- * Cephes expf polynomial, the portable path calls expf. */
+ * picks the AVX-512 path when the CPU has it. That path computes exp(-x) as
+ * a power of two through a degree-5 polynomial, the portable path calls
+ * expf. */
 void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
                        int use_simd);
 

@@ -271,6 +271,30 @@ static void testWinograd(void)
     runShapeTable(&t);
 }
 
+/* Depthwise shapes with output rows of 32 columns or more, which take the
+ * per-plane path. 3x3 and 5x5 windows at strides 1 and 2 run the
+ * fixed-window kernels. Some output heights leave rows for the general
+ * kernel, widths end in a partial vector, and pads are uneven. The table
+ * also has a batch of two, and a 3x5 window and a dilation that fit no
+ * fixed kernel. */
+static void testDepthwisePlanes(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c   h   w   m  kh kw g   sh sw dh dw pt pl pb pr */
+        {1, 3, 9, 56, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {2, 5, 10, 70, 5, 3, 3, 5, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+        {1, 4, 7, 33, 4, 5, 5, 4, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},
+        {1, 2, 12, 99, 2, 5, 5, 2, 2, 2, 1, 1, 2, 1, 1, 2, 0, 0},
+        {1, 3, 6, 48, 3, 3, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 0, 0},
+        {1, 2, 9, 81, 2, 3, 3, 2, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0},
+        {1, 3, 8, 40, 3, 3, 5, 3, 1, 1, 1, 1, 1, 2, 1, 2, 0, 0},
+        {1, 2, 9, 45, 2, 3, 3, 2, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0},
+    };
+    ShapeTable t = {"depthwise planes", shapes, sizeof shapes / sizeof shapes[0],
+                    {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU}, 0, 1, 5};
+    runShapeTable(&t);
+}
+
 /* 1x1 convolutions of a 1x1 image (squeeze-excitation layers), which run
  * as a matrix-vector product: K not a multiple of 16, rows not a multiple
  * of 4, a batch of two and two groups. */
@@ -396,6 +420,7 @@ int main(void)
     testLargeShape();
     testWideRows();
     testWinograd();
+    testDepthwisePlanes();
     testSinglePixel();
     testOtherLayouts();
     testAutoPad();
