@@ -981,11 +981,19 @@ __attribute__((target("avx512f"))) static __m512 exp2Avx512(__m512 t)
 }
 
 /* Runs the loop of activateAvx512 for one activation: EXPR maps v (bias
- * added) to the result. */
-#define VB_ACT_LOOP(EXPR)                                            \
-    for (; i + 16 <= n; i += 16) {                                   \
-        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), vbias);     \
-        _mm512_storeu_ps(x + i, (EXPR));                             \
+ * added) to the result. The last n % 16 values go through masked loads and
+ * stores, so short rows (7x7 and 14x14 planes, GEMM panel edges) stay on
+ * the vector path. */
+#define VB_ACT_LOOP(EXPR)                                                        \
+    for (; i + 16 <= n; i += 16) {                                               \
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), vbias);                 \
+        _mm512_storeu_ps(x + i, (EXPR));                                         \
+    }                                                                            \
+    if (i < n) {                                                                 \
+        __mmask16 tail = (__mmask16)((1u << (n - i)) - 1u);                      \
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(tail, x + i), vbias);     \
+        _mm512_mask_storeu_ps(x + i, tail, (EXPR));                              \
+        i = n;                                                                   \
     }
 
 /* Returns 1 / (1 + exp(-v)) for 16 floats, with exp(-v) = 2^(-v log2(e)):
@@ -1000,9 +1008,9 @@ __attribute__((target("avx512f"))) static __m512 sigmoidAvx512(__m512 v)
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(den, r, _mm512_set1_ps(2.0f)));
 }
 
-/* The AVX-512 path of vbActivationApply; returns how many leading elements
- * it handled (a multiple of 16). Each activation gives what activateOne
- * gives, NaN included; Sigmoid and SiLU differ from it only in rounding,
+/* The AVX-512 path of vbActivationApply; returns how many elements it
+ * handled, always n. Each activation gives what activateOne gives, NaN
+ * included; Sigmoid and SiLU differ from it only in rounding,
  * through exp2Avx512 and the reciprocal above. */
 __attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
                                                                 VbActivation act, float alpha,
