@@ -407,6 +407,61 @@ static void testThreadsAgree(void)
     free(a);
 }
 
+/* Float Add, Sub, Mul and Div on rows of 37 values, longer than one
+ * AVX-512 vector and not a multiple of it, for the stride patterns the
+ * vector row loop takes: same shape, per-channel b, scalar b and scalar a.
+ * Every value must equal the operation done in C. */
+static void testFloatArithmeticRows(void)
+{
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
+    static const struct {
+        int ra, rb;
+        int64_t da[3], db[3];
+    } cases[] = {
+        {3, 3, {1, 3, 37}, {1, 3, 37}},
+        {3, 3, {1, 3, 37}, {1, 3, 1}},
+        {3, 0, {1, 3, 37}, {0}},
+        {0, 3, {0}, {1, 3, 37}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float a[111], b[111];
+        vb_tensor ta = tensorOf(VB_DTYPE_FLOAT32, cases[c].ra, cases[c].da, a);
+        vb_tensor tb = tensorOf(VB_DTYPE_FLOAT32, cases[c].rb, cases[c].db, b);
+        size_t na = vbTensorCount(&ta), nb = vbTensorCount(&tb);
+        for (size_t i = 0; i < na; i++)
+            a[i] = 0.37f * (float)i - 11.0f;
+        for (size_t i = 0; i < nb; i++)
+            b[i] = 1.0f + 0.13f * (float)i;
+        const vb_tensor *in[] = {&ta, &tb};
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+            OpResult r = runOp(ops[o], 14, NULL, 0, in, 2, 1);
+            CHECK_EQ_INT(r.status, VB_OK);
+            if (r.status != VB_OK)
+                continue;
+            const float *y = r.out[0].data;
+            CHECK_EQ_INT((int)vbTensorCount(&r.out[0]), 111);
+            for (size_t i = 0; i < 111; i++) {
+                float x = na == 1 ? a[0] : a[i];
+                float v = b[i];
+                if (nb == 1)
+                    v = b[0];
+                else if (nb == 3)
+                    v = b[i / 37];
+                float want = x / v;
+                if (o == 0)
+                    want = x + v;
+                else if (o == 1)
+                    want = x - v;
+                else if (o == 2)
+                    want = x * v;
+                CHECK_MSG(y[i] == want, "%s case %zu value %zu: %g, expected %g", ops[o], c, i,
+                          (double)y[i], (double)want);
+            }
+            opResultFree(&r);
+        }
+    }
+}
+
 /* The vector activation loop (vbActivationApply with SIMD) against the
  * scalar one: NaN in gives the same NaN or number out, and finite inputs
  * agree to rounding, for every fused activation. */
@@ -447,5 +502,6 @@ int main(void)
     testCastConversions();
     testThreadsAgree();
     testActivationLoopSpecialValues();
+    testFloatArithmeticRows();
     TEST_END();
 }
