@@ -470,6 +470,7 @@ int vbEngineNodeProfile(const vb_engine *engine, int i, VbNodeProfile *out)
     out->name = node->src->name != NULL ? node->src->name : "";
     out->op_type = node->src->op_type;
     out->fused = node->fused;
+    out->fused_input = node->fused_input;
     out->total_ns = node->time_ns;
     out->flops = node->flops;
     out->output = node->out_count > 0 ? node->out_tensors[0] : NULL;

@@ -56,6 +56,7 @@ typedef struct VbNode {
     int dynamic;          /* infers its output shapes before each run (an input's shape
                              or data is known only then) */
     const char *fused;    /* activation fused into this node's epilogue, or NULL */
+    const char *fused_input;  /* op fused into this node's input ("Mul"), or NULL */
     uint64_t time_ns;     /* profile: total over the profiled runs */
 } VbNode;
 

@@ -46,6 +46,7 @@ typedef struct VbNodeProfile {
     const char *name;      /* node name, or "" when the model gives none */
     const char *op_type;
     const char *fused;     /* activation fused into the node ("Relu", "SiLU", ...), or NULL */
+    const char *fused_input;  /* op fused into the node's input ("Mul"), or NULL */
     uint64_t total_ns;
     uint64_t flops;        /* per run, from the op's estimate */
     const vb_tensor *output;  /* first output: its dims as of the last run */

@@ -288,6 +288,85 @@ static void fuseSilu(vb_engine *engine, VbNode *mul)
     }
 }
 
+/* Fuses Mul(X, S), with S [1, C, 1, 1] a scale per channel of X [1, C, H, W]
+ * (the excitation of a squeeze-excitation block), into the Conv that is the
+ * only reader of its output, when vbConvFuseInputScale accepts it.
+ * The Conv then reads X as input 0 and S as input 3 and scales X while it
+ * packs it, so the scaled tensor is never written. Both inputs must be
+ * float32 values; the Mul and the Conv must have static shapes. */
+static void fuseChannelScale(vb_engine *engine, VbNode *mul)
+{
+    if (mul->in_count != 2 || mul->out_count != 1 || mul->dynamic)
+        return;
+    int y = mul->out[0];
+    VbValue *yv = &engine->values[y];
+    if (yv->kind != VB_VALUE_COMPUTED || yv->is_output || yv->use_count != 1 ||
+        yv->t.dtype != VB_DTYPE_FLOAT32 || yv->t.rank != 4)
+        return;
+
+    /* the one reader, which must be a Conv reading y as X only */
+    VbNode *conv = NULL;
+    for (int n = 0; n < engine->node_count && conv == NULL; n++) {
+        VbNode *node = &engine->nodes[n];
+        if (node->live && node->in_count >= 1 && node->in[0] == y)
+            conv = node;
+    }
+    if (conv == NULL || conv->op != vbOpsConv[0] || conv->dynamic || conv->in_count > 3)
+        return;
+    for (int k = 1; k < conv->in_count; k++) {
+        if (conv->in[k] == y)
+            return;
+    }
+
+    for (int side = 0; side < 2; side++) {
+        int x = mul->in[side], scale = mul->in[1 - side];
+        if (x < 0 || scale < 0 || x == scale)
+            continue;
+        const vb_tensor *xt = &engine->values[x].t, *st = &engine->values[scale].t;
+        if (xt->dtype != VB_DTYPE_FLOAT32 || st->dtype != VB_DTYPE_FLOAT32 || xt->rank != 4 ||
+            st->rank != 4 || memcmp(xt->dims, yv->t.dims, sizeof(int64_t) * 4) != 0 ||
+            st->dims[0] != 1 || st->dims[1] != xt->dims[1] || st->dims[2] != 1 || st->dims[3] != 1)
+            continue;
+
+        /* Grow the input lists to four entries first (they have one spare
+         * entry, so a three-input Conv needs one more): on failure nothing
+         * has changed and the Mul stays. */
+        int *ids = realloc(conv->in, 5 * sizeof *ids);
+        if (ids == NULL)
+            return;
+        conv->in = ids;
+        const vb_tensor **tensors = realloc(conv->in_tensors, 5 * sizeof *tensors);
+        if (tensors == NULL)
+            return;
+        conv->in_tensors = tensors;
+
+        /* ask the Conv with its inputs as they will be */
+        const vb_tensor *in[4] = {xt, NULL, NULL, st};
+        for (int k = 1; k < conv->in_count; k++)
+            in[k] = conv->in_tensors[k];
+        if (!vbConvFuseInputScale(conv->params, in, 4))
+            return;
+        for (int k = conv->in_count; k < 3; k++) {
+            conv->in[k] = -1;
+            conv->in_tensors[k] = NULL;
+        }
+        conv->in[0] = x;
+        conv->in_tensors[0] = xt;
+        conv->in[3] = scale;
+        conv->in_tensors[3] = st;
+        conv->in_count = 4;
+        conv->fused_input = "Mul";
+
+        /* y is gone: the Conv reads x and scale instead, and the Mul is dead */
+        engine->values[x].use_count++;
+        engine->values[scale].use_count++;
+        yv->use_count--;
+        yv->producer = -1;
+        killNode(engine, mul);
+        return;
+    }
+}
+
 /* Returns nonzero when a Concat node can run in place. Its output must be
  * computed at run time with every dimension before the axis equal to 1, so
  * each input is one contiguous slice of the output. Every input must be a
@@ -450,6 +529,14 @@ vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
                 fuseSilu(engine, node);
             else
                 fuseSingle(engine, node);
+        }
+
+        /* Then scales per channel, once the activations that produce them
+         * have been fused. */
+        for (int i = 0; i < engine->node_count; i++) {
+            VbNode *node = &engine->nodes[engine->order[i]];
+            if (node->live && isOp(node, "Mul"))
+                fuseChannelScale(engine, node);
         }
     }
 

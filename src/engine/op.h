@@ -99,6 +99,13 @@ extern const VbOpDef *const vbOpsTensor[];
 extern const VbOpDef *const vbOpsNormalization[];
 extern const VbOpDef *const vbOpsIndex[];
 extern const VbOpDef *const vbOpsConvTranspose[];
+
+/* Lets the params of a node of vbOpsConv[0] take over Mul(X, S) that feeds
+ * its input 0, with S a scale per channel of X. in contains the node's
+ * inputs with X at 0 and S at index 3 (n_in is 4, an omitted input is NULL).
+ * Returns 1 and updates params when the Conv will multiply X by S itself,
+ * reading S as input 3, and 0 when it cannot. */
+int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in);
 extern const VbOpDef *const vbOpsDetection[];
 extern const VbOpDef *const vbOpsControlFlow[];
 

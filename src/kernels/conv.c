@@ -23,6 +23,7 @@ typedef struct ConvParams {
     float *packed;              /* weights packed per group by convPack, or NULL */
     int winograd;               /* packed contains Winograd-transformed weights */
     int64_t packed_dims[4];     /* weight dims packed (M, C/group, kh, kw) */
+    int input_scale;            /* input 3 is S [1, C, 1, 1]; X is multiplied by it (a fused Mul) */
 } ConvParams;
 
 /* Shapes of one Conv call, resolved from the inputs. */
@@ -125,6 +126,17 @@ static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int 
     s->pointwise = s->g.kernel[0] == 1 && s->g.kernel[1] == 1 && s->g.stride[0] == 1 &&
                    s->g.stride[1] == 1 && s->g.pad_begin[0] == 0 && s->g.pad_begin[1] == 0 &&
                    s->g.pad_end[0] == 0 && s->g.pad_end[1] == 0;
+
+    /* The scale of a fused Mul: one float per input channel, one image. */
+    const vb_tensor *scale = n_in > 3 ? in[3] : NULL;
+    if (scale != NULL || p->input_scale) {
+        if (!p->input_scale || scale == NULL || !s->pointwise || p->group != 1 || s->batch != 1 ||
+            scale->dtype != VB_DTYPE_FLOAT32 || scale->rank != 4 || scale->dims[0] != 1 ||
+            scale->dims[1] != s->channels || scale->dims[2] != 1 || scale->dims[3] != 1)
+            return vbErrorSet(err, VB_ERR_SHAPE,
+                              "Conv node '%s': the input scale of a fused Mul must be float32 [1, %lld, 1, 1] for a 1x1 convolution of one image",
+                              node, (long long)s->channels);
+    }
     return VB_OK;
 }
 
@@ -344,6 +356,53 @@ static int convFuse(void *params, VbActivation act, float alpha, float beta)
     p->alpha = alpha;
     p->beta = beta;
     return 1;
+}
+
+/* Accepts a fused Mul by a per-channel scale for a pointwise convolution of
+ * one image with one group and more than one output pixel, the shape of
+ * the projection after a squeeze-excitation block. Single-pixel outputs
+ * keep the Mul: they run as a GEMV on the input as stored. */
+int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in)
+{
+    ConvParams *p = params;
+    if (n_in != 4 || in[3] == NULL || p->input_scale)
+        return 0;
+    ConvShape s;
+    vb_error err = {0};
+    p->input_scale = 1;
+    if (convShape(p, in, n_in, &s, &err) != VB_OK || s.g.out[0] * s.g.out[1] < 2) {
+        p->input_scale = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* B of a pointwise convolution whose input X [C][N] is multiplied by
+ * scale[C] on the way: element (k, n) is x[k * n_total + n] * scale[k],
+ * rounded once as the Mul it replaces would round it. */
+typedef struct ConvScaledInput {
+    const float *x;
+    size_t row_stride;
+    const float *scale;
+} ConvScaledInput;
+
+/* Packer for ConvScaledInput, in vbSgemmPackMatrix's layout. */
+static void convPackScaled(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
+{
+    const ConvScaledInput *b = src;
+    size_t panel_floats = (size_t)kc * (size_t)nr;
+    for (int p = 0; p < kc; p++) {
+        const float *row = b->x + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
+        float s = b->scale[k0 + p];
+        float *to = dst + (size_t)p * (size_t)nr;
+        for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
+            int width = nc - j0 < nr ? nc - j0 : nr;
+            for (int j = 0; j < width; j++)
+                to[j] = row[j0 + j] * s;
+            for (int j = width; j < nr; j++)
+                to[j] = 0.0f;
+        }
+    }
 }
 
 /* B of a convolution read straight from one image group x [Cg][H][W]:
@@ -1192,6 +1251,10 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 src.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
 #endif
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackIm2col, &src, yg, (size_t)n,
+                        &ep, ctx, ctx->workspace, plan.thread_bytes);
+            } else if (p->input_scale) {
+                ConvScaledInput src = {xg, (size_t)n, (const float *)in[3]->data};
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackScaled, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else if (s.pointwise && n == 1) {
                 /* one output pixel (squeeze-excitation layers): a matrix-vector

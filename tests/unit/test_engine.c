@@ -418,6 +418,97 @@ static void testSiluFusion(void)
     }
 }
 
+/* Builds a squeeze-excitation scale, y = Conv(x * Sigmoid(GlobalAveragePool(x))).
+ * variant 0: Mul(x, s) and a 1x1 Conv with bias; 1: Mul(s, x) and no bias;
+ * 2: a 3x3 Conv with pads, which takes no fused scale. */
+static void buildChannelScale(TestModel *m, int variant)
+{
+    static const char *const gap_in[] = {"x"}, *const gap_out[] = {"g"};
+    static const char *const sig_in[] = {"g"}, *const sig_out[] = {"s"};
+    static const char *const mul_in_a[] = {"x", "s"}, *const mul_in_b[] = {"s", "x"};
+    static const char *const mul_out[] = {"m"};
+    static const char *const conv_in_bias[] = {"m", "w", "b"}, *const conv_in[] = {"m", "w"};
+    static const char *const conv_out[] = {"y"};
+    static const float w1[6] = {0.5f, -1.25f, 2.0f, 1.5f, 0.75f, -0.5f}, b[2] = {0.1f, -0.2f};
+    static float w3[54];
+    static const int64_t pads[4] = {1, 1, 1, 1};
+    static VbOnnxAttr conv_attrs[1];
+    const int64_t xdims[] = {1, 3, 4, 5}, w1dims[] = {2, 3, 1, 1}, w3dims[] = {2, 3, 3, 3};
+    const int64_t bdims[] = {2};
+    for (int i = 0; i < 54; i++)
+        w3[i] = 0.1f * (float)(i % 7) - 0.3f;
+    conv_attrs[0] = (VbOnnxAttr){.name = "pads", .type = VB_ONNX_ATTR_INTS, .int_count = 4,
+                                 .ints = pads};
+    modelInit(m, 17);
+    addNode(m, "gap", "GlobalAveragePool", 1, gap_in, 1, gap_out);
+    addNode(m, "sig", "Sigmoid", 1, sig_in, 1, sig_out);
+    addNode(m, "mul", "Mul", 2, variant == 1 ? mul_in_b : mul_in_a, 1, mul_out);
+    addNode(m, "conv", "Conv", variant == 1 ? 2 : 3, variant == 1 ? conv_in : conv_in_bias, 1,
+            conv_out);
+    if (variant == 2) {
+        m->nodes[3].attr_count = 1;
+        m->nodes[3].attrs = conv_attrs;
+    }
+    addInit(m, "w", VB_DTYPE_FLOAT32, 4, variant == 2 ? w3dims : w1dims, variant == 2 ? w3 : w1);
+    addInit(m, "b", VB_DTYPE_FLOAT32, 1, bdims, b);
+    addInput(m, "x", 4, xdims);
+    addOutput(m, "y");
+}
+
+/* A Mul by a per-channel scale before a 1x1 Conv runs inside the Conv and
+ * gives the same output bits as the separate Mul. Before a 3x3 Conv the
+ * Mul stays. */
+static void testChannelScaleFusion(void)
+{
+    float x[60];
+    for (int i = 0; i < 60; i++)
+        x[i] = 0.37f * (float)(i % 11) - 1.3f;
+    const int64_t xdims[] = {1, 3, 4, 5};
+    vb_tensor in = makeTensor(4, xdims, x);
+    vb_error err = {0};
+
+    for (int variant = 0; variant < 3; variant++) {
+        TestModel m;
+        buildChannelScale(&m, variant);
+        vb_engine *fused = createEngine(&m, NULL, 0, VB_OK, &err);
+        vb_engine *plain = createEngine(&m, NULL, 1, VB_OK, &err);
+        if (fused == NULL || plain == NULL) {
+            vb_engine_free(fused);
+            vb_engine_free(plain);
+            continue;
+        }
+        vb_engine_stats stats;
+        vb_engine_get_stats(fused, &stats);
+        CHECK_EQ_INT(stats.node_count, variant == 2 ? 4 : 3);
+        vb_engine_get_stats(plain, &stats);
+        CHECK_EQ_INT(stats.node_count, 4);
+        VbNodeProfile profile;
+        CHECK(vbEngineNodeProfile(fused, variant == 2 ? 3 : 2, &profile));
+        CHECK_STR(profile.op_type, "Conv");
+        if (variant == 2)
+            CHECK(profile.fused_input == NULL);
+        else
+            CHECK_STR(profile.fused_input, "Mul");
+
+        /* twice, so a second run reads the scale of its own run */
+        for (int run = 0; run < 2; run++) {
+            x[0] = run == 0 ? -1.3f : 2.5f;
+            CHECK_EQ_INT(vb_engine_run(fused, &in, 1, &err), VB_OK);
+            CHECK_EQ_INT(vb_engine_run(plain, &in, 1, &err), VB_OK);
+            const vb_tensor *a = vb_engine_output(fused, 0), *b = vb_engine_output(plain, 0);
+            CHECK(a != NULL);
+            CHECK(b != NULL);
+            if (a == NULL || b == NULL)
+                continue;
+            CHECK_EQ_INT(vbTensorCount(a), 40);
+            CHECK_MSG(memcmp(a->data, b->data, sizeof(float) * 40) == 0,
+                      "variant %d run %d: fused and separate Mul differ", variant, run);
+        }
+        vb_engine_free(fused);
+        vb_engine_free(plain);
+    }
+}
+
 static void testReluFusionAndGraphOutput(void)
 {
     /* Conv -> Relu fuses; when the Conv output is also a graph output it must not. */
@@ -703,6 +794,7 @@ int main(void)
     testUnknownValueAndCycle();
     testInputShapes();
     testSiluFusion();
+    testChannelScaleFusion();
     testReluFusionAndGraphOutput();
     testActivationFusion();
     testClipRuntimeBoundNotFused();
