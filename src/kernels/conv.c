@@ -1261,9 +1261,12 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                  * product on the weights as stored, then bias and activation */
                 const float *rows = w + (size_t)grp * (size_t)s.group_out * (size_t)s.k;
                 vbSgemvRows(rows, (size_t)s.k, xg, s.k, s.group_out, yg, !ctx->disable_simd);
-                for (int64_t i = 0; i < s.group_out; i++)
-                    vbActivationApply(yg + i, 1, ep.bias ? ep.bias[i] : 0.0f, p->act, p->alpha,
-                                      p->beta, !ctx->disable_simd);
+                if (ep.bias != NULL) {
+                    for (int64_t i = 0; i < s.group_out; i++)
+                        yg[i] += ep.bias[i];
+                }
+                vbActivationApply(yg, (size_t)s.group_out, 0.0f, p->act, p->alpha, p->beta,
+                                  !ctx->disable_simd);
             } else if (s.pointwise) {
                 VbSgemmMatrix src = {xg, (size_t)n, 1};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
