@@ -452,19 +452,14 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
 
             /* After the last K block: bias and activation while the
              * panel's M x nv block of C is still in L1. */
-            if (pc + kc == k && epilogue) {
-                for (int i = 0; i < m; i++)
-                    vbActivationApply(c + (size_t)i * ldc + n0 + jr, (size_t)nv,
-                                      bias ? bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
-                                      use_simd);
-            }
+            if (pc + kc == k && epilogue)
+                vbActivationApplyRows(c + n0 + jr, ldc, m, (size_t)nv, bias, ep->act, ep->alpha,
+                                      ep->beta, use_simd);
         }
     }
-    if (k == 0 && epilogue) {
-        for (int i = 0; i < m; i++)
-            vbActivationApply(c + (size_t)i * ldc + n0, (size_t)nc, bias ? bias[i] : 0.0f,
-                              ep->act, ep->alpha, ep->beta, use_simd);
-    }
+    if (k == 0 && epilogue)
+        vbActivationApplyRows(c + n0, ldc, m, (size_t)nc, bias, ep->act, ep->alpha, ep->beta,
+                              use_simd);
 }
 
 void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, const void *b_src,
@@ -646,11 +641,9 @@ static void rowsTile(void *arg, int64_t t, int worker)
         }
     }
 
-    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
-        for (int i = 0; i < m; i++)
-            vbActivationApply(ctile + (size_t)i * ldc, (size_t)nv, ep->bias ? ep->bias[i] : 0.0f,
-                              ep->act, ep->alpha, ep->beta, use_simd);
-    }
+    if (ep && (ep->bias || ep->act != VB_ACT_NONE))
+        vbActivationApplyRows(ctile, ldc, m, (size_t)nv, ep->bias, ep->act, ep->alpha, ep->beta,
+                              use_simd);
 }
 
 void vbSgemmRows(int m, int segments, int segment_length, size_t segment_stride, int k,
@@ -767,12 +760,9 @@ static void wideTile(void *arg, int64_t t, int worker)
     }
 
     /* Bias and activation on the staged tile, while it is in L1. */
-    if (ep && (ep->bias || ep->act != VB_ACT_NONE)) {
-        for (int i = 0; i < m; i++)
-            vbActivationApply(stage + (size_t)i * (size_t)nr, (size_t)nv,
-                              ep->bias ? ep->bias[i] : 0.0f, ep->act, ep->alpha, ep->beta,
-                              job->use_simd);
-    }
+    if (ep && (ep->bias || ep->act != VB_ACT_NONE))
+        vbActivationApplyRows(stage, (size_t)nr, m, (size_t)nv, ep->bias, ep->act, ep->alpha,
+                              ep->beta, job->use_simd);
 
     /* Store the pieces of the tile that are outputs: wide column n is
      * output (n / row_stride, n % row_stride) when n % row_stride < row_length. */
@@ -1008,49 +998,76 @@ __attribute__((target("avx512f"))) static __m512 sigmoidAvx512(__m512 v)
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(den, r, _mm512_set1_ps(2.0f)));
 }
 
-/* The AVX-512 path of vbActivationApply; returns how many elements it
- * handled, always n. Each activation gives what activateOne gives, NaN
- * included; Sigmoid and SiLU differ from it only in rounding,
- * through exp2Avx512 and the reciprocal above. */
-__attribute__((target("avx512f"))) static size_t activateAvx512(float *x, size_t n, float bias,
-                                                                VbActivation act, float alpha,
-                                                                float beta)
+/* Runs VB_ACT_LOOP(EXPR) on each of the rows of activateAvx512, with that
+ * row's bias in vbias. */
+#define VB_ACT_ROWS(EXPR)                                                          \
+    for (int r = 0; r < rows; r++) {                                               \
+        float *x = base + (size_t)r * ldc;                                         \
+        __m512 vbias = _mm512_set1_ps(bias != NULL ? bias[r] : 0.0f);              \
+        size_t i = 0;                                                              \
+        VB_ACT_LOOP(EXPR)                                                          \
+    }
+
+/* The AVX-512 path of vbActivationApplyRows: rows of n floats, ldc apart,
+ * with the switch and the constants set up once for the whole block. Each
+ * activation gives what activateOne gives, NaN included; Sigmoid and SiLU
+ * differ from it only in rounding, through exp2Avx512 and the reciprocal
+ * above. */
+__attribute__((target("avx512f"))) static void activateAvx512(float *base, size_t ldc, int rows,
+                                                              size_t n, const float *bias,
+                                                              VbActivation act, float alpha,
+                                                              float beta)
 {
-    __m512 vbias = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+    __m512 zero = _mm512_setzero_ps();
     __m512 unit = _mm512_set1_ps(1.0f), six = _mm512_set1_ps(6.0f), half = _mm512_set1_ps(0.5f);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    size_t i = 0;
     /* max(a, v) and min(a, v) return v when v is NaN, as activateOne does;
      * max(v, 0) returns 0 for NaN, as Relu's v > 0 test does. */
     switch (act) {
-    case VB_ACT_NONE: VB_ACT_LOOP(v) break;
-    case VB_ACT_RELU: VB_ACT_LOOP(_mm512_max_ps(v, zero)) break;
-    case VB_ACT_SIGMOID: VB_ACT_LOOP(sigmoidAvx512(v)) break;
-    case VB_ACT_SILU: VB_ACT_LOOP(_mm512_mul_ps(v, sigmoidAvx512(v))) break;
+    case VB_ACT_NONE: VB_ACT_ROWS(v) break;
+    case VB_ACT_RELU: VB_ACT_ROWS(_mm512_max_ps(v, zero)) break;
+    case VB_ACT_SIGMOID: VB_ACT_ROWS(sigmoidAvx512(v)) break;
+    case VB_ACT_SILU: VB_ACT_ROWS(_mm512_mul_ps(v, sigmoidAvx512(v))) break;
     case VB_ACT_HARDSWISH:
-        VB_ACT_LOOP(_mm512_mul_ps(
+        VB_ACT_ROWS(_mm512_mul_ps(
             v, _mm512_min_ps(unit, _mm512_max_ps(zero, _mm512_add_ps(_mm512_div_ps(v, six), half)))))
         break;
     case VB_ACT_HARDSIGMOID:
-        VB_ACT_LOOP(_mm512_min_ps(unit, _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(va, v), vb))))
+        VB_ACT_ROWS(_mm512_min_ps(unit, _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(va, v), vb))))
         break;
     case VB_ACT_LEAKYRELU:
-        VB_ACT_LOOP(_mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, va))
+        VB_ACT_ROWS(_mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, va))
         break;
-    case VB_ACT_CLIP: VB_ACT_LOOP(_mm512_min_ps(vb, _mm512_max_ps(va, v))) break;
+    case VB_ACT_CLIP: VB_ACT_ROWS(_mm512_min_ps(vb, _mm512_max_ps(va, v))) break;
     }
-    return i;
 }
+#undef VB_ACT_ROWS
 #undef VB_ACT_LOOP
 #endif
+
+void vbActivationApplyRows(float *c, size_t ldc, int rows, size_t n, const float *bias,
+                           VbActivation act, float alpha, float beta, int use_simd)
+{
+#if VB_X86
+    if (use_simd && cpuHasAvx512()) {
+        activateAvx512(c, ldc, rows, n, bias, act, alpha, beta);
+        return;
+    }
+#endif
+    for (int r = 0; r < rows; r++)
+        vbActivationApply(c + (size_t)r * ldc, n, bias != NULL ? bias[r] : 0.0f, act, alpha, beta,
+                          use_simd);
+}
 
 void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
                        int use_simd)
 {
     size_t i = 0;
 #if VB_X86
-    if (use_simd && cpuHasAvx512())
-        i = activateAvx512(x, n, bias, act, alpha, beta);
+    if (use_simd && cpuHasAvx512()) {
+        activateAvx512(x, n, 1, n, &bias, act, alpha, beta);
+        return;
+    }
 #else
     (void)use_simd;
 #endif

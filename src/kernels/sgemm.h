@@ -134,6 +134,13 @@ void vbSgemvRows(const float *w, size_t ldw, const float *x, int64_t k, int64_t 
 void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float alpha, float beta,
                        int use_simd);
 
+/* Applies act to rows rows of n floats, row r starting at c + r * ldc,
+ * after adding bias[r] to each (bias may be NULL: no bias). Gives what
+ * vbActivationApply gives row by row, with one call's set-up for the whole
+ * block. */
+void vbActivationApplyRows(float *c, size_t ldc, int rows, size_t n, const float *bias,
+                           VbActivation act, float alpha, float beta, int use_simd);
+
 /* Returns the op-type name of an activation ("Relu", ...) for messages. */
 const char *vbActivationName(VbActivation act);
 

@@ -350,12 +350,14 @@ static void blockTask(void *arg, int64_t b, int worker)
                             job->use_avx512);
             float *dst = job->y + (size_t)m * out_plane + (size_t)oy * (size_t)s->out_width + ox;
             float *from[2] = {out0, out1};
-            for (int r = 0; r < out_rows; r++) {
-                if (epilogue)
-                    vbActivationApply(from[r], (size_t)cols, ep->bias ? ep->bias[m] : 0.0f, ep->act,
-                                      ep->alpha, ep->beta, !job->disable_simd);
-                memcpy(dst + (size_t)r * (size_t)s->out_width, from[r], sizeof(float) * (size_t)cols);
+            if (epilogue) {
+                /* both output rows (out1 is 2 * tb floats after out0) in one call */
+                float row_bias[2] = {ep->bias ? ep->bias[m] : 0.0f, ep->bias ? ep->bias[m] : 0.0f};
+                vbActivationApplyRows(out0, 2 * (size_t)tb, out_rows, (size_t)cols, row_bias,
+                                      ep->act, ep->alpha, ep->beta, !job->disable_simd);
             }
+            for (int r = 0; r < out_rows; r++)
+                memcpy(dst + (size_t)r * (size_t)s->out_width, from[r], sizeof(float) * (size_t)cols);
         }
         t += len;
     }
