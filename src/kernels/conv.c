@@ -378,13 +378,43 @@ int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in)
 }
 
 /* B of a pointwise convolution whose input X [C][N] is multiplied by
- * scale[C] on the way: element (k, n) is x[k * n_total + n] * scale[k],
+ * scale[C] on the way: element (k, n) is x[k * row_stride + n] * scale[k],
  * rounded once as the Mul it replaces would round it. */
 typedef struct ConvScaledInput {
     const float *x;
     size_t row_stride;
     const float *scale;
 } ConvScaledInput;
+
+#if defined(__x86_64__)
+/* convPackScaled with AVX-512: whole vectors of each row, scaled, and a
+ * masked vector for the rest of a panel, zeros included. */
+__attribute__((target("avx512f"))) static void convPackScaledAvx512(const void *src, int k0,
+                                                                    int kc, int n0, int nc,
+                                                                    int nr, float *dst)
+{
+    const ConvScaledInput *b = src;
+    size_t panel_floats = (size_t)kc * (size_t)nr;
+    for (int p = 0; p < kc; p++) {
+        const float *row = b->x + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
+        __m512 s = _mm512_set1_ps(b->scale[k0 + p]);
+        float *to = dst + (size_t)p * (size_t)nr;
+        for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
+            int width = nc - j0 < nr ? nc - j0 : nr;
+            for (int j = 0; j < nr; j += 16) {
+                int count = width - j;
+                __mmask16 m = 0;
+                if (count >= 16)
+                    m = (__mmask16)0xFFFF;
+                else if (count > 0)
+                    m = (__mmask16)((1u << count) - 1u);
+                __m512 v = _mm512_maskz_loadu_ps(m, row + j0 + j);
+                _mm512_storeu_ps(to + j, _mm512_mul_ps(v, s));
+            }
+        }
+    }
+}
+#endif
 
 /* Packer for ConvScaledInput, in vbSgemmPackMatrix's layout. */
 static void convPackScaled(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
@@ -1254,8 +1284,13 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else if (p->input_scale) {
                 ConvScaledInput src = {xg, (size_t)n, (const float *)in[3]->data};
-                vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackScaled, &src, yg, (size_t)n,
-                        &ep, ctx, ctx->workspace, plan.thread_bytes);
+                VbSgemmPackB pack = convPackScaled;
+#if defined(__x86_64__)
+                if (!ctx->disable_simd && __builtin_cpu_supports("avx512f") && vbSgemmLayout().nr % 16 == 0)
+                    pack = convPackScaledAvx512;
+#endif
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, pack, &src, yg, (size_t)n, &ep, ctx,
+                        ctx->workspace, plan.thread_bytes);
             } else if (s.pointwise && n == 1) {
                 /* one output pixel (squeeze-excitation layers): a matrix-vector
                  * product on the weights as stored, then bias and activation */
