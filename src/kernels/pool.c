@@ -216,6 +216,55 @@ static void maxRun(float *y, const float *src, int64_t count, int64_t sx, int us
     }
 }
 
+#if defined(__x86_64__)
+/* The AVX-512 form of sumRun for strides 1 and 2, the last partial vector
+ * through masks; returns how many leading outputs it handled. Stride 2
+ * splits two loads into their even lanes and reads nothing past
+ * src[2 * (count - 1)]. */
+__attribute__((target("avx512f"))) static int64_t sumRunAvx512(float *y, const float *src,
+                                                               int64_t count, int64_t sx)
+{
+    __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    if (sx != 1 && sx != 2)
+        return 0;
+    for (int64_t i = 0; i < count; i += 16) {
+        int64_t n = count - i < 16 ? count - i : 16;
+        __mmask16 m = (__mmask16)((1u << n) - 1u);
+        __m512 v;
+        if (sx == 1) {
+            v = _mm512_maskz_loadu_ps(m, src + i);
+        } else {
+            /* values 2i .. 2i + 2n - 2: 2n - 1 floats, the first 16 in lo */
+            int64_t floats = 2 * n - 1;
+            __mmask16 lo_mask = floats >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << floats) - 1u);
+            __mmask16 hi_mask = floats > 16 ? (__mmask16)((1u << (floats - 16)) - 1u) : (__mmask16)0;
+            v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo_mask, src + 2 * i), even,
+                                       _mm512_maskz_loadu_ps(hi_mask, src + 2 * i + 16));
+        }
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), v));
+    }
+    return count;
+}
+#endif
+
+/* Sets y[i] += src[i * sx] for i in [0, count). use_avx512 runs strides 1
+ * and 2 sixteen at a time with the same result. */
+static void sumRun(float *y, const float *src, int64_t count, int64_t sx, int use_avx512)
+{
+    int64_t i = 0;
+#if defined(__x86_64__)
+    if (use_avx512 && count >= 8)
+        i = sumRunAvx512(y, src, count, sx);
+#else
+    (void)use_avx512;
+#endif
+    for (; i < count; i++)
+        y[i] += src[i * sx];
+}
+
+/* Largest output width whose average divisors poolPlane keeps on the stack. */
+#define POOL_MAX_CACHED_WIDTH 1024
+
 /* Pools one plane y[OH][OW] from x[H][W]. Rows accumulate tap by tap over
  * the output positions whose input lies inside the image. */
 static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const int64_t *ranges,
@@ -223,6 +272,8 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
 {
     int64_t oh = g->out[0], ow = g->out[1], h = g->in[0], w = g->in[1];
     int64_t sy = g->stride[0], sx = g->stride[1];
+    int32_t cols_of[POOL_MAX_CACHED_WIDTH];  /* average: taps counted per output column */
+    int cols_ready = 0;
     for (int64_t oy = 0; oy < oh; oy++) {
         float *yrow = y + oy * ow;
         float init = is_max ? -FLT_MAX : 0.0f;
@@ -242,9 +293,8 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
                 if (is_max && lo < hi) {
                     /* tap kx of outputs lo .. hi - 1, the first at xrow[lo * sx + off] */
                     maxRun(yrow + lo, xrow + lo * sx + off, hi - lo, sx, use_avx512);
-                } else if (!is_max) {
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        yrow[ox] += xrow[ox * sx + off];
+                } else if (!is_max && lo < hi) {
+                    sumRun(yrow + lo, xrow + lo * sx + off, hi - lo, sx, use_avx512);
                 }
             }
         }
@@ -256,6 +306,20 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
         int64_t ylo = include_pad ? -g->pad_begin[0] : 0, yhi = include_pad ? h + g->pad_end[0] : h;
         int64_t xlo = include_pad ? -g->pad_begin[1] : 0, xhi = include_pad ? w + g->pad_end[1] : w;
         int64_t rows = tapsInside(ybase, g->kernel[0], g->dilation[0], ylo, yhi);
+        if (ow <= POOL_MAX_CACHED_WIDTH) {
+            /* the column counts are the same for every row */
+            if (!cols_ready) {
+                for (int64_t ox = 0; ox < ow; ox++)
+                    cols_of[ox] = (int32_t)tapsInside(ox * sx - g->pad_begin[1], g->kernel[1],
+                                                      g->dilation[1], xlo, xhi);
+                cols_ready = 1;
+            }
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t count = rows * cols_of[ox];
+                yrow[ox] = count > 0 ? yrow[ox] / (float)count : 0.0f;
+            }
+            continue;
+        }
         for (int64_t ox = 0; ox < ow; ox++) {
             int64_t cols = tapsInside(ox * sx - g->pad_begin[1], g->kernel[1], g->dilation[1], xlo, xhi);
             int64_t count = rows * cols;
