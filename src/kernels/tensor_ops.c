@@ -6,6 +6,7 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/parallel.h"
+#include "kernels/transpose16.h"
 
 /* Most outputs Split may have; a node with more is rejected at load. */
 #define MAX_SPLIT_OUTPUTS 65536
@@ -391,21 +392,63 @@ static vb_status sliceInfer(const TensorParams *p, const vb_tensor *const *in, i
 
 /* Side of the square tiles in which copyTiled transposes. */
 #define TILE 32
+/* Most rows of dim j in one work item of copyTiled: TILE-row tiles
+ * stacked, so each input row of a tile is read as one long run. */
+#define MAX_BAND 1024
+
+#if defined(__x86_64__)
+/* Transposes one 16x16 block of 4-byte elements: dst[a * out_row_stride + b]
+ * = src[a + b * in_col_stride], through sixteen loads, an in-register
+ * transpose and sixteen stores. */
+__attribute__((target("avx512f"))) static void copyBlock16Avx512(uint32_t *dst,
+                                                                 const uint32_t *src,
+                                                                 int64_t out_row_stride,
+                                                                 int64_t in_col_stride)
+{
+    __m512 v[16];
+    for (int b = 0; b < 16; b++)
+        v[b] = _mm512_loadu_ps(src + b * in_col_stride);
+    vbTranspose16(v);
+    for (int a = 0; a < 16; a++)
+        _mm512_storeu_ps(dst + a * out_row_stride, v[a]);
+}
+#endif
 
 /* Copies one TILE x TILE (or smaller) tile: rows a of the tile are output
- * dim j (input stride 1), columns b the last output dim (output stride 1). */
+ * dim j (input stride 1), columns b the last output dim (output stride 1).
+ * use_avx512 moves the whole 16x16 blocks of 4-byte elements with
+ * copyBlock16Avx512 and the rest element by element. */
 static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_t cols,
-                     int64_t out_row_stride, int64_t in_col_stride)
+                     int64_t out_row_stride, int64_t in_col_stride, int use_avx512)
 {
+    int64_t block_rows = 0, block_cols = 0;
+#if defined(__x86_64__)
+    if (es == 4 && use_avx512) {
+        block_rows = rows / 16 * 16;
+        block_cols = cols / 16 * 16;
+        for (int64_t a = 0; a < block_rows; a += 16) {
+            for (int64_t b = 0; b < block_cols; b += 16)
+                copyBlock16Avx512((uint32_t *)dst + a * out_row_stride + b,
+                                  (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
+                                  in_col_stride);
+        }
+    }
+#else
+    (void)use_avx512;
+#endif
+
+    /* what the blocks left: columns past block_cols of their rows, then
+     * whole rows past block_rows */
     for (int64_t a = 0; a < rows; a++) {
+        int64_t b0 = a < block_rows ? block_cols : 0;
         if (es == 4) {
             uint32_t *o = (uint32_t *)dst + a * out_row_stride;
             const uint32_t *i = (const uint32_t *)src + a;
-            for (int64_t b = 0; b < cols; b++)
+            for (int64_t b = b0; b < cols; b++)
                 o[b] = i[b * in_col_stride];
             continue;
         }
-        for (int64_t b = 0; b < cols; b++)
+        for (int64_t b = b0; b < cols; b++)
             memcpy(dst + (size_t)(a * out_row_stride + b) * es,
                    src + (size_t)(a + b * in_col_stride) * es, es);
     }
@@ -418,7 +461,8 @@ typedef struct TiledJob {
     char *dst;
     const char *src;
     size_t es;
-    int64_t nj, nl, tiles_j, tiles_l;
+    int64_t nj, nl, band, tiles_j, tiles_l;
+    int use_avx512;
 } TiledJob;
 
 /* Copies work items [begin, end): one outer position and one band of TILE
@@ -431,9 +475,10 @@ static void tiledTask(void *arg, size_t begin, size_t end)
     char *dst = job->dst;
     const char *src = job->src;
     size_t es = job->es;
-    int64_t nj = job->nj, nl = job->nl, tiles_j = job->tiles_j, tiles_l = job->tiles_l;
+    int64_t nj = job->nj, nl = job->nl, band = job->band, tiles_j = job->tiles_j;
+    int64_t tiles_l = job->tiles_l;
     for (int64_t item = (int64_t)begin; item < (int64_t)end; item++) {
-        int64_t rest = item / tiles_j, a0 = item % tiles_j * TILE;
+        int64_t rest = item / tiles_j, a0 = item % tiles_j * band;
         int64_t out_off = a0 * w->strides[0][j], in_off = a0;
         for (int d = last - 1; d >= 0; d--) {
             if (d == j)
@@ -443,12 +488,19 @@ static void tiledTask(void *arg, size_t begin, size_t end)
             out_off += idx * w->strides[0][d];
             in_off += idx * w->strides[1][d];
         }
-        int64_t rows = nj - a0 < TILE ? nj - a0 : TILE;
+        int64_t rows = nj - a0 < band ? nj - a0 : band;
+
+        /* Column tile by column tile, and down the band within each, so
+         * every input row of the tile is read as one run of up to band
+         * elements. */
         for (int64_t t = 0; t < tiles_l; t++) {
             int64_t b0 = t * TILE, cols = nl - b0 < TILE ? nl - b0 : TILE;
-            copyTile(dst + (size_t)(out_off + b0) * es,
-                     src + (in_off + b0 * w->strides[1][last]) * (int64_t)es, es, rows, cols,
-                     w->strides[0][j], w->strides[1][last]);
+            for (int64_t r0 = 0; r0 < rows; r0 += TILE) {
+                int64_t sub = rows - r0 < TILE ? rows - r0 : TILE;
+                copyTile(dst + (size_t)(out_off + r0 * w->strides[0][j] + b0) * es,
+                         src + (in_off + r0 + b0 * w->strides[1][last]) * (int64_t)es, es, sub,
+                         cols, w->strides[0][j], w->strides[1][last], job->use_avx512);
+            }
         }
     }
 }
@@ -458,23 +510,37 @@ static void tiledTask(void *arg, size_t begin, size_t end)
  * input with a large stride while output dim j reads it contiguously.
  * Row-by-row copying would touch one input cache line per element. */
 static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, size_t es,
-                      int threads)
+                      int threads, int use_simd)
 {
     int64_t nj = w->dims[j], nl = w->dims[w->rank - 1];
-    int64_t tiles_j = (nj + TILE - 1) / TILE, tiles_l = (nl + TILE - 1) / TILE;
     int64_t outer = (int64_t)(w->count / (size_t)(nj * nl));
-    int64_t items = outer * tiles_j;
     if (w->count < VB_KERNEL_PARALLEL_MIN)
         threads = 1;
 
-    TiledJob job = {w, j, dst, src, es, nj, nl, tiles_j, tiles_l};
+    /* The widest band that still leaves four work items per thread. */
+    int64_t tiles = (nj + TILE - 1) / TILE, wanted = 4 * (int64_t)(threads < 1 ? 1 : threads);
+    int64_t band_tiles = tiles * outer / wanted;
+    if (band_tiles > MAX_BAND / TILE)
+        band_tiles = MAX_BAND / TILE;
+    if (band_tiles < 1)
+        band_tiles = 1;
+    int64_t band = band_tiles * TILE;
+    int64_t tiles_j = (nj + band - 1) / band, tiles_l = (nl + TILE - 1) / TILE;
+    int64_t items = outer * tiles_j;
+
+    TiledJob job = {w, j, dst, src, es, nj, nl, band, tiles_j, tiles_l, 0};
+#if defined(__x86_64__)
+    job.use_avx512 = use_simd && __builtin_cpu_supports("avx512f");
+#else
+    (void)use_simd;
+#endif
     vbParallelRanges(threads, (size_t)items, tiledTask, &job);
 }
 
 /* Copies a strided view of src (element strides in_strides, starting at
  * element offset) into the contiguous out. */
 static void copyView(const vb_tensor *src, int64_t offset, const int64_t *in_strides,
-                     vb_tensor *out, int threads)
+                     vb_tensor *out, int threads, int use_simd)
 {
     size_t es = vb_dtype_size(out->dtype);
     VbKernelWalk walk;
@@ -490,7 +556,7 @@ static void copyView(const vb_tensor *src, int64_t offset, const int64_t *in_str
     if (walk.strides[1][last] > 1 || walk.strides[1][last] < -1) {
         for (int j = last - 1; j >= 0; j--) {
             if (walk.strides[1][j] == 1 && walk.dims[last] >= 4) {
-                copyTiled(&walk, j, base[0], base[1], es, threads);
+                copyTiled(&walk, j, base[0], base[1], es, threads, use_simd);
                 return;
             }
         }
@@ -500,7 +566,7 @@ static void copyView(const vb_tensor *src, int64_t offset, const int64_t *in_str
 }
 
 static vb_status sliceRun(const TensorParams *p, const vb_tensor *const *in, int n_in,
-                          vb_tensor *out, int threads, vb_error *err)
+                          vb_tensor *out, int threads, int use_simd, vb_error *err)
 {
     const vb_tensor *data = in[0];
     int64_t first[VB_MAX_RANK], step[VB_MAX_RANK], count[VB_MAX_RANK], strides[VB_MAX_RANK];
@@ -514,7 +580,7 @@ static vb_status sliceRun(const TensorParams *p, const vb_tensor *const *in, int
         stride *= data->dims[d];
     }
     if (vbTensorCount(out) > 0)
-        copyView(data, offset, strides, out, threads);
+        copyView(data, offset, strides, out, threads, use_simd);
     return VB_OK;
 }
 
@@ -556,7 +622,8 @@ static vb_status transposeInfer(const TensorParams *p, const vb_tensor *data, vb
     return VB_OK;
 }
 
-static void transposeRun(const TensorParams *p, const vb_tensor *data, vb_tensor *out, int threads)
+static void transposeRun(const TensorParams *p, const vb_tensor *data, vb_tensor *out, int threads,
+                         int use_simd)
 {
     int perm[VB_MAX_RANK];
     int64_t in_strides[VB_MAX_RANK], strides[VB_MAX_RANK], stride = 1;
@@ -568,7 +635,7 @@ static void transposeRun(const TensorParams *p, const vb_tensor *data, vb_tensor
     for (int d = 0; d < data->rank; d++)
         strides[d] = in_strides[perm[d]];
     if (vbTensorCount(out) > 0)
-        copyView(data, 0, strides, out, threads);
+        copyView(data, 0, strides, out, threads, use_simd);
 }
 
 /* ---- Pad --------------------------------------------------------------------- */
@@ -914,9 +981,9 @@ static vb_status tensorRun(const void *params, const vb_tensor *const *in, int n
         return VB_OK;
     }
     if (strcmp(op, "Slice") == 0)
-        return sliceRun(p, in, n_in, out[0], ctx->threads, err);
+        return sliceRun(p, in, n_in, out[0], ctx->threads, !ctx->disable_simd, err);
     if (strcmp(op, "Transpose") == 0) {
-        transposeRun(p, in[0], out[0], ctx->threads);
+        transposeRun(p, in[0], out[0], ctx->threads, !ctx->disable_simd);
         return VB_OK;
     }
     if (strcmp(op, "Tile") == 0) {
@@ -930,7 +997,7 @@ static vb_status tensorRun(const void *params, const vb_tensor *const *in, int n
             return st;
         vb_tensor view_out = *out[0];
         vbKernelSetShape(&view_out, out[0]->dtype, 6, view);
-        copyView(in[0], 0, strides, &view_out, ctx->threads);
+        copyView(in[0], 0, strides, &view_out, ctx->threads, !ctx->disable_simd);
         return VB_OK;
     }
     return padRun(p, in, n_in, out[0], err);

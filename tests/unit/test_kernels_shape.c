@@ -266,6 +266,57 @@ static void testTransposePerm(void)
     opResultFree(&r);
 }
 
+/* Transpose of a YOLO head, [2, 85, 1000] with perm (0, 2, 1): whole
+ * 16x16 blocks, partial tiles at both edges and several bands per image,
+ * at 1 and 2 threads, for float and for int32. */
+static void testTransposeLarge(void)
+{
+    enum { B = 2, C = 85, N = 1000, COUNT = B * C * N };
+    float *x = malloc(sizeof(float) * COUNT);
+    int32_t *xi = malloc(sizeof(int32_t) * COUNT);
+    CHECK(x != NULL);
+    CHECK(xi != NULL);
+    if (x == NULL || xi == NULL) {
+        free(x);
+        free(xi);
+        return;
+    }
+    for (int i = 0; i < COUNT; i++) {
+        x[i] = (float)i * 0.5f;
+        xi[i] = i * 7 - 3;
+    }
+    int64_t perm[3] = {0, 2, 1};
+    VbOnnxAttr p = attrInts("perm", perm, 3);
+    for (int type = 0; type < 2; type++) {
+        vb_tensor t = tensorOf(type == 0 ? VB_DTYPE_FLOAT32 : VB_DTYPE_INT32, 3,
+                               (int64_t[]){B, C, N}, type == 0 ? (void *)x : (void *)xi);
+        const vb_tensor *in[] = {&t};
+        for (int threads = 1; threads <= 2; threads++) {
+            OpResult r = runOpEx("Transpose", 13, &p, 1, in, 1, 1, threads, 1);
+            CHECK_EQ_INT(r.status, VB_OK);
+            if (r.status != VB_OK)
+                continue;
+            CHECK_SHAPE(r.out[0], 3, B, N, C);
+            int bad = 0;
+            for (int b = 0; b < B; b++) {
+                for (int n = 0; n < N; n++) {
+                    for (int c = 0; c < C; c++) {
+                        size_t to = ((size_t)b * N + n) * C + c, from = ((size_t)b * C + c) * N + n;
+                        if (type == 0)
+                            bad += ((const float *)r.out[0].data)[to] != x[from];
+                        else
+                            bad += ((const int32_t *)r.out[0].data)[to] != xi[from];
+                    }
+                }
+            }
+            CHECK_MSG(bad == 0, "type %d, %d threads: %d values misplaced", type, threads, bad);
+            opResultFree(&r);
+        }
+    }
+    free(x);
+    free(xi);
+}
+
 static void testPadModes(void)
 {
     vb_tensor x = tensorOf(VB_DTYPE_FLOAT32, 2, (int64_t[]){1, 3}, seq);  /* {0, 1, 2} */
@@ -456,6 +507,7 @@ int main(void)
     testConcatSplit();
     testSliceClamping();
     testTransposePerm();
+    testTransposeLarge();
     testPadModes();
     testConstantsAndRanges();
     testIndexOps();
