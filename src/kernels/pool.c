@@ -169,31 +169,53 @@ static int64_t tapsInside(int64_t base, int64_t kernel, int64_t dilation, int64_
 }
 
 #if defined(__x86_64__)
-/* The AVX-512 form of maxRun for strides 1 and 2; returns how many leading
- * outputs it handled. Stride 2 splits two loads into even lanes and stops
- * while a load would reach past src[2 * (count - 1)]. */
+/* Returns src[0], src[sx], ... src[(n - 1) * sx] for sx 1 or 2 in the first
+ * n (1 to 16) lanes and zeros after them, reading nothing past the last of
+ * them. Stride 2 splits two masked loads into their even lanes. */
+__attribute__((target("avx512f"))) static __m512 loadStrided(const float *src, int64_t n,
+                                                             int64_t sx)
+{
+    __mmask16 m = (__mmask16)((1u << n) - 1u);
+    if (sx == 1)
+        return _mm512_maskz_loadu_ps(m, src);
+    __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t floats = 2 * n - 1;  /* the first 16 in lo */
+    __mmask16 lo = floats >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << floats) - 1u);
+    __mmask16 hi = floats > 16 ? (__mmask16)((1u << (floats - 16)) - 1u) : (__mmask16)0;
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, src), even,
+                                  _mm512_maskz_loadu_ps(hi, src + 16));
+}
+
+/* The AVX-512 form of maxRun for strides 1 and 2, the last partial vector
+ * through masks; returns how many leading outputs it handled. */
 __attribute__((target("avx512f"))) static int64_t maxRunAvx512(float *y, const float *src,
                                                                int64_t count, int64_t sx)
 {
-    int64_t i = 0;
-    if (sx == 1) {
-        for (; i + 16 <= count; i += 16)
-            _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(src + i), _mm512_loadu_ps(y + i)));
-        if (i < count) {
-            __mmask16 m = (__mmask16)((1u << (count - i)) - 1u);
-            _mm512_mask_storeu_ps(y + i, m, _mm512_max_ps(_mm512_maskz_loadu_ps(m, src + i),
-                                                          _mm512_maskz_loadu_ps(m, y + i)));
-            i = count;
-        }
-    } else if (sx == 2) {
-        __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        for (; i + 17 <= count; i += 16) {
-            __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(src + 2 * i), even,
-                                              _mm512_loadu_ps(src + 2 * i + 16));
-            _mm512_storeu_ps(y + i, _mm512_max_ps(v, _mm512_loadu_ps(y + i)));
-        }
+    if (sx != 1 && sx != 2)
+        return 0;
+    for (int64_t i = 0; i < count; i += 16) {
+        int64_t n = count - i < 16 ? count - i : 16;
+        __mmask16 m = (__mmask16)((1u << n) - 1u);
+        __m512 v = loadStrided(src + i * sx, n, sx);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_max_ps(v, _mm512_maskz_loadu_ps(m, y + i)));
     }
-    return i;
+    return count;
+}
+
+/* The AVX-512 form of sumRun for strides 1 and 2, the last partial vector
+ * through masks; returns how many leading outputs it handled. */
+__attribute__((target("avx512f"))) static int64_t sumRunAvx512(float *y, const float *src,
+                                                               int64_t count, int64_t sx)
+{
+    if (sx != 1 && sx != 2)
+        return 0;
+    for (int64_t i = 0; i < count; i += 16) {
+        int64_t n = count - i < 16 ? count - i : 16;
+        __mmask16 m = (__mmask16)((1u << n) - 1u);
+        __m512 v = loadStrided(src + i * sx, n, sx);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), v));
+    }
+    return count;
 }
 #endif
 
@@ -215,37 +237,6 @@ static void maxRun(float *y, const float *src, int64_t count, int64_t sx, int us
         y[i] = v > y[i] ? v : y[i];
     }
 }
-
-#if defined(__x86_64__)
-/* The AVX-512 form of sumRun for strides 1 and 2, the last partial vector
- * through masks; returns how many leading outputs it handled. Stride 2
- * splits two loads into their even lanes and reads nothing past
- * src[2 * (count - 1)]. */
-__attribute__((target("avx512f"))) static int64_t sumRunAvx512(float *y, const float *src,
-                                                               int64_t count, int64_t sx)
-{
-    __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    if (sx != 1 && sx != 2)
-        return 0;
-    for (int64_t i = 0; i < count; i += 16) {
-        int64_t n = count - i < 16 ? count - i : 16;
-        __mmask16 m = (__mmask16)((1u << n) - 1u);
-        __m512 v;
-        if (sx == 1) {
-            v = _mm512_maskz_loadu_ps(m, src + i);
-        } else {
-            /* values 2i .. 2i + 2n - 2: 2n - 1 floats, the first 16 in lo */
-            int64_t floats = 2 * n - 1;
-            __mmask16 lo_mask = floats >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << floats) - 1u);
-            __mmask16 hi_mask = floats > 16 ? (__mmask16)((1u << (floats - 16)) - 1u) : (__mmask16)0;
-            v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo_mask, src + 2 * i), even,
-                                       _mm512_maskz_loadu_ps(hi_mask, src + 2 * i + 16));
-        }
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), v));
-    }
-    return count;
-}
-#endif
 
 /* Sets y[i] += src[i * sx] for i in [0, count). use_avx512 runs strides 1
  * and 2 sixteen at a time with the same result. */
