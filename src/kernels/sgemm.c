@@ -168,6 +168,21 @@ static void kernelPortable(int kc, const float *a, const float *b, float *c, siz
 }
 
 #if VB_X86
+/* Stores row R of an 8x32 AVX-512 tile (accumulators cR0, cR1) to c when
+ * R < mv, through masks m0 and m1, adding what c contains when accumulate
+ * is set. A macro, so the accumulators stay in registers. */
+#define VB_STORE_ROW_AVX512(R)                                                     \
+    if (R < mv) {                                                                  \
+        float *out = c + (size_t)(R) * ldc;                                        \
+        __m512 lo = c##R##0, hi = c##R##1;                                         \
+        if (accumulate) {                                                          \
+            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));                \
+            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + 16));           \
+        }                                                                          \
+        _mm512_mask_storeu_ps(out, m0, lo);                                        \
+        _mm512_mask_storeu_ps(out + 16, m1, hi);                                   \
+    }
+
 /* 8x32 AVX-512F micro-kernel: 16 zmm accumulators, two B loads and eight A
  * broadcasts per step of k. */
 __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float *a,
@@ -200,18 +215,9 @@ __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float 
     __mmask16 m1 = nv >= 32 ? (__mmask16)0xFFFF
                  : nv > 16  ? (__mmask16)((1u << (nv - 16)) - 1u)
                             : (__mmask16)0;
-    __m512 rows[16] = {c00, c01, c10, c11, c20, c21, c30, c31,
-                       c40, c41, c50, c51, c60, c61, c70, c71};
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        __m512 lo = rows[2 * i], hi = rows[2 * i + 1];
-        if (accumulate) {
-            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));
-            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + 16));
-        }
-        _mm512_mask_storeu_ps(out, m0, lo);
-        _mm512_mask_storeu_ps(out + 16, m1, hi);
-    }
+    VB_STORE_ROW_AVX512(0) VB_STORE_ROW_AVX512(1) VB_STORE_ROW_AVX512(2)
+    VB_STORE_ROW_AVX512(3) VB_STORE_ROW_AVX512(4) VB_STORE_ROW_AVX512(5)
+    VB_STORE_ROW_AVX512(6) VB_STORE_ROW_AVX512(7)
 }
 
 /* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
@@ -303,19 +309,11 @@ __attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a
 #undef VB_ROW
         a += 8;
     }
-    __m512 acc[16] = {c00, c01, c10, c11, c20, c21, c30, c31,
-                      c40, c41, c50, c51, c60, c61, c70, c71};
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        __m512 lo = acc[2 * i], hi = acc[2 * i + 1];
-        if (accumulate) {
-            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));
-            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + 16));
-        }
-        _mm512_mask_storeu_ps(out, m0, lo);
-        _mm512_mask_storeu_ps(out + 16, m1, hi);
-    }
+    VB_STORE_ROW_AVX512(0) VB_STORE_ROW_AVX512(1) VB_STORE_ROW_AVX512(2)
+    VB_STORE_ROW_AVX512(3) VB_STORE_ROW_AVX512(4) VB_STORE_ROW_AVX512(5)
+    VB_STORE_ROW_AVX512(6) VB_STORE_ROW_AVX512(7)
 }
+#undef VB_STORE_ROW_AVX512
 
 /* 6x16 AVX2+FMA micro-kernel reading B through row pointers. */
 __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
