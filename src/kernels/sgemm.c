@@ -220,6 +220,21 @@ __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float 
     VB_STORE_ROW_AVX512(6) VB_STORE_ROW_AVX512(7)
 }
 
+/* Stores row R of a 6x16 AVX2 tile (accumulators cR0, cR1) to c when
+ * R < mv, through lane masks m0 and m1, adding what c contains when
+ * accumulate is set. A macro, so the accumulators stay in registers. */
+#define VB_STORE_ROW_AVX2(R)                                                       \
+    if (R < mv) {                                                                  \
+        float *out = c + (size_t)(R) * ldc;                                        \
+        __m256 lo = c##R##0, hi = c##R##1;                                         \
+        if (accumulate) {                                                          \
+            lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));                   \
+            hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));               \
+        }                                                                          \
+        _mm256_maskstore_ps(out, m0, lo);                                          \
+        _mm256_maskstore_ps(out + 8, m1, hi);                                      \
+    }
+
 /* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
 __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
                                                           float *c, size_t ldc, int mv, int nv,
@@ -244,26 +259,12 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
         b += 16;
     }
 
-    /* Full tiles store directly; partial ones go through a staging tile. */
-    float tile[6 * 16];
-    __m256 rows[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        if (nv == 16) {
-            __m256 lo = rows[2 * i], hi = rows[2 * i + 1];
-            if (accumulate) {
-                lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));
-                hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));
-            }
-            _mm256_storeu_ps(out, lo);
-            _mm256_storeu_ps(out + 8, hi);
-        } else {
-            _mm256_storeu_ps(tile + i * 16, rows[2 * i]);
-            _mm256_storeu_ps(tile + i * 16 + 8, rows[2 * i + 1]);
-            for (int j = 0; j < nv; j++)
-                out[j] = accumulate ? out[j] + tile[i * 16 + j] : tile[i * 16 + j];
-        }
-    }
+    /* lane j of the masks is set when j < nv (first 8) or j + 8 < nv */
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
+    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
+    VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)
+    VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 }
 
 /* Row-pointer variants: B step p is the nv contiguous floats at rows[p],
@@ -342,18 +343,10 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
 #undef VB_ROW
         a += 6;
     }
-    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    for (int i = 0; i < mv; i++) {
-        float *out = c + (size_t)i * ldc;
-        __m256 lo = acc[2 * i], hi = acc[2 * i + 1];
-        if (accumulate) {
-            lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));
-            hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));
-        }
-        _mm256_maskstore_ps(out, m0, lo);
-        _mm256_maskstore_ps(out + 8, m1, hi);
-    }
+    VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)
+    VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 }
+#undef VB_STORE_ROW_AVX2
 #endif
 
 size_t vbSgemmThreadWorkspace(int n, int k)
