@@ -1037,8 +1037,17 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
     float *y = job->y + (size_t)(img * s->channels + c0) * job->out_plane;
 
     /* Transpose the block into the padded buffer [hp][wp][16], 16 pixels
-     * of a row at a time; channels past the block's lanes load as zero. */
-    memset(buffer, 0, sizeof(float) * (size_t)(hp * wp) * DW_BLOCK);
+     * of a row at a time; channels past the block's lanes load as zero.
+     * Only the padding is zeroed first: the rows above and below the image
+     * and the columns beside it. */
+    size_t pixel = sizeof(float) * DW_BLOCK;
+    memset(buffer, 0, pixel * (size_t)(top * wp));
+    memset(buffer + (size_t)((top + h) * wp) * DW_BLOCK, 0, pixel * (size_t)((hp - top - h) * wp));
+    for (int64_t iy = top; iy < top + h; iy++) {
+        float *line = buffer + (size_t)(iy * wp) * DW_BLOCK;
+        memset(line, 0, pixel * (size_t)left);
+        memset(line + (size_t)(left + w) * DW_BLOCK, 0, pixel * (size_t)(wp - left - w));
+    }
     for (int64_t iy = 0; iy < h; iy++) {
         for (int64_t ix = 0; ix < w; ix += DW_BLOCK) {
             int64_t count = w - ix < DW_BLOCK ? w - ix : DW_BLOCK;
