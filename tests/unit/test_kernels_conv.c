@@ -295,6 +295,42 @@ static void testDepthwisePlanes(void)
     runShapeTable(&t);
 }
 
+/* Convolutions of small images with many filters, where two threads split
+ * the rows of C: 1x1 with three K blocks, 1x1 on 14x14, and a strided 3x3
+ * that packs B from the input. Two threads must give the same bits as
+ * one. */
+static void testSmallImageRowSplit(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c    h   w   m   kh kw g  sh sw dh dw pt pl pb pr */
+        {1, 300, 7, 7, 64, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+        {1, 40, 14, 14, 80, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+        {1, 96, 9, 9, 48, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        ConvCase cc;
+        memset(&cc, 0, sizeof cc);
+        cc.r = shapes[i];
+        cc.r.oh = outSize(cc.r.h, cc.r.kh, cc.r.sh, cc.r.dh, cc.r.pt, cc.r.pb);
+        cc.r.ow = outSize(cc.r.w, cc.r.kw, cc.r.sw, cc.r.dw, cc.r.pl, cc.r.pr);
+        cc.rank = 4;
+        cc.bias = 1;
+        char label[64];
+        snprintf(label, sizeof label, "small image %zu", i);
+        float *want = NULL;
+        RefRun cfg = {11, 1, 0, 1, VB_ACT_SILU, 0, 0};
+        float *one_thread = runConvCaseCached(&cc, &cfg, label, &want);
+        cfg.threads = 2;
+        float *two_threads = runConvCaseCached(&cc, &cfg, label, &want);
+        size_t yn = (size_t)cc.r.m * cc.r.oh * cc.r.ow;
+        CHECK_MSG(memcmp(one_thread, two_threads, sizeof(float) * yn) == 0, "%s: 1 and 2 threads differ",
+                  label);
+        free(one_thread);
+        free(two_threads);
+        free(want);
+    }
+}
+
 /* 1x1 convolutions of a 1x1 image (squeeze-excitation layers), which run
  * as a matrix-vector product: K not a multiple of 16, rows not a multiple
  * of 4, a batch of two and two groups. */
@@ -422,6 +458,7 @@ int main(void)
     testWinograd();
     testDepthwisePlanes();
     testSinglePixel();
+    testSmallImageRowSplit();
     testOtherLayouts();
     testAutoPad();
     testRejects();
