@@ -67,6 +67,16 @@ static void convRelease(void *params)
     free(p);
 }
 
+/* Returns nonzero when scale, the input 3 of a fused Mul, fits the Conv of
+ * shape s: float32 [1, C, 1, 1] for a 1x1 convolution of one image with one
+ * group. */
+static int convScaleFits(const ConvParams *p, const ConvShape *s, const vb_tensor *scale)
+{
+    return scale != NULL && s->pointwise && p->group == 1 && s->batch == 1 &&
+           scale->dtype == VB_DTYPE_FLOAT32 && scale->rank == 4 && scale->dims[0] == 1 &&
+           scale->dims[1] == s->channels && scale->dims[2] == 1 && scale->dims[3] == 1;
+}
+
 /* Validates X [N, C, (H,) W], W [M, C/group, (kh,) kw] and B [M] and fills
  * *s. Errors name the node and the shapes. */
 static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int n_in,
@@ -130,9 +140,7 @@ static vb_status convShape(const ConvParams *p, const vb_tensor *const *in, int 
     /* The scale of a fused Mul: one float per input channel, one image. */
     const vb_tensor *scale = n_in > 3 ? in[3] : NULL;
     if (scale != NULL || p->input_scale) {
-        if (!p->input_scale || scale == NULL || !s->pointwise || p->group != 1 || s->batch != 1 ||
-            scale->dtype != VB_DTYPE_FLOAT32 || scale->rank != 4 || scale->dims[0] != 1 ||
-            scale->dims[1] != s->channels || scale->dims[2] != 1 || scale->dims[3] != 1)
+        if (!p->input_scale || !convScaleFits(p, s, scale))
             return vbErrorSet(err, VB_ERR_SHAPE,
                               "Conv node '%s': the input scale of a fused Mul must be float32 [1, %lld, 1, 1] for a 1x1 convolution of one image",
                               node, (long long)s->channels);
@@ -369,11 +377,10 @@ int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in)
         return 0;
     ConvShape s;
     vb_error err = {0};
-    p->input_scale = 1;
-    if (convShape(p, in, n_in, &s, &err) != VB_OK || s.g.out[0] * s.g.out[1] < 2) {
-        p->input_scale = 0;
+    if (convShape(p, in, 3, &s, &err) != VB_OK || !convScaleFits(p, &s, in[3]) ||
+        s.g.out[0] * s.g.out[1] < 2)
         return 0;
-    }
+    p->input_scale = 1;
     return 1;
 }
 
@@ -854,15 +861,33 @@ __attribute__((target("avx512f"), always_inline)) static inline void depthwiseFi
         depthwiseFixedAvx512(xp, row_stride, phase_stride, taps, bias, y, oh, ow, K, S, R);     \
     }
 
-VB_DEPTHWISE_FIXED(depthwise3x3s1Avx512, 3, 1, 4)
-VB_DEPTHWISE_FIXED(depthwise3x3s2Avx512, 3, 2, 4)
-VB_DEPTHWISE_FIXED(depthwise5x5s1Avx512, 5, 1, 2)
-VB_DEPTHWISE_FIXED(depthwise5x5s2Avx512, 5, 2, 2)
+/* Output rows per step: 3x3 taps, 4 accumulators and the loaded rows fit
+ * the 32 vector registers, 5x5 taps leave room for 2 accumulators. */
+#define DW_ROWS_3X3 4
+#define DW_ROWS_5X5 2
+
+VB_DEPTHWISE_FIXED(depthwise3x3s1Avx512, 3, 1, DW_ROWS_3X3)
+VB_DEPTHWISE_FIXED(depthwise3x3s2Avx512, 3, 2, DW_ROWS_3X3)
+VB_DEPTHWISE_FIXED(depthwise5x5s1Avx512, 5, 1, DW_ROWS_5X5)
+VB_DEPTHWISE_FIXED(depthwise5x5s2Avx512, 5, 2, DW_ROWS_5X5)
 #undef VB_DEPTHWISE_FIXED
 
 typedef void (*DepthwiseFixedKernel)(const float *xp, int64_t row_stride, size_t phase_stride,
                                      const float *taps, float bias, float *y, int64_t oh,
                                      int64_t ow);
+
+/* One fixed-window kernel: its window side, stride and rows per step. */
+typedef struct DepthwiseFixed {
+    int kernel, stride, rows;
+    DepthwiseFixedKernel fn;
+} DepthwiseFixed;
+
+static const DepthwiseFixed depthwiseFixedKernels[] = {
+    {3, 1, DW_ROWS_3X3, depthwise3x3s1Avx512},
+    {3, 2, DW_ROWS_3X3, depthwise3x3s2Avx512},
+    {5, 1, DW_ROWS_5X5, depthwise5x5s1Avx512},
+    {5, 2, DW_ROWS_5X5, depthwise5x5s2Avx512},
+};
 
 /* Returns the fixed-window kernel for g and sets *rows to the output rows
  * it computes per step, or returns NULL when none fits: square 3x3 or 5x5
@@ -872,16 +897,13 @@ static DepthwiseFixedKernel depthwiseFixedKernel(const VbWindowGeometry *g, int6
     if (g->kernel[0] != g->kernel[1] || g->stride[0] != g->stride[1] || g->dilation[0] != 1 ||
         g->dilation[1] != 1)
         return NULL;
-    int k = (int)g->kernel[0], st = (int)g->stride[0];
-    *rows = k == 3 ? 4 : 2;
-    if (k == 3 && st == 1)
-        return depthwise3x3s1Avx512;
-    if (k == 3 && st == 2)
-        return depthwise3x3s2Avx512;
-    if (k == 5 && st == 1)
-        return depthwise5x5s1Avx512;
-    if (k == 5 && st == 2)
-        return depthwise5x5s2Avx512;
+    for (size_t i = 0; i < sizeof depthwiseFixedKernels / sizeof depthwiseFixedKernels[0]; i++) {
+        const DepthwiseFixed *f = &depthwiseFixedKernels[i];
+        if (f->kernel == g->kernel[0] && f->stride == g->stride[0]) {
+            *rows = f->rows;
+            return f->fn;
+        }
+    }
     return NULL;
 }
 #endif

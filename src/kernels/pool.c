@@ -186,10 +186,11 @@ __attribute__((target("avx512f"))) static __m512 loadStrided(const float *src, i
                                   _mm512_maskz_loadu_ps(hi, src + 16));
 }
 
-/* The AVX-512 form of maxRun for strides 1 and 2, the last partial vector
- * through masks; returns how many leading outputs it handled. */
-__attribute__((target("avx512f"))) static int64_t maxRunAvx512(float *y, const float *src,
-                                                               int64_t count, int64_t sx)
+/* The AVX-512 form of maxRun (is_max) and sumRun for strides 1 and 2, the
+ * last partial vector through masks; returns how many leading outputs it
+ * handled. */
+__attribute__((target("avx512f"))) static int64_t runAvx512(float *y, const float *src,
+                                                            int64_t count, int64_t sx, int is_max)
 {
     if (sx != 1 && sx != 2)
         return 0;
@@ -197,23 +198,10 @@ __attribute__((target("avx512f"))) static int64_t maxRunAvx512(float *y, const f
         int64_t n = count - i < 16 ? count - i : 16;
         __mmask16 m = (__mmask16)((1u << n) - 1u);
         __m512 v = loadStrided(src + i * sx, n, sx);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_max_ps(v, _mm512_maskz_loadu_ps(m, y + i)));
-    }
-    return count;
-}
-
-/* The AVX-512 form of sumRun for strides 1 and 2, the last partial vector
- * through masks; returns how many leading outputs it handled. */
-__attribute__((target("avx512f"))) static int64_t sumRunAvx512(float *y, const float *src,
-                                                               int64_t count, int64_t sx)
-{
-    if (sx != 1 && sx != 2)
-        return 0;
-    for (int64_t i = 0; i < count; i += 16) {
-        int64_t n = count - i < 16 ? count - i : 16;
-        __mmask16 m = (__mmask16)((1u << n) - 1u);
-        __m512 v = loadStrided(src + i * sx, n, sx);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), v));
+        __m512 old = _mm512_maskz_loadu_ps(m, y + i);
+        /* max(v, old) returns old when either is NaN, as maxRun's v > y test does */
+        __m512 r = is_max ? _mm512_max_ps(v, old) : _mm512_add_ps(old, v);
+        _mm512_mask_storeu_ps(y + i, m, r);
     }
     return count;
 }
@@ -228,7 +216,7 @@ static void maxRun(float *y, const float *src, int64_t count, int64_t sx, int us
 #if defined(__x86_64__)
     /* short runs stay in the loop below, which costs less than the call */
     if (use_avx512 && count >= 32)
-        i = maxRunAvx512(y, src, count, sx);
+        i = runAvx512(y, src, count, sx, 1);
 #else
     (void)use_avx512;
 #endif
@@ -245,7 +233,7 @@ static void sumRun(float *y, const float *src, int64_t count, int64_t sx, int us
     int64_t i = 0;
 #if defined(__x86_64__)
     if (use_avx512 && count >= 8)
-        i = sumRunAvx512(y, src, count, sx);
+        i = runAvx512(y, src, count, sx, 0);
 #else
     (void)use_avx512;
 #endif
