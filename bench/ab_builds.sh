@@ -42,7 +42,10 @@ cli_a=${args[0]}
 cli_b=${args[1]}
 model=${args[2]}
 for cli in "$cli_a" "$cli_b"; do
-  [ -x "$cli" ] || { echo "ab_builds.sh: '$cli' is not an executable visionbench" >&2; exit 1; }
+  [ -x "$cli" ] || {
+    echo "ab_builds.sh: visionbench '$cli' not found or not executable; build it or fix the path" >&2
+    exit 1
+  }
 done
 [ -f "$shared/models/$model.onnx" ] || {
   echo "ab_builds.sh: model '$shared/models/$model.onnx' not found; pass --shared or another model name" >&2

@@ -170,7 +170,9 @@ int main(int argc, char **argv)
         if (sscanf(shape, "%d,%d,%d,%d,%d,%7s", &custom.cin, &custom.cout, &custom.size,
                    &custom.kernel, &custom.stride, kind) < 5 || custom.cin < 1 || custom.cout < 1 ||
             custom.size < 1 || custom.kernel < 1 || custom.stride < 1) {
-            fprintf(stderr, "bench_conv: BENCH_SHAPE '%s' is not cin,cout,size,kernel,stride[,dw]\n",
+            fprintf(stderr,
+                    "bench_conv: invalid BENCH_SHAPE '%s'; expected positive integers "
+                    "cin,cout,size,kernel,stride[,dw], for example 64,64,40,3,1\n",
                     shape);
             return 2;
         }

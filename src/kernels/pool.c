@@ -186,9 +186,9 @@ __attribute__((target("avx512f"))) static __m512 loadStrided(const float *src, i
                                   _mm512_maskz_loadu_ps(hi, src + 16));
 }
 
-/* The AVX-512 form of maxRun (is_max) and sumRun for strides 1 and 2, the
- * last partial vector through masks; returns how many leading outputs it
- * handled. */
+/* Runs maxRun (is_max) or sumRun with AVX-512 for strides 1 and 2, the
+ * last partial vector through masks. Returns how many leading outputs it
+ * handled: count, or 0 for other strides. */
 __attribute__((target("avx512f"))) static int64_t runAvx512(float *y, const float *src,
                                                             int64_t count, int64_t sx, int is_max)
 {
@@ -227,7 +227,7 @@ static void maxRun(float *y, const float *src, int64_t count, int64_t sx, int us
 }
 
 /* Sets y[i] += src[i * sx] for i in [0, count). use_avx512 runs strides 1
- * and 2 sixteen at a time with the same result. */
+ * and 2 of 8 or more outputs sixteen at a time with the same result. */
 static void sumRun(float *y, const float *src, int64_t count, int64_t sx, int use_avx512)
 {
     int64_t i = 0;

@@ -942,10 +942,10 @@ static float activateOne(float v, VbActivation act, float alpha, float beta)
 }
 
 #if VB_X86
-/* 2^t for 16 floats: t = n + f with n an integer and |f| <= 1/2, 2^f from
- * a degree-5 polynomial (relative error below 2.5e-7, fitted here by
- * weighted least squares), then scaled by 2^n. t is clamped to [-127, 127],
- * so the result stays finite; a NaN t gives NaN. */
+/* Returns 2^t for 16 floats: t = n + f with n an integer and |f| <= 1/2, 2^f from
+ * a degree-5 polynomial (relative error below 2.5e-7, fitted by weighted
+ * least squares on [-1/2, 1/2]), then scaled by 2^n. t is clamped to
+ * [-127, 127], so the result stays finite. A NaN t gives NaN. */
 __attribute__((target("avx512f"))) static __m512 exp2Avx512(__m512 t)
 {
     /* bound first, t second: a NaN t passes through max and min */
