@@ -49,6 +49,15 @@ static int cpuHasAvx2(void)
 #endif
 }
 
+VbKernelIsa vbKernelIsa(int disable_simd)
+{
+    if (disable_simd)
+        return VB_KERNEL_ISA_PORTABLE;
+    if (cpuHasAvx512())
+        return VB_KERNEL_ISA_AVX512;
+    return cpuHasAvx2() ? VB_KERNEL_ISA_AVX2 : VB_KERNEL_ISA_PORTABLE;
+}
+
 VbSgemmLayout vbSgemmLayout(void)
 {
     VbSgemmLayout layout = {8, 32};
@@ -221,18 +230,29 @@ __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float 
 }
 
 /* Stores row R of a 6x16 AVX2 tile (accumulators cR0, cR1) to c when
- * R < mv, through lane masks m0 and m1, adding what c contains when
- * accumulate is set. A macro, so the accumulators stay in registers. */
+ * R < mv, adding what c contains when accumulate is set: plain stores when
+ * full (nv == 16), else through lane masks m0 and m1, as masked stores are
+ * slow on some CPUs (AMD Zen). A macro, so the accumulators stay in
+ * registers. */
 #define VB_STORE_ROW_AVX2(R)                                                       \
     if (R < mv) {                                                                  \
         float *out = c + (size_t)(R) * ldc;                                        \
         __m256 lo = c##R##0, hi = c##R##1;                                         \
-        if (accumulate) {                                                          \
-            lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));                   \
-            hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));               \
+        if (full) {                                                                \
+            if (accumulate) {                                                      \
+                lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));                      \
+                hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));                  \
+            }                                                                      \
+            _mm256_storeu_ps(out, lo);                                             \
+            _mm256_storeu_ps(out + 8, hi);                                         \
+        } else {                                                                   \
+            if (accumulate) {                                                      \
+                lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));               \
+                hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));           \
+            }                                                                      \
+            _mm256_maskstore_ps(out, m0, lo);                                      \
+            _mm256_maskstore_ps(out + 8, m1, hi);                                  \
         }                                                                          \
-        _mm256_maskstore_ps(out, m0, lo);                                          \
-        _mm256_maskstore_ps(out + 8, m1, hi);                                      \
     }
 
 /* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
@@ -263,6 +283,7 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
     __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
+    int full = nv == 16;
     VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)
     VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 }
@@ -325,6 +346,7 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
     __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
+    int full = nv == 16;
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -333,7 +355,14 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *b = rows[p];
-        __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1);
+        __m256 b0, b1;
+        if (full) {
+            b0 = _mm256_loadu_ps(b);
+            b1 = _mm256_loadu_ps(b + 8);
+        } else {
+            b0 = _mm256_maskload_ps(b, m0);
+            b1 = _mm256_maskload_ps(b + 8, m1);
+        }
         __m256 av;
 #define VB_ROW(r)                                   \
     av = _mm256_broadcast_ss(a + r);                \
@@ -1034,6 +1063,88 @@ __attribute__((target("avx512f"))) static void activateAvx512(float *base, size_
 }
 #undef VB_ACT_ROWS
 #undef VB_ACT_LOOP
+
+/* Returns 2^t for 8 floats, as exp2Avx512 does for 16: the same degree-5
+ * polynomial, with 2^n built in the exponent field. t is clamped to
+ * [-126, 127], so 2^n stays a normal float. A NaN t gives NaN. */
+__attribute__((target("avx2,fma"))) static __m256 exp2Avx2(__m256 t)
+{
+    t = _mm256_min_ps(_mm256_set1_ps(127.0f), _mm256_max_ps(_mm256_set1_ps(-126.0f), t));
+    __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 f = _mm256_sub_ps(t, n);
+    __m256 p = _mm256_set1_ps(1.327646780e-3f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.675540961e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550713465e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402212024e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931469440e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.000000119f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+/* Returns 1 / (1 + exp(-v)) for 8 floats: a 12-bit reciprocal estimate
+ * refined by one Newton step. */
+__attribute__((target("avx2,fma"))) static __m256 sigmoidAvx2(__m256 v)
+{
+    __m256 den = _mm256_add_ps(_mm256_set1_ps(1.0f),
+                               exp2Avx2(_mm256_mul_ps(v, _mm256_set1_ps(-1.44269504088896341f))));
+    __m256 r = _mm256_rcp_ps(den);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(den, r, _mm256_set1_ps(2.0f)));
+}
+
+/* Runs EXPR, which maps v (bias added) to the result, on each of the rows
+ * of activateAvx2. The last n % 8 values of a row go through masked loads
+ * and stores. */
+#define VB_ACT_ROWS(EXPR)                                                            \
+    for (int r = 0; r < rows; r++) {                                                 \
+        float *x = base + (size_t)r * ldc;                                           \
+        __m256 vbias = _mm256_set1_ps(bias != NULL ? bias[r] : 0.0f);                \
+        size_t i = 0;                                                                \
+        for (; i + 8 <= n; i += 8) {                                                 \
+            __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), vbias);                 \
+            _mm256_storeu_ps(x + i, (EXPR));                                         \
+        }                                                                            \
+        if (i < n) {                                                                 \
+            __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), lane);  \
+            __m256 v = _mm256_add_ps(_mm256_maskload_ps(x + i, tail), vbias);        \
+            _mm256_maskstore_ps(x + i, tail, (EXPR));                                \
+        }                                                                            \
+    }
+
+/* The AVX2 path of vbActivationApplyRows, as activateAvx512 is for AVX-512
+ * machines: the same results, NaN included, but for rounding in Sigmoid
+ * and SiLU. */
+__attribute__((target("avx2,fma"))) static void activateAvx2(float *base, size_t ldc, int rows,
+                                                            size_t n, const float *bias,
+                                                            VbActivation act, float alpha,
+                                                            float beta)
+{
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 zero = _mm256_setzero_ps();
+    __m256 unit = _mm256_set1_ps(1.0f), six = _mm256_set1_ps(6.0f);
+    __m256 half = _mm256_set1_ps(0.5f);
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    /* max(a, v) and min(a, v) return their second operand v when v is NaN,
+     * as activateOne does. max(v, 0) returns 0 for NaN, as Relu does. */
+    switch (act) {
+    case VB_ACT_NONE: VB_ACT_ROWS(v) break;
+    case VB_ACT_RELU: VB_ACT_ROWS(_mm256_max_ps(v, zero)) break;
+    case VB_ACT_SIGMOID: VB_ACT_ROWS(sigmoidAvx2(v)) break;
+    case VB_ACT_SILU: VB_ACT_ROWS(_mm256_mul_ps(v, sigmoidAvx2(v))) break;
+    case VB_ACT_HARDSWISH:
+        VB_ACT_ROWS(_mm256_mul_ps(
+            v, _mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_add_ps(_mm256_div_ps(v, six), half)))))
+        break;
+    case VB_ACT_HARDSIGMOID:
+        VB_ACT_ROWS(_mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_fmadd_ps(va, v, vb))))
+        break;
+    case VB_ACT_LEAKYRELU:
+        VB_ACT_ROWS(_mm256_blendv_ps(v, _mm256_mul_ps(v, va), _mm256_cmp_ps(v, zero, _CMP_LT_OQ)))
+        break;
+    case VB_ACT_CLIP: VB_ACT_ROWS(_mm256_min_ps(vb, _mm256_max_ps(va, v))) break;
+    }
+}
+#undef VB_ACT_ROWS
 #endif
 
 void vbActivationApplyRows(float *c, size_t ldc, int rows, size_t n, const float *bias,
@@ -1042,6 +1153,10 @@ void vbActivationApplyRows(float *c, size_t ldc, int rows, size_t n, const float
 #if VB_X86
     if (use_simd && cpuHasAvx512()) {
         activateAvx512(c, ldc, rows, n, bias, act, alpha, beta);
+        return;
+    }
+    if (use_simd && cpuHasAvx2()) {
+        activateAvx2(c, ldc, rows, n, bias, act, alpha, beta);
         return;
     }
 #endif
@@ -1057,6 +1172,10 @@ void vbActivationApply(float *x, size_t n, float bias, VbActivation act, float a
 #if VB_X86
     if (use_simd && cpuHasAvx512()) {
         activateAvx512(x, n, 1, n, &bias, act, alpha, beta);
+        return;
+    }
+    if (use_simd && cpuHasAvx2()) {
+        activateAvx2(x, n, 1, n, &bias, act, alpha, beta);
         return;
     }
 #else

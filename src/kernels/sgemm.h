@@ -35,6 +35,18 @@ typedef enum VbSgemmIsa {
  * kernel runs. */
 void vbSgemmSetIsa(VbSgemmIsa isa);
 
+/* The vector instructions a kernel runs with. */
+typedef enum VbKernelIsa {
+    VB_KERNEL_ISA_PORTABLE = 0,
+    VB_KERNEL_ISA_AVX2,      /* AVX2 and FMA */
+    VB_KERNEL_ISA_AVX512     /* AVX-512F */
+} VbKernelIsa;
+
+/* Returns the best instruction set of this CPU that vbSgemmSetIsa allows,
+ * or VB_KERNEL_ISA_PORTABLE when disable_simd is set. Kernels with AVX2 and
+ * AVX-512 forms pick one with it, so tests reach each form. */
+VbKernelIsa vbKernelIsa(int disable_simd);
+
 /* Returns the float count of an M x K matrix packed with vbSgemmPackA. */
 size_t vbSgemmPackedASize(int m, int k);
 

@@ -105,7 +105,8 @@ typedef struct WgJob {
     const float *packed, *x;
     float *y;
     const VbSgemmEpilogue *ep;
-    int disable_simd, use_avx512, block_tiles, tiles_w, tiles;
+    VbKernelIsa isa;
+    int disable_simd, block_tiles, tiles_w, tiles;
     size_t per_thread;
     char *workspace;
 } WgJob;
@@ -210,23 +211,119 @@ __attribute__((target("avx512f"))) static void outputTransform16(const float *o,
     _mm512_mask_storeu_ps(out1 + 2 * j, first, _mm512_permutex2var_ps(y10, lo, y11));
     _mm512_mask_storeu_ps(out1 + 2 * j + 16, second, _mm512_permutex2var_ps(y10, hi, y11));
 }
+
+/* Returns the mask of the first n lanes (n clamped to [0, 8]), for
+ * _mm256_maskstore_ps. */
+__attribute__((target("avx2"))) static __m256i firstLanes(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Stores the lanes of v that mask selects at to: all 8 with a plain store
+ * when full is set, because masked stores cost more on AMD Zen 3. */
+__attribute__((target("avx2"))) static inline void storeLanes(float *to, __m256i mask, int full,
+                                                              __m256 v)
+{
+    if (full)
+        _mm256_storeu_ps(to, v);
+    else
+        _mm256_maskstore_ps(to, mask, v);
+}
+
+/* Splits the 16 floats from..from + 15 into even and odd columns. */
+__attribute__((target("avx2"))) static void splitPairs(const float *from, __m256 *even, __m256 *odd)
+{
+    __m256 lo = _mm256_loadu_ps(from), hi = _mm256_loadu_ps(from + 8);
+    /* shuffle gives 64-bit pairs in the order 0 2 1 3; the permute restores 0 1 2 3 */
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* The AVX2 form of inputTransform for tiles j .. j + 7 (those below count).
+ * The loads may read up to 18 floats past row 3's end, so rows needs that
+ * much slack. */
+__attribute__((target("avx2"))) static void inputTransform8(const float *rows, int width, int j,
+                                                            int count, float *v,
+                                                            size_t point_stride)
+{
+    __m256i m = firstLanes(count - j);
+    int full = count - j >= 8;
+    __m256 d[4][4];  /* d[r][k]: column 2j + k of row r for 8 tiles */
+    for (int r = 0; r < 4; r++) {
+        const float *row = rows + (size_t)r * (size_t)width + 2 * j;
+        splitPairs(row, &d[r][0], &d[r][1]);
+        splitPairs(row + 2, &d[r][2], &d[r][3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        /* row i of B^T d, then its columns combined the same way */
+        __m256 t[4];
+        for (int k = 0; k < 4; k++) {
+            t[k] = i == 0   ? _mm256_sub_ps(d[0][k], d[2][k])
+                 : i == 1   ? _mm256_add_ps(d[1][k], d[2][k])
+                 : i == 2   ? _mm256_sub_ps(d[2][k], d[1][k])
+                            : _mm256_sub_ps(d[1][k], d[3][k]);
+        }
+        float *out = v + (size_t)(4 * i) * point_stride + j;
+        storeLanes(out, m, full, _mm256_sub_ps(t[0], t[2]));
+        storeLanes(out + point_stride, m, full, _mm256_add_ps(t[1], t[2]));
+        storeLanes(out + 2 * point_stride, m, full, _mm256_sub_ps(t[2], t[1]));
+        storeLanes(out + 3 * point_stride, m, full, _mm256_sub_ps(t[1], t[3]));
+    }
+}
+
+/* The AVX2 form of outputTransform for tiles j .. j + 7 (those below
+ * count). The loads may read up to 7 floats past the last point's row,
+ * which the slack of o covers. */
+__attribute__((target("avx2"))) static void outputTransform8(const float *o, size_t point_stride,
+                                                             int j, int count, float *out0,
+                                                             float *out1)
+{
+    int n = count - j < 8 ? count - j : 8;
+    __m256i first = firstLanes(2 * n), second = firstLanes(2 * n - 8);
+    __m256 s0[4], s1[4];
+    for (int k = 0; k < 4; k++) {
+        __m256 m0 = _mm256_loadu_ps(o + (size_t)k * point_stride + j);
+        __m256 m1 = _mm256_loadu_ps(o + (size_t)(4 + k) * point_stride + j);
+        __m256 m2 = _mm256_loadu_ps(o + (size_t)(8 + k) * point_stride + j);
+        __m256 m3 = _mm256_loadu_ps(o + (size_t)(12 + k) * point_stride + j);
+        s0[k] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        s1[k] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
+    __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
+    __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
+    __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
+
+    /* interleave: unpack pairs within 128-bit halves, then join the halves */
+    __m256 a = _mm256_unpacklo_ps(y00, y01), b = _mm256_unpackhi_ps(y00, y01);
+    __m256 c = _mm256_unpacklo_ps(y10, y11), d = _mm256_unpackhi_ps(y10, y11);
+    storeLanes(out0 + 2 * j, first, n >= 4, _mm256_permute2f128_ps(a, b, 0x20));
+    storeLanes(out0 + 2 * j + 8, second, n == 8, _mm256_permute2f128_ps(a, b, 0x31));
+    storeLanes(out1 + 2 * j, first, n >= 4, _mm256_permute2f128_ps(c, d, 0x20));
+    storeLanes(out1 + 2 * j + 8, second, n == 8, _mm256_permute2f128_ps(c, d, 0x31));
+}
 #endif
 
 /* Writes V = B^T d B for `count` neighbouring tiles whose 4x4 patches d
  * start at columns 0, 2, 4, ... of rows [4][width]. Point p of tile j goes
  * to v[p * point_stride + j]. */
 static void inputTransform(const float *rows, int width, int count, float *v, size_t point_stride,
-                           int use_avx512)
+                           VbKernelIsa isa)
 {
     const float *r0 = rows, *r1 = rows + width, *r2 = rows + 2 * width, *r3 = rows + 3 * width;
     int j = 0;
 #if defined(__x86_64__)
-    if (use_avx512) {
+    if (isa == VB_KERNEL_ISA_AVX512) {
         for (; j < count; j += 16)
             inputTransform16(rows, width, j, count, v, point_stride);
+    } else if (isa == VB_KERNEL_ISA_AVX2) {
+        for (; j < count; j += 8)
+            inputTransform8(rows, width, j, count, v, point_stride);
     }
 #else
-    (void)use_avx512;
+    (void)isa;
 #endif
     for (; j < count; j++) {
         const float *a = r0 + 2 * j, *b = r1 + 2 * j, *c = r2 + 2 * j, *d = r3 + 2 * j;
@@ -257,16 +354,19 @@ static void inputTransform(const float *rows, int width, int count, float *v, si
  * two output rows out0 and out1 of 2 * count floats. Point p of tile j is
  * o[p * point_stride + j]. */
 static void outputTransform(const float *o, size_t point_stride, int count, float *out0, float *out1,
-                            int use_avx512)
+                            VbKernelIsa isa)
 {
     int j = 0;
 #if defined(__x86_64__)
-    if (use_avx512) {
+    if (isa == VB_KERNEL_ISA_AVX512) {
         for (; j < count; j += 16)
             outputTransform16(o, point_stride, j, count, out0, out1);
+    } else if (isa == VB_KERNEL_ISA_AVX2) {
+        for (; j < count; j += 8)
+            outputTransform8(o, point_stride, j, count, out0, out1);
     }
 #else
-    (void)use_avx512;
+    (void)isa;
 #endif
     for (; j < count; j++) {
         float m[WG_POINTS];
@@ -320,7 +420,7 @@ static void blockTask(void *arg, int64_t b, int worker)
         for (int c = 0; c < s->channels; c++) {
             fillRows(job, c, ty, tx0, width, rows);
             inputTransform(rows, width, len, v + (size_t)c * (size_t)tb + (size_t)(t - t0), v_stride,
-                           job->use_avx512);
+                           job->isa);
         }
         t += len;
     }
@@ -347,7 +447,7 @@ static void blockTask(void *arg, int64_t b, int worker)
         float *out0 = out, *out1 = out + 2 * tb;
         for (int m = 0; m < s->out_channels; m++) {
             outputTransform(o + (size_t)m * (size_t)tb + (size_t)(t - t0), o_stride, len, out0, out1,
-                            job->use_avx512);
+                            job->isa);
             float *dst = job->y + (size_t)m * out_plane + (size_t)oy * (size_t)s->out_width + ox;
             float *from[2] = {out0, out1};
             if (epilogue) {
@@ -381,11 +481,8 @@ void vbWinogradConv(const VbWinogradShape *s, const float *packed, const float *
             blocks++;
         block_tiles = (tiles + blocks - 1) / blocks;
     }
-    WgJob job = {s, packed, x, y, ep, ctx->disable_simd, 0, block_tiles, tiles_w, tiles,
-                 vbWinogradThreadWorkspace(s), workspace};
-#if defined(__x86_64__)
-    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
-#endif
+    WgJob job = {s, packed, x, y, ep, vbKernelIsa(ctx->disable_simd), ctx->disable_simd, block_tiles,
+                 tiles_w, tiles, vbWinogradThreadWorkspace(s), workspace};
     blocks = (tiles + job.block_tiles - 1) / job.block_tiles;
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if ((size_t)threads > workspace_bytes / job.per_thread)
