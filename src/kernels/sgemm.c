@@ -15,11 +15,21 @@
 /* Largest nr of any layout: a tile never has more columns. */
 #define MAX_NR 32
 
+/* Bias and activation that a micro-kernel applies to its tile before the
+ * store, on the last K block only: bias[r] (NULL: none) is added to row r. */
+typedef struct TileEpilogue {
+    const float *bias;
+    VbActivation act;
+    float alpha, beta;
+    int use_simd;
+} TileEpilogue;
+
 /* Computes one mr x nr tile of C from kc steps of packed A (kc x mr) and
  * packed B (kc x nr). Writes rows < mv and columns < nv of c; accumulate
- * adds the tile to what c contains instead of overwriting it. */
+ * adds the tile to what c contains instead of overwriting it. te, when not
+ * NULL, is applied to the sum before it is stored. */
 typedef void (*MicroKernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
-                            int nv, int accumulate);
+                            int nv, int accumulate, const TileEpilogue *te);
 
 /* The instruction sets the kernels may use; tests lower it to reach the
  * AVX2 and portable layouts on an AVX-512 machine. */
@@ -155,7 +165,7 @@ VB_PORTABLE_BLOCK(2)
  * when SIMD is off or missing. Works in blocks of 4 (or 2) rows by 8
  * columns, each summed over all of kc in order. */
 static void kernelPortable(int kc, const float *a, const float *b, float *c, size_t ldc, int mv,
-                           int nv, int accumulate, int mr, int nr)
+                           int nv, int accumulate, const TileEpilogue *te, int mr, int nr)
 {
     int block_rows = mr % 4 == 0 ? 4 : 2;
     for (int i0 = 0; i0 < mv; i0 += block_rows) {
@@ -174,6 +184,9 @@ static void kernelPortable(int kc, const float *a, const float *b, float *c, siz
             }
         }
     }
+    if (te != NULL)
+        vbActivationApplyRows(c, ldc, mv, (size_t)nv, te->bias, te->act, te->alpha, te->beta,
+                              te->use_simd);
 }
 
 #if VB_X86
@@ -196,7 +209,8 @@ static void kernelPortable(int kc, const float *a, const float *b, float *c, siz
  * broadcasts per step of k. */
 __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float *a,
                                                             const float *b, float *c, size_t ldc,
-                                                            int mv, int nv, int accumulate)
+                                                            int mv, int nv, int accumulate,
+                                                            const TileEpilogue *te)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -227,38 +241,143 @@ __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float 
     VB_STORE_ROW_AVX512(0) VB_STORE_ROW_AVX512(1) VB_STORE_ROW_AVX512(2)
     VB_STORE_ROW_AVX512(3) VB_STORE_ROW_AVX512(4) VB_STORE_ROW_AVX512(5)
     VB_STORE_ROW_AVX512(6) VB_STORE_ROW_AVX512(7)
+    if (te != NULL)
+        vbActivationApplyRows(c, ldc, mv, (size_t)nv, te->bias, te->act, te->alpha, te->beta,
+                              te->use_simd);
 }
 
-/* Stores row R of a 6x16 AVX2 tile (accumulators cR0, cR1) to c when
- * R < mv, adding what c contains when accumulate is set: plain stores when
- * full (nv == 16), else through lane masks m0 and m1, as masked stores are
- * slow on some CPUs (AMD Zen). A macro, so the accumulators stay in
- * registers. */
+/* Returns 2^t for 8 floats, as exp2Avx512 does for 16: the same degree-5
+ * polynomial, with 2^n built in the exponent field. t is clamped to
+ * [-126, 127], so 2^n stays a normal float. A NaN t gives NaN. */
+__attribute__((target("avx2,fma"))) static __m256 exp2Avx2(__m256 t)
+{
+    t = _mm256_min_ps(_mm256_set1_ps(127.0f), _mm256_max_ps(_mm256_set1_ps(-126.0f), t));
+
+    /* Adding 1.5 * 2^23 + 127 rounds t to an integer and leaves n + 127 in
+     * the low mantissa bits, which the shift below moves to the exponent. */
+    __m256 magic = _mm256_set1_ps(12583039.0f);
+    __m256 shifted = _mm256_add_ps(t, magic);
+    __m256 f = _mm256_sub_ps(t, _mm256_sub_ps(shifted, magic));
+    __m256 p = _mm256_set1_ps(1.327646780e-3f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.675540961e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550713465e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402212024e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931469440e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.000000119f));
+    __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(shifted), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+/* Returns 1 / (1 + exp(-v)) for 8 floats: a 12-bit reciprocal estimate
+ * refined by one Newton step. */
+__attribute__((target("avx2,fma"))) static __m256 sigmoidAvx2(__m256 v)
+{
+    __m256 den = _mm256_add_ps(_mm256_set1_ps(1.0f),
+                               exp2Avx2(_mm256_mul_ps(v, _mm256_set1_ps(-1.44269504088896341f))));
+    __m256 r = _mm256_rcp_ps(den);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(den, r, _mm256_set1_ps(2.0f)));
+}
+
+/* Declares the constants that VB_ACT_SWITCH_AVX2 uses, for an activation
+ * with parameters ALPHA and BETA. */
+#define VB_ACT_CONSTANTS_AVX2(ALPHA, BETA)                                              \
+    __m256 zero = _mm256_setzero_ps(), unit = _mm256_set1_ps(1.0f);                     \
+    __m256 six = _mm256_set1_ps(6.0f), half = _mm256_set1_ps(0.5f);                     \
+    __m256 va = _mm256_set1_ps(ALPHA), vb = _mm256_set1_ps(BETA);                       \
+    (void)zero, (void)unit, (void)six, (void)half, (void)va, (void)vb;
+
+/* Runs APPLY(EXPR) for the EXPR that maps v, with bias added, to activation
+ * ACT of v. max(a, v) and min(a, v) return their second operand v when v is
+ * NaN, as activateOne does. max(v, 0) returns 0 for NaN, as Relu does. */
+#define VB_ACT_SWITCH_AVX2(ACT, APPLY)                                                   \
+    switch (ACT) {                                                                       \
+    case VB_ACT_NONE: APPLY(v) break;                                                    \
+    case VB_ACT_RELU: APPLY(_mm256_max_ps(v, zero)) break;                               \
+    case VB_ACT_SIGMOID: APPLY(sigmoidAvx2(v)) break;                                    \
+    case VB_ACT_SILU: APPLY(_mm256_mul_ps(v, sigmoidAvx2(v))) break;                     \
+    case VB_ACT_HARDSWISH:                                                               \
+        APPLY(_mm256_mul_ps(v, _mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_add_ps(    \
+                                   _mm256_div_ps(v, six), half)))))                      \
+        break;                                                                           \
+    case VB_ACT_HARDSIGMOID:                                                             \
+        APPLY(_mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_fmadd_ps(va, v, vb))))      \
+        break;                                                                           \
+    case VB_ACT_LEAKYRELU:                                                               \
+        APPLY(_mm256_blendv_ps(v, _mm256_mul_ps(v, va), _mm256_cmp_ps(v, zero, _CMP_LT_OQ))) \
+        break;                                                                           \
+    case VB_ACT_CLIP: APPLY(_mm256_min_ps(vb, _mm256_max_ps(va, v))) break;              \
+    }
+
+/* Adds row R of c, when R < mv, to the accumulators cR0 and cR1 of a 6x16
+ * AVX2 tile: plain loads when full (nv == 16), else masked by m0 and m1.
+ * A macro, so the accumulators stay in registers. */
+#define VB_ADD_ROW_AVX2(R)                                                         \
+    if (R < mv) {                                                                  \
+        const float *in = c + (size_t)(R) * ldc;                                   \
+        if (full) {                                                                \
+            c##R##0 = _mm256_add_ps(c##R##0, _mm256_loadu_ps(in));                 \
+            c##R##1 = _mm256_add_ps(c##R##1, _mm256_loadu_ps(in + 8));             \
+        } else {                                                                   \
+            c##R##0 = _mm256_add_ps(c##R##0, _mm256_maskload_ps(in, m0));          \
+            c##R##1 = _mm256_add_ps(c##R##1, _mm256_maskload_ps(in + 8, m1));      \
+        }                                                                          \
+    }
+
+/* Adds row R's bias to cR0 and cR1 and maps each through EXPR of v. */
+#define VB_EPILOGUE_ROW_AVX2(R, EXPR)                                              \
+    {                                                                              \
+        __m256 row_bias = _mm256_set1_ps(te->bias != NULL && R < mv ? te->bias[R] : 0.0f); \
+        __m256 v = _mm256_add_ps(c##R##0, row_bias);                               \
+        c##R##0 = (EXPR);                                                          \
+        v = _mm256_add_ps(c##R##1, row_bias);                                      \
+        c##R##1 = (EXPR);                                                          \
+    }
+#define VB_EPILOGUE_AVX2(EXPR)                                                     \
+    VB_EPILOGUE_ROW_AVX2(0, EXPR) VB_EPILOGUE_ROW_AVX2(1, EXPR)                    \
+    VB_EPILOGUE_ROW_AVX2(2, EXPR) VB_EPILOGUE_ROW_AVX2(3, EXPR)                    \
+    VB_EPILOGUE_ROW_AVX2(4, EXPR) VB_EPILOGUE_ROW_AVX2(5, EXPR)
+
+/* Stores row R of a 6x16 AVX2 tile to c when R < mv: plain stores when
+ * full, else through lane masks m0 and m1, because masked stores cost more
+ * on AMD Zen 3. */
 #define VB_STORE_ROW_AVX2(R)                                                       \
     if (R < mv) {                                                                  \
         float *out = c + (size_t)(R) * ldc;                                        \
-        __m256 lo = c##R##0, hi = c##R##1;                                         \
         if (full) {                                                                \
-            if (accumulate) {                                                      \
-                lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));                      \
-                hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));                  \
-            }                                                                      \
-            _mm256_storeu_ps(out, lo);                                             \
-            _mm256_storeu_ps(out + 8, hi);                                         \
+            _mm256_storeu_ps(out, c##R##0);                                        \
+            _mm256_storeu_ps(out + 8, c##R##1);                                    \
         } else {                                                                   \
-            if (accumulate) {                                                      \
-                lo = _mm256_add_ps(lo, _mm256_maskload_ps(out, m0));               \
-                hi = _mm256_add_ps(hi, _mm256_maskload_ps(out + 8, m1));           \
-            }                                                                      \
-            _mm256_maskstore_ps(out, m0, lo);                                      \
-            _mm256_maskstore_ps(out + 8, m1, hi);                                  \
+            _mm256_maskstore_ps(out, m0, c##R##0);                                 \
+            _mm256_maskstore_ps(out + 8, m1, c##R##1);                             \
         }                                                                          \
     }
+
+/* Declares the lane masks of a 6x16 AVX2 tile with nv columns: lane j of m0
+ * is set when j < nv, of m1 when j + 8 < nv. */
+#define VB_TILE_MASKS_AVX2                                                         \
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);                      \
+    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);                  \
+    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);              \
+    int full = nv == 16;
+
+/* Ends an AVX2 micro-kernel: adds c when accumulate is set, applies te in
+ * registers when it is not NULL, and stores the tile. */
+#define VB_FINISH_TILE_AVX2                                                        \
+    if (accumulate) {                                                              \
+        VB_ADD_ROW_AVX2(0) VB_ADD_ROW_AVX2(1) VB_ADD_ROW_AVX2(2)                   \
+        VB_ADD_ROW_AVX2(3) VB_ADD_ROW_AVX2(4) VB_ADD_ROW_AVX2(5)                   \
+    }                                                                              \
+    if (te != NULL) {                                                              \
+        VB_ACT_CONSTANTS_AVX2(te->alpha, te->beta)                                 \
+        VB_ACT_SWITCH_AVX2(te->act, VB_EPILOGUE_AVX2)                              \
+    }                                                                              \
+    VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)                 \
+    VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 
 /* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
 __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
                                                           float *c, size_t ldc, int mv, int nv,
-                                                          int accumulate)
+                                                          int accumulate, const TileEpilogue *te)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -278,26 +397,21 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
         a += 6;
         b += 16;
     }
-
-    /* lane j of the masks is set when j < nv (first 8) or j + 8 < nv */
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
-    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
-    int full = nv == 16;
-    VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)
-    VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
+    VB_TILE_MASKS_AVX2
+    VB_FINISH_TILE_AVX2
 }
 
 /* Row-pointer variants: B step p is the nv contiguous floats at rows[p],
  * read straight from the caller's tensor instead of a packed panel. */
 typedef void (*RowsKernel)(int kc, const float *a, const float *const *rows, float *c, size_t ldc,
-                           int mv, int nv, int accumulate);
+                           int mv, int nv, int accumulate, const TileEpilogue *te);
 
 /* 8x32 AVX-512F micro-kernel reading B through row pointers; masked loads
  * keep a partial tile from touching memory past its nv columns. */
 __attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a,
                                                           const float *const *rows, float *c,
-                                                          size_t ldc, int mv, int nv, int accumulate)
+                                                          size_t ldc, int mv, int nv, int accumulate,
+                                                          const TileEpilogue *te)
 {
     __mmask16 m0 = nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1u);
     __mmask16 m1 = nv >= 32 ? (__mmask16)0xFFFF
@@ -334,19 +448,19 @@ __attribute__((target("avx512f"))) static void rowsAvx512(int kc, const float *a
     VB_STORE_ROW_AVX512(0) VB_STORE_ROW_AVX512(1) VB_STORE_ROW_AVX512(2)
     VB_STORE_ROW_AVX512(3) VB_STORE_ROW_AVX512(4) VB_STORE_ROW_AVX512(5)
     VB_STORE_ROW_AVX512(6) VB_STORE_ROW_AVX512(7)
+    if (te != NULL)
+        vbActivationApplyRows(c, ldc, mv, (size_t)nv, te->bias, te->act, te->alpha, te->beta,
+                              te->use_simd);
 }
 #undef VB_STORE_ROW_AVX512
 
 /* 6x16 AVX2+FMA micro-kernel reading B through row pointers. */
 __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
                                                         const float *const *rows, float *c,
-                                                        size_t ldc, int mv, int nv, int accumulate)
+                                                        size_t ldc, int mv, int nv, int accumulate,
+                                                        const TileEpilogue *te)
 {
-    /* lane j of the masks is set when j < nv (first 8) or j + 8 < nv */
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), lane);
-    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nv - 8), lane);
-    int full = nv == 16;
+    VB_TILE_MASKS_AVX2
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -372,10 +486,14 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
 #undef VB_ROW
         a += 6;
     }
-    VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)
-    VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
+    VB_FINISH_TILE_AVX2
 }
+#undef VB_FINISH_TILE_AVX2
+#undef VB_TILE_MASKS_AVX2
 #undef VB_STORE_ROW_AVX2
+#undef VB_EPILOGUE_AVX2
+#undef VB_EPILOGUE_ROW_AVX2
+#undef VB_ADD_ROW_AVX2
 #endif
 
 size_t vbSgemmThreadWorkspace(int n, int k)
@@ -404,6 +522,13 @@ static MicroKernel pickKernel(VbSgemmLayout layout, int disable_simd)
     (void)layout;
     (void)disable_simd;
     return NULL;
+}
+
+/* Returns the tile epilogue for ep with the tile's first bias at bias. */
+static TileEpilogue tileEpilogue(const VbSgemmEpilogue *ep, const float *bias, int use_simd)
+{
+    TileEpilogue te = {bias, ep->act, ep->alpha, ep->beta, use_simd};
+    return te;
 }
 
 /* Arguments of one vbSgemm call for sgemmTile. */
@@ -464,17 +589,19 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
                                       (size_t)pc * (size_t)mr;
                 float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
                 int mv = m - ic < mr ? m - ic : mr;
-                if (kernel)
-                    kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0);
-                else
-                    kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, mr, nr);
-            }
 
-            /* After the last K block: bias and activation while the
-             * panel's M x nv block of C is still in L1. */
-            if (pc + kc == k && epilogue)
-                vbActivationApplyRows(c + n0 + jr, ldc, m, (size_t)nv, bias, ep->act, ep->alpha,
-                                      ep->beta, use_simd);
+                /* After the last K block: bias and activation in the micro-kernel. */
+                TileEpilogue te;
+                const TileEpilogue *tile_ep = NULL;
+                if (pc + kc == k && epilogue) {
+                    te = tileEpilogue(ep, bias ? bias + ic : NULL, use_simd);
+                    tile_ep = &te;
+                }
+                if (kernel)
+                    kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep);
+                else
+                    kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep, mr, nr);
+            }
         }
     }
     if (k == 0 && epilogue)
@@ -619,6 +746,7 @@ static void rowsTile(void *arg, int64_t t, int worker)
         piece_src[0] = (size_t)seg * segment_stride + (size_t)offset;
     }
     float *ctile = c + n0;
+    int epilogue = ep && (ep->bias || ep->act != VB_ACT_NONE);
 
     if (k == 0) {
         for (int i = 0; i < m; i++)
@@ -652,16 +780,22 @@ static void rowsTile(void *arg, int64_t t, int worker)
                                   (size_t)pc * (size_t)mr;
             int mv = m - ic < mr ? m - ic : mr;
             float *cpanel = ctile + (size_t)ic * ldc;
+            TileEpilogue te;
+            const TileEpilogue *tile_ep = NULL;
+            if (pc + kc == k && epilogue) {
+                te = tileEpilogue(ep, ep->bias ? ep->bias + ic : NULL, use_simd);
+                tile_ep = &te;
+            }
             if (copy && packed_kernel)
-                packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0);
+                packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, tile_ep);
             else if (copy)
-                kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, mr, nr);
+                kernelPortable(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, tile_ep, mr, nr);
             else
-                kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0);
+                kernel(kc, apanel, rows, cpanel, ldc, mv, nv, pc > 0, tile_ep);
         }
     }
 
-    if (ep && (ep->bias || ep->act != VB_ACT_NONE))
+    if (k == 0 && epilogue)
         vbActivationApplyRows(ctile, ldc, m, (size_t)nv, ep->bias, ep->act, ep->alpha, ep->beta,
                               use_simd);
 }
@@ -742,6 +876,7 @@ static void wideTile(void *arg, int64_t t, int worker)
     float *stage = panel + VB_SGEMM_KC * (size_t)nr;
     int64_t n0 = t * nr;
     int nv = job->total - n0 < nr ? (int)(job->total - n0) : nr;
+    int epilogue = ep && (ep->bias || ep->act != VB_ACT_NONE);
 
     if (k == 0)
         memset(stage, 0, sizeof(float) * (size_t)m * (size_t)nr);
@@ -770,17 +905,24 @@ static void wideTile(void *arg, int64_t t, int worker)
                                   (size_t)pc * (size_t)mr;
             int mv = m - ic < mr ? m - ic : mr;
             float *spanel = stage + (size_t)ic * (size_t)nr;
+            TileEpilogue te;
+            const TileEpilogue *tile_ep = NULL;
+            if (pc + kc == k && epilogue) {
+                te = tileEpilogue(ep, ep->bias ? ep->bias + ic : NULL, job->use_simd);
+                tile_ep = &te;
+            }
             if (!job->copy)
-                job->kernel(kc, apanel, rows, spanel, (size_t)nr, mv, nv, pc > 0);
+                job->kernel(kc, apanel, rows, spanel, (size_t)nr, mv, nv, pc > 0, tile_ep);
             else if (job->packed_kernel)
-                job->packed_kernel(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0);
+                job->packed_kernel(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0, tile_ep);
             else
-                kernelPortable(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0, mr, nr);
+                kernelPortable(kc, apanel, panel, spanel, (size_t)nr, mv, nv, pc > 0, tile_ep, mr,
+                               nr);
         }
     }
 
-    /* Bias and activation on the staged tile, while it is in L1. */
-    if (ep && (ep->bias || ep->act != VB_ACT_NONE))
+    /* k == 0: bias and activation on the zeroed tile. */
+    if (k == 0 && epilogue)
         vbActivationApplyRows(stage, (size_t)nr, m, (size_t)nv, ep->bias, ep->act, ep->alpha,
                               ep->beta, job->use_simd);
 
@@ -1064,34 +1206,6 @@ __attribute__((target("avx512f"))) static void activateAvx512(float *base, size_
 #undef VB_ACT_ROWS
 #undef VB_ACT_LOOP
 
-/* Returns 2^t for 8 floats, as exp2Avx512 does for 16: the same degree-5
- * polynomial, with 2^n built in the exponent field. t is clamped to
- * [-126, 127], so 2^n stays a normal float. A NaN t gives NaN. */
-__attribute__((target("avx2,fma"))) static __m256 exp2Avx2(__m256 t)
-{
-    t = _mm256_min_ps(_mm256_set1_ps(127.0f), _mm256_max_ps(_mm256_set1_ps(-126.0f), t));
-    __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 f = _mm256_sub_ps(t, n);
-    __m256 p = _mm256_set1_ps(1.327646780e-3f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.675540961e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550713465e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402212024e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931469440e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.000000119f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
-
-/* Returns 1 / (1 + exp(-v)) for 8 floats: a 12-bit reciprocal estimate
- * refined by one Newton step. */
-__attribute__((target("avx2,fma"))) static __m256 sigmoidAvx2(__m256 v)
-{
-    __m256 den = _mm256_add_ps(_mm256_set1_ps(1.0f),
-                               exp2Avx2(_mm256_mul_ps(v, _mm256_set1_ps(-1.44269504088896341f))));
-    __m256 r = _mm256_rcp_ps(den);
-    return _mm256_mul_ps(r, _mm256_fnmadd_ps(den, r, _mm256_set1_ps(2.0f)));
-}
-
 /* Runs EXPR, which maps v (bias added) to the result, on each of the rows
  * of activateAvx2. The last n % 8 values of a row go through masked loads
  * and stores. */
@@ -1120,29 +1234,8 @@ __attribute__((target("avx2,fma"))) static void activateAvx2(float *base, size_t
                                                             float beta)
 {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256 zero = _mm256_setzero_ps();
-    __m256 unit = _mm256_set1_ps(1.0f), six = _mm256_set1_ps(6.0f);
-    __m256 half = _mm256_set1_ps(0.5f);
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    /* max(a, v) and min(a, v) return their second operand v when v is NaN,
-     * as activateOne does. max(v, 0) returns 0 for NaN, as Relu does. */
-    switch (act) {
-    case VB_ACT_NONE: VB_ACT_ROWS(v) break;
-    case VB_ACT_RELU: VB_ACT_ROWS(_mm256_max_ps(v, zero)) break;
-    case VB_ACT_SIGMOID: VB_ACT_ROWS(sigmoidAvx2(v)) break;
-    case VB_ACT_SILU: VB_ACT_ROWS(_mm256_mul_ps(v, sigmoidAvx2(v))) break;
-    case VB_ACT_HARDSWISH:
-        VB_ACT_ROWS(_mm256_mul_ps(
-            v, _mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_add_ps(_mm256_div_ps(v, six), half)))))
-        break;
-    case VB_ACT_HARDSIGMOID:
-        VB_ACT_ROWS(_mm256_min_ps(unit, _mm256_max_ps(zero, _mm256_fmadd_ps(va, v, vb))))
-        break;
-    case VB_ACT_LEAKYRELU:
-        VB_ACT_ROWS(_mm256_blendv_ps(v, _mm256_mul_ps(v, va), _mm256_cmp_ps(v, zero, _CMP_LT_OQ)))
-        break;
-    case VB_ACT_CLIP: VB_ACT_ROWS(_mm256_min_ps(vb, _mm256_max_ps(va, v))) break;
-    }
+    VB_ACT_CONSTANTS_AVX2(alpha, beta)
+    VB_ACT_SWITCH_AVX2(act, VB_ACT_ROWS)
 }
 #undef VB_ACT_ROWS
 #endif
