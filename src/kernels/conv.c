@@ -5,6 +5,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
+#include "kernels/pairs_avx2.h"
 #include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 #include "kernels/transpose16.h"
@@ -448,7 +449,7 @@ static void convPackScaled(const void *src, int k0, int kc, int n0, int nc, int 
 typedef struct ConvIm2col {
     const float *x;
     const VbWindowGeometry *g;
-    int use_avx512;
+    VbKernelIsa isa;
 } ConvIm2col;
 
 #if defined(__x86_64__)
@@ -469,13 +470,51 @@ __attribute__((target("avx512f"))) static void copyEvenAvx512(const float *from,
     for (; q < count; q++)
         to[q] = from[2 * q];
 }
+
+/* The AVX2 form of copyEvenAvx512: 8 values per two loads. Reads nothing
+ * past from[2 * (count - 1)]. */
+__attribute__((target("avx2"))) static void copyEvenAvx2(const float *from, float *to, int64_t count)
+{
+    int64_t q = 0;
+    /* the second load reads up to from[2q + 15], so a group needs a value after it */
+    for (; q + 9 <= count; q += 8) {
+        __m256 even, odd;
+        vbSplitPairsAvx2(from + 2 * q, &even, &odd);
+        _mm256_storeu_ps(to + q, even);
+    }
+    for (; q < count; q++)
+        to[q] = from[2 * q];
+}
+
+/* Copies the even values of from[0 .. 2*count) to to[0 .. count) with the
+ * widest vectors isa allows. Reads nothing past from[2 * (count - 1)]. */
+static void copyEven(const float *from, float *to, int64_t count, VbKernelIsa isa)
+{
+    if (isa == VB_KERNEL_ISA_AVX512) {
+        copyEvenAvx512(from, to, count);
+        return;
+    }
+    if (isa == VB_KERNEL_ISA_AVX2) {
+        copyEvenAvx2(from, to, count);
+        return;
+    }
+    for (int64_t q = 0; q < count; q++)
+        to[q] = from[2 * q];
+}
+#else
+static void copyEven(const float *from, float *to, int64_t count, VbKernelIsa isa)
+{
+    (void)isa;
+    for (int64_t q = 0; q < count; q++)
+        to[q] = from[2 * q];
+}
 #endif
 
 /* Fills to [len] with tap (ky, kx) of channel plane [H][W] for outputs
  * (oy, ox .. ox + len - 1), zero in the padding. Divides only for pieces
  * that reach the padding. */
 static void im2colPiece(const float *plane, const VbWindowGeometry *g, int64_t oy, int64_t ox,
-                        int64_t len, int64_t ky, int64_t kx, int use_avx512, float *to)
+                        int64_t len, int64_t ky, int64_t kx, VbKernelIsa isa, float *to)
 {
     int64_t iy = oy * g->stride[0] - g->pad_begin[0] + ky * g->dilation[0];
     if (iy < 0 || iy >= g->in[0]) {
@@ -495,16 +534,7 @@ static void im2colPiece(const float *plane, const VbWindowGeometry *g, int64_t o
     if (sx == 1) {
         memcpy(to + lo, from, sizeof(float) * (size_t)(hi - lo));
     } else if (sx == 2) {
-#if defined(__x86_64__)
-        if (use_avx512) {
-            copyEvenAvx512(from, to + lo, hi - lo);
-        } else
-#endif
-        {
-            float *run = to + lo;
-            for (int64_t q = 0; q < hi - lo; q++)
-                run[q] = from[2 * q];
-        }
+        copyEven(from, to + lo, hi - lo, isa);
     } else {
         for (int64_t q = 0; q < hi - lo; q++)
             to[lo + q] = from[q * sx];
@@ -544,7 +574,7 @@ static void convPackIm2col(const void *src, int k0, int kc, int n0, int nc, int 
         /* row [nc]: one piece after another */
         float *to = row;
         for (int i = 0; i < pieces; i++) {
-            im2colPiece(x, g, piece_oy[i], piece_ox[i], piece_len[i], ky, kx, im->use_avx512, to);
+            im2colPiece(x, g, piece_oy[i], piece_ox[i], piece_len[i], ky, kx, im->isa, to);
             to += piece_len[i];
         }
 
@@ -555,6 +585,9 @@ static void convPackIm2col(const void *src, int k0, int kc, int n0, int nc, int 
             /* full panels: a constant-size copy the compiler inlines */
             for (; jr + 32 <= nc; jr += 32, out += panel_floats)
                 memcpy(out, row + jr, sizeof(float) * 32);
+        } else if (nr == 16) {
+            for (; jr + 16 <= nc; jr += 16, out += panel_floats)
+                memcpy(out, row + jr, sizeof(float) * 16);
         }
         for (; jr < nc; jr += nr, out += panel_floats) {
             int width = nc - jr < nr ? nc - jr : nr;
@@ -602,6 +635,21 @@ __attribute__((target("avx512f"))) static int64_t deinterleaveAvx512(const float
     }
     return count;
 }
+
+/* The AVX2 form of deinterleaveAvx512 for whole groups of 8 pairs only.
+ * Returns how many pairs it split, a multiple of 8. */
+__attribute__((target("avx2"))) static int64_t deinterleaveAvx2(const float *from, int64_t count,
+                                                                float *even, float *odd)
+{
+    int64_t q = 0;
+    for (; q + 8 <= count; q += 8) {
+        __m256 e, o;
+        vbSplitPairsAvx2(from + 2 * q, &e, &o);
+        _mm256_storeu_ps(even + q, e);
+        _mm256_storeu_ps(odd + q, o);
+    }
+    return q;
+}
 #endif
 
 /* splitPlane for column stride 2: reads each source row once, in order,
@@ -609,7 +657,7 @@ __attribute__((target("avx512f"))) static int64_t deinterleaveAvx512(const float
  * when the left padding leaves a phase with no source column, a shape the
  * general loop handles. */
 static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
-                             int64_t row_stride, size_t phase_stride, int use_avx512, float *dst)
+                             int64_t row_stride, size_t phase_stride, VbKernelIsa isa, float *dst)
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
@@ -650,8 +698,12 @@ static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t 
             float *even = row[pe] + lo[pe], *odd = row[1 - pe] + lo[1 - pe];
             int64_t q = 0;
 #if defined(__x86_64__)
-            if (use_avx512)
+            if (isa == VB_KERNEL_ISA_AVX512)
                 q = deinterleaveAvx512(srow, pairs, even, odd);
+            else if (isa == VB_KERNEL_ISA_AVX2)
+                q = deinterleaveAvx2(srow, pairs, even, odd);
+#else
+            (void)isa;
 #endif
             for (int64_t e = q; e < evens; e++)
                 even[e] = srow[2 * e];
@@ -668,11 +720,11 @@ static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t 
  * (i*sy + py, j*sx + px) at column j < wph and zeros from wph to
  * row_stride. With stride 1 this is just the padded plane. */
 static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, int64_t wph,
-                       int64_t row_stride, size_t phase_stride, int use_avx512, float *dst)
+                       int64_t row_stride, size_t phase_stride, VbKernelIsa isa, float *dst)
 {
     int64_t h = g->in[0], w = g->in[1], sy = g->stride[0], sx = g->stride[1];
     int64_t top = g->pad_begin[0], left = g->pad_begin[1];
-    if (sx == 2 && splitPlaneStride2(x, g, hph, wph, row_stride, phase_stride, use_avx512, dst))
+    if (sx == 2 && splitPlaneStride2(x, g, hph, wph, row_stride, phase_stride, isa, dst))
         return;
     for (int64_t phase = 0; phase < sy * sx; phase++) {
         int64_t py = phase / sx, px = phase % sx;
@@ -694,17 +746,7 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
             if (sx == 1) {
                 memcpy(row + jlo, srow + jlo, sizeof(float) * (size_t)(jhi - jlo));
             } else if (sx == 2) {
-                const float *from = srow + 2 * jlo;
-                float *to = row + jlo;
-#if defined(__x86_64__)
-                if (use_avx512) {
-                    copyEvenAvx512(from, to, jhi - jlo);
-                } else
-#endif
-                {
-                    for (int64_t j = 0; j < jhi - jlo; j++)
-                        to[j] = from[2 * j];
-                }
+                copyEven(srow + 2 * jlo, row + jlo, jhi - jlo, isa);
             } else {
                 for (int64_t j = jlo; j < jhi; j++)
                     row[j] = srow[j * sx];
@@ -1051,7 +1093,7 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
     float bias = job->b ? job->b[c] : 0.0f;
     size_t phase_stride = (size_t)(job->hph * job->row_stride);
     splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph, job->row_stride,
-               phase_stride, job->use_avx512, buffer);
+               phase_stride, vbKernelIsa(!job->use_simd), buffer);
 #if defined(__x86_64__)
     if (job->use_avx512) {
         /* whole groups of rows through the fixed-window kernel, the rest
@@ -1249,7 +1291,7 @@ typedef struct SplitJob {
     const ConvShape *s;
     float *dst;
     int64_t hph, wph;
-    int use_avx512;
+    VbKernelIsa isa;
 } SplitJob;
 
 /* Splits channel c of a convSplitImage call. */
@@ -1260,17 +1302,14 @@ static void splitTask(void *arg, int64_t c, int worker)
     size_t out_plane = (size_t)(job->hph * job->wph);
     (void)worker;
     splitPlane(job->x + (size_t)c * in_plane, &job->s->g, job->hph, job->wph, job->wph,
-               (size_t)job->s->group_in * out_plane, job->use_avx512, job->dst + (size_t)c * out_plane);
+               (size_t)job->s->group_in * out_plane, job->isa, job->dst + (size_t)c * out_plane);
 }
 
 /* Copies one image group x [Cg][H][W] into dst [sy*sx][Cg][Hph][Wph] with
  * splitPlane, one channel per iteration. */
 static void convSplitImage(const float *x, const ConvShape *s, float *dst, const VbOpRunContext *ctx)
 {
-    SplitJob job = {x, s, dst, phaseHeight(s), phaseWidth(s), 0};
-#if defined(__x86_64__)
-    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
-#endif
+    SplitJob job = {x, s, dst, phaseHeight(s), phaseWidth(s), vbKernelIsa(ctx->disable_simd)};
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     vbParallelFor(threads, s->group_in, splitTask, &job);
 }
@@ -1354,10 +1393,7 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
             ep.bias = b ? b + grp * s.group_out : NULL;
             const float *ag = packed + (size_t)grp * group_floats;
             if (plan.im2col) {
-                ConvIm2col src = {xg, &s.g, 0};
-#if defined(__x86_64__)
-                src.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
-#endif
+                ConvIm2col src = {xg, &s.g, vbKernelIsa(ctx->disable_simd)};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackIm2col, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else if (p->input_scale) {

@@ -114,6 +114,8 @@ void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, 
                 int width = nc - j0 < nr ? nc - j0 : nr;
                 if (width == MAX_NR && nr == MAX_NR) {
                     memcpy(to, row + j0, sizeof(float) * MAX_NR);
+                } else if (width == 16 && nr == 16) {
+                    memcpy(to, row + j0, sizeof(float) * 16);
                 } else {
                     memcpy(to, row + j0, sizeof(float) * (size_t)width);
                     memset(to + width, 0, sizeof(float) * (size_t)(nr - width));

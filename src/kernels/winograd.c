@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/pairs_avx2.h"
 #include "kernels/parallel.h"
 
 /* Transform points per tile: a 4x4 input patch gives a 2x2 output tile. */
@@ -230,17 +231,6 @@ __attribute__((target("avx2"))) static inline void storeLanes(float *to, __m256i
         _mm256_maskstore_ps(to, mask, v);
 }
 
-/* Splits the 16 floats from..from + 15 into even and odd columns. */
-__attribute__((target("avx2"))) static void splitPairs(const float *from, __m256 *even, __m256 *odd)
-{
-    __m256 lo = _mm256_loadu_ps(from), hi = _mm256_loadu_ps(from + 8);
-    /* shuffle gives 64-bit pairs in the order 0 2 1 3; the permute restores 0 1 2 3 */
-    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(
-        _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
-        _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
 /* The AVX2 form of inputTransform for tiles j .. j + 7 (those below count).
  * The loads may read up to 18 floats past row 3's end, so rows needs that
  * much slack. */
@@ -253,8 +243,8 @@ __attribute__((target("avx2"))) static void inputTransform8(const float *rows, i
     __m256 d[4][4];  /* d[r][k]: column 2j + k of row r for 8 tiles */
     for (int r = 0; r < 4; r++) {
         const float *row = rows + (size_t)r * (size_t)width + 2 * j;
-        splitPairs(row, &d[r][0], &d[r][1]);
-        splitPairs(row + 2, &d[r][2], &d[r][3]);
+        vbSplitPairsAvx2(row, &d[r][0], &d[r][1]);
+        vbSplitPairsAvx2(row + 2, &d[r][2], &d[r][3]);
     }
     for (int i = 0; i < 4; i++) {
         /* row i of B^T d, then its columns combined the same way */
