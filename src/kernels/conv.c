@@ -5,7 +5,7 @@
 
 #include "core/core.h"
 #include "engine/op.h"
-#include "kernels/pairs_avx2.h"
+#include "kernels/shuffle_avx2.h"
 #include "kernels/parallel.h"
 #include "kernels/sgemm.h"
 #include "kernels/transpose16.h"
@@ -418,6 +418,33 @@ __attribute__((target("avx512f"))) static void convPackScaledAvx512(const void *
                     m = (__mmask16)((1u << count) - 1u);
                 __m512 v = _mm512_maskz_loadu_ps(m, row + j0 + j);
                 _mm512_storeu_ps(to + j, _mm512_mul_ps(v, s));
+            }
+        }
+    }
+}
+
+/* convPackScaled with AVX2 for panels of a multiple of 8 floats: plain
+ * loads for whole vectors, masked ones (zeros past the row) for the rest. */
+__attribute__((target("avx2"))) static void convPackScaledAvx2(const void *src, int k0, int kc,
+                                                               int n0, int nc, int nr, float *dst)
+{
+    const ConvScaledInput *b = src;
+    size_t panel_floats = (size_t)kc * (size_t)nr;
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int p = 0; p < kc; p++) {
+        const float *row = b->x + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
+        __m256 s = _mm256_set1_ps(b->scale[k0 + p]);
+        float *to = dst + (size_t)p * (size_t)nr;
+        for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
+            int width = nc - j0 < nr ? nc - j0 : nr;
+            for (int j = 0; j < nr; j += 8) {
+                __m256 v;
+                if (width - j >= 8)
+                    v = _mm256_loadu_ps(row + j0 + j);
+                else
+                    v = _mm256_maskload_ps(row + j0 + j,
+                                           _mm256_cmpgt_epi32(_mm256_set1_epi32(width - j), lane));
+                _mm256_storeu_ps(to + j, _mm256_mul_ps(v, s));
             }
         }
     }
@@ -1233,6 +1260,129 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
         }
     }
 }
+
+/* Channels of one block of the AVX2 blocked depthwise path: one vector. */
+#define DW_BLOCK_AVX2 8
+
+/* The AVX2 form of depthwiseBlockTask: blocks of 8 channels, with the
+ * same buffer layout but 8 floats per pixel, and the same summation order. */
+__attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg, int64_t i,
+                                                                      int worker)
+{
+    const DepthwiseJob *job = arg;
+    const ConvParams *p = job->p;
+    const ConvShape *s = job->s;
+    const VbWindowGeometry *g = &s->g;
+    const int block = DW_BLOCK_AVX2;
+    int64_t blocks = (s->channels + block - 1) / block;
+    int64_t img = i / blocks, c0 = (i % blocks) * block;
+    int lanes = s->channels - c0 < block ? (int)(s->channels - c0) : block;
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t h = g->in[0], w = g->in[1], oh = g->out[0], ow = g->out[1];
+    int64_t top = g->pad_begin[0], left = g->pad_begin[1];
+    int64_t hp = h + top + g->pad_end[0], wp = w + left + g->pad_end[1];
+    int64_t kh = g->kernel[0], kw = g->kernel[1], taps = kh * kw;
+    int64_t sy = g->stride[0], sx = g->stride[1], dy = g->dilation[0], dx = g->dilation[1];
+    float *buffer = (float *)(job->buffers + job->buffer_bytes * (size_t)worker);
+    float *tap_vectors = buffer + (size_t)(hp * wp) * block;
+    float *row = tap_vectors + (size_t)taps * block;
+    const float *x = job->x + (size_t)(img * s->channels + c0) * job->in_plane;
+    float *y = job->y + (size_t)(img * s->channels + c0) * job->out_plane;
+
+    /* Transpose the block into the padded buffer [hp][wp][8], 8 pixels of a
+     * row at a time, after zeroing only the padding around the image. */
+    size_t pixel = sizeof(float) * block;
+    memset(buffer, 0, pixel * (size_t)(top * wp));
+    memset(buffer + (size_t)((top + h) * wp) * block, 0, pixel * (size_t)((hp - top - h) * wp));
+    for (int64_t iy = top; iy < top + h; iy++) {
+        float *line = buffer + (size_t)(iy * wp) * block;
+        memset(line, 0, pixel * (size_t)left);
+        memset(line + (size_t)(left + w) * block, 0, pixel * (size_t)(wp - left - w));
+    }
+    for (int64_t iy = 0; iy < h; iy++) {
+        for (int64_t ix = 0; ix < w; ix += block) {
+            int64_t count = w - ix < block ? w - ix : block;
+            __m256i cols = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lane);
+            __m256 v[DW_BLOCK_AVX2];
+            for (int c = 0; c < block; c++) {
+                const float *from = x + (size_t)c * job->in_plane + (size_t)(iy * w + ix);
+                if (c >= lanes)
+                    v[c] = _mm256_setzero_ps();
+                else if (count == block)
+                    v[c] = _mm256_loadu_ps(from);
+                else
+                    v[c] = _mm256_maskload_ps(from, cols);
+            }
+            vbTranspose8(v);
+            float *dst = buffer + (size_t)((iy + top) * wp + left + ix) * block;
+            for (int64_t k = 0; k < count; k++)
+                _mm256_storeu_ps(dst + k * block, v[k]);
+        }
+    }
+
+    /* Taps [T][8] and bias of the block; lanes past the channels are zero. */
+    for (int64_t t = 0; t < taps; t++) {
+        for (int l = 0; l < block; l++)
+            tap_vectors[t * block + l] = l < lanes ? job->w[(c0 + l) * taps + t] : 0.0f;
+    }
+    __m256 bias = _mm256_setzero_ps();
+    if (job->b)
+        bias = _mm256_maskload_ps(job->b + c0, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), lane));
+
+    /* Each output row: sum the taps per pixel, activate, transpose back. */
+    size_t step = (size_t)sx * block;  /* floats between neighbouring output pixels' inputs */
+    for (int64_t oy = 0; oy < oh; oy++) {
+        /* four pixels at a time, so four FMA chains overlap */
+        int64_t ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * block;
+            __m256 acc0 = bias, acc1 = bias, acc2 = bias, acc3 = bias;
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const float *in = base + (size_t)(ky * dy * wp) * block;
+                const float *tap = tap_vectors + (size_t)(ky * kw) * block;
+                for (int64_t kx = 0; kx < kw; kx++, in += dx * block, tap += block) {
+                    __m256 t = _mm256_loadu_ps(tap);
+                    acc0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in), acc0);
+                    acc1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + step), acc1);
+                    acc2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + 2 * step), acc2);
+                    acc3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + 3 * step), acc3);
+                }
+            }
+            _mm256_storeu_ps(row + ox * block, acc0);
+            _mm256_storeu_ps(row + (ox + 1) * block, acc1);
+            _mm256_storeu_ps(row + (ox + 2) * block, acc2);
+            _mm256_storeu_ps(row + (ox + 3) * block, acc3);
+        }
+        for (; ox < ow; ox++) {
+            const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * block;
+            __m256 acc = bias;
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const float *in = base + (size_t)(ky * dy * wp) * block;
+                const float *tap = tap_vectors + (size_t)(ky * kw) * block;
+                for (int64_t kx = 0; kx < kw; kx++, in += dx * block, tap += block)
+                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(tap), _mm256_loadu_ps(in), acc);
+            }
+            _mm256_storeu_ps(row + ox * block, acc);
+        }
+        if (p->act != VB_ACT_NONE)
+            vbActivationApply(row, (size_t)ow * block, 0.0f, p->act, p->alpha, p->beta, 1);
+        for (int64_t px = 0; px < ow; px += block) {
+            int64_t count = ow - px < block ? ow - px : block;
+            __m256i cols = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lane);
+            __m256 v[DW_BLOCK_AVX2];
+            for (int k = 0; k < block; k++)
+                v[k] = k < count ? _mm256_loadu_ps(row + (px + k) * block) : _mm256_setzero_ps();
+            vbTranspose8(v);
+            for (int c = 0; c < lanes; c++) {
+                float *to = y + (size_t)c * job->out_plane + (size_t)(oy * ow + px);
+                if (count == block)
+                    _mm256_storeu_ps(to, v[c]);
+                else
+                    _mm256_maskstore_ps(to, cols, v[c]);
+            }
+        }
+    }
+}
 #endif
 
 /* Depthwise convolution: every (image, channel) plane is split into the
@@ -1279,6 +1429,14 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
         if (job.buffer_bytes < alignUp64(depthwisePlaneFloats(s) * sizeof(float)))
             job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
         vbParallelFor(threads, blocks, depthwiseBlockTask, &job);
+        return;
+    }
+    if (job.use_avx2 && depthwiseBlockedShape(s)) {
+        int64_t blocks = s->batch * ((s->channels + DW_BLOCK_AVX2 - 1) / DW_BLOCK_AVX2);
+        job.buffer_bytes = alignUp64(depthwiseBlockedFloats(s) * sizeof(float));
+        if (job.buffer_bytes < alignUp64(depthwisePlaneFloats(s) * sizeof(float)))
+            job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
+        vbParallelFor(threads, blocks, depthwiseBlockTaskAvx2, &job);
         return;
     }
 #endif
@@ -1400,8 +1558,11 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 ConvScaledInput src = {xg, (size_t)n, (const float *)in[3]->data};
                 VbSgemmPackB pack = convPackScaled;
 #if defined(__x86_64__)
-                if (!ctx->disable_simd && __builtin_cpu_supports("avx512f") && vbSgemmLayout().nr % 16 == 0)
+                VbKernelIsa isa = vbKernelIsa(ctx->disable_simd);
+                if (isa == VB_KERNEL_ISA_AVX512 && vbSgemmLayout().nr % 16 == 0)
                     pack = convPackScaledAvx512;
+                else if (isa == VB_KERNEL_ISA_AVX2 && vbSgemmLayout().nr % 8 == 0)
+                    pack = convPackScaledAvx2;
 #endif
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, pack, &src, yg, (size_t)n, &ep, ctx,
                         ctx->workspace, plan.thread_bytes);

@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #endif
 
-#include "kernels/pairs_avx2.h"
+#include "kernels/shuffle_avx2.h"
 #include "kernels/parallel.h"
 
 /* Transform points per tile: a 4x4 input patch gives a 2x2 output tile. */
