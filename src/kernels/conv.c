@@ -1413,10 +1413,11 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
     tapOffsets(g, job.hph, job.row_stride, 1, ctx->workspace);
 #if defined(__x86_64__)
-    job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
+    VbKernelIsa isa = vbKernelIsa(ctx->disable_simd);
+    job.use_avx512 = isa == VB_KERNEL_ISA_AVX512;
     if (job.use_avx512)
         job.fixed = depthwiseFixedKernel(g, &job.fixed_rows);
-    job.use_avx2 = !job.use_avx512 && vbKernelIsa(ctx->disable_simd) == VB_KERNEL_ISA_AVX2;
+    job.use_avx2 = isa == VB_KERNEL_ISA_AVX2;
 #endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     int cores = vbCpuCount();

@@ -427,7 +427,8 @@ static void testRejects(void)
 }
 
 /* The AVX2 (6x16) and portable layouts, which an AVX-512 machine never
- * picks on its own. */
+ * picks on its own, with the AVX2 forms of the Winograd transforms and the
+ * depthwise paths. */
 static void testOtherLayouts(void)
 {
     VbSgemmIsa isas[2] = {VB_SGEMM_ISA_AVX2, VB_SGEMM_ISA_PORTABLE};
@@ -442,6 +443,8 @@ static void testOtherLayouts(void)
             free(runConvCase(&cc, &cfg, label));
         }
         testWideRows();
+        testWinograd();
+        testDepthwisePlanes();
     }
     vbSgemmSetIsa(VB_SGEMM_ISA_AUTO);
 }
