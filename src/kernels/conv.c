@@ -1146,6 +1146,35 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
 }
 
 #if defined(__x86_64__)
+/* Zeroes the padding of a blocked depthwise buffer [Hp][Wp][block] for
+ * window g: the rows above and below the image and the columns beside it.
+ * The image itself is left for the caller to fill. */
+static void depthwiseBlockPadding(const VbWindowGeometry *g, int block, float *buffer)
+{
+    int64_t h = g->in[0], w = g->in[1], top = g->pad_begin[0], left = g->pad_begin[1];
+    int64_t hp = h + top + g->pad_end[0], wp = w + left + g->pad_end[1];
+    size_t pixel = sizeof(float) * (size_t)block;
+    memset(buffer, 0, pixel * (size_t)(top * wp));
+    memset(buffer + (size_t)((top + h) * wp) * (size_t)block, 0, pixel * (size_t)((hp - top - h) * wp));
+    for (int64_t iy = top; iy < top + h; iy++) {
+        float *line = buffer + (size_t)(iy * wp) * (size_t)block;
+        memset(line, 0, pixel * (size_t)left);
+        memset(line + (size_t)(left + w) * (size_t)block, 0, pixel * (size_t)(wp - left - w));
+    }
+}
+
+/* Writes the taps of `lanes` channels, whose weights [lanes][taps] start at
+ * w, as tap vectors of `block` floats: tap_vectors[t * block + l] is tap t
+ * of channel l, zero for l >= lanes. */
+static void depthwiseBlockTaps(const float *w, int64_t taps, int lanes, int block,
+                               float *tap_vectors)
+{
+    for (int64_t t = 0; t < taps; t++) {
+        for (int l = 0; l < block; l++)
+            tap_vectors[t * block + l] = l < lanes ? w[l * taps + t] : 0.0f;
+    }
+}
+
 /* Convolves block i of a depthwise Conv (image i / blocks, channels from
  * 16 * (i % blocks)) with the channels as vector lanes. The block is
  * transposed into a zero-padded [Hp][Wp][16] buffer and each output pixel
@@ -1175,16 +1204,8 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
 
     /* Transpose the block into the padded buffer [hp][wp][16], 16 pixels
      * of a row at a time; channels past the block's lanes load as zero.
-     * Only the padding is zeroed first: the rows above and below the image
-     * and the columns beside it. */
-    size_t pixel = sizeof(float) * DW_BLOCK;
-    memset(buffer, 0, pixel * (size_t)(top * wp));
-    memset(buffer + (size_t)((top + h) * wp) * DW_BLOCK, 0, pixel * (size_t)((hp - top - h) * wp));
-    for (int64_t iy = top; iy < top + h; iy++) {
-        float *line = buffer + (size_t)(iy * wp) * DW_BLOCK;
-        memset(line, 0, pixel * (size_t)left);
-        memset(line + (size_t)(left + w) * DW_BLOCK, 0, pixel * (size_t)(wp - left - w));
-    }
+     * Only the padding is zeroed first. */
+    depthwiseBlockPadding(g, DW_BLOCK, buffer);
     for (int64_t iy = 0; iy < h; iy++) {
         for (int64_t ix = 0; ix < w; ix += DW_BLOCK) {
             int64_t count = w - ix < DW_BLOCK ? w - ix : DW_BLOCK;
@@ -1202,10 +1223,7 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
     }
 
     /* Taps [T][16] and bias of the block; lanes past the channels are zero. */
-    for (int64_t t = 0; t < taps; t++) {
-        for (int l = 0; l < DW_BLOCK; l++)
-            tap_vectors[t * DW_BLOCK + l] = l < lanes ? job->w[(c0 + l) * taps + t] : 0.0f;
-    }
+    depthwiseBlockTaps(job->w + (size_t)(c0 * taps), taps, lanes, DW_BLOCK, tap_vectors);
     __m512 bias = _mm512_setzero_ps();
     if (job->b)
         bias = _mm512_maskz_loadu_ps(m, job->b + c0);
@@ -1291,14 +1309,7 @@ __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg
 
     /* Transpose the block into the padded buffer [hp][wp][8], 8 pixels of a
      * row at a time, after zeroing only the padding around the image. */
-    size_t pixel = sizeof(float) * block;
-    memset(buffer, 0, pixel * (size_t)(top * wp));
-    memset(buffer + (size_t)((top + h) * wp) * block, 0, pixel * (size_t)((hp - top - h) * wp));
-    for (int64_t iy = top; iy < top + h; iy++) {
-        float *line = buffer + (size_t)(iy * wp) * block;
-        memset(line, 0, pixel * (size_t)left);
-        memset(line + (size_t)(left + w) * block, 0, pixel * (size_t)(wp - left - w));
-    }
+    depthwiseBlockPadding(g, block, buffer);
     for (int64_t iy = 0; iy < h; iy++) {
         for (int64_t ix = 0; ix < w; ix += block) {
             int64_t count = w - ix < block ? w - ix : block;
@@ -1321,10 +1332,7 @@ __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg
     }
 
     /* Taps [T][8] and bias of the block; lanes past the channels are zero. */
-    for (int64_t t = 0; t < taps; t++) {
-        for (int l = 0; l < block; l++)
-            tap_vectors[t * block + l] = l < lanes ? job->w[(c0 + l) * taps + t] : 0.0f;
-    }
+    depthwiseBlockTaps(job->w + (size_t)(c0 * taps), taps, lanes, block, tap_vectors);
     __m256 bias = _mm256_setzero_ps();
     if (job->b)
         bias = _mm256_maskload_ps(job->b + c0, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), lane));
