@@ -1100,7 +1100,8 @@ typedef struct DepthwiseJob {
     char *buffers;
     size_t buffer_bytes, in_plane, out_plane;
     int64_t hph, wph, row_stride, tap_count;
-    int use_avx512, use_avx2, use_simd;
+    VbKernelIsa isa;
+    int use_simd;
 #if defined(__x86_64__)
     DepthwiseFixedKernel fixed;  /* NULL: every row through depthwisePlaneAvx512 */
     int64_t fixed_rows;          /* output rows per step of fixed */
@@ -1120,9 +1121,9 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
     float bias = job->b ? job->b[c] : 0.0f;
     size_t phase_stride = (size_t)(job->hph * job->row_stride);
     splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph, job->row_stride,
-               phase_stride, vbKernelIsa(!job->use_simd), buffer);
+               phase_stride, job->isa, buffer);
 #if defined(__x86_64__)
-    if (job->use_avx512) {
+    if (job->isa == VB_KERNEL_ISA_AVX512) {
         /* whole groups of rows through the fixed-window kernel, the rest
          * through the general one */
         int64_t done = 0;
@@ -1134,7 +1135,7 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
             depthwisePlaneAvx512(buffer + done * job->row_stride, job->row_stride, taps, job->offsets,
                                  job->tap_count, bias, yi + done * g->out[1], g->out[0] - done,
                                  g->out[1]);
-    } else if (job->use_avx2) {
+    } else if (job->isa == VB_KERNEL_ISA_AVX2) {
         depthwisePlaneAvx2(buffer, job->row_stride, taps, job->offsets, job->tap_count, bias, yi,
                            g->out[0], g->out[1]);
     } else
@@ -1420,32 +1421,25 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     job.buffers = (char *)ctx->workspace + alignUp64((size_t)tap_count * sizeof(size_t));
     job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
     tapOffsets(g, job.hph, job.row_stride, 1, ctx->workspace);
+    job.isa = vbKernelIsa(ctx->disable_simd);
 #if defined(__x86_64__)
-    VbKernelIsa isa = vbKernelIsa(ctx->disable_simd);
-    job.use_avx512 = isa == VB_KERNEL_ISA_AVX512;
-    if (job.use_avx512)
+    if (job.isa == VB_KERNEL_ISA_AVX512)
         job.fixed = depthwiseFixedKernel(g, &job.fixed_rows);
-    job.use_avx2 = isa == VB_KERNEL_ISA_AVX2;
 #endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     int cores = vbCpuCount();
     if (threads > cores)
         threads = cores;
 #if defined(__x86_64__)
-    if (job.use_avx512 && depthwiseBlockedShape(s)) {
-        int64_t blocks = s->batch * ((s->channels + DW_BLOCK - 1) / DW_BLOCK);
+    if (job.isa != VB_KERNEL_ISA_PORTABLE && depthwiseBlockedShape(s)) {
+        int block = job.isa == VB_KERNEL_ISA_AVX512 ? DW_BLOCK : DW_BLOCK_AVX2;
+        int64_t blocks = s->batch * ((s->channels + block - 1) / block);
         job.buffer_bytes = alignUp64(depthwiseBlockedFloats(s) * sizeof(float));
         if (job.buffer_bytes < alignUp64(depthwisePlaneFloats(s) * sizeof(float)))
             job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
-        vbParallelFor(threads, blocks, depthwiseBlockTask, &job);
-        return;
-    }
-    if (job.use_avx2 && depthwiseBlockedShape(s)) {
-        int64_t blocks = s->batch * ((s->channels + DW_BLOCK_AVX2 - 1) / DW_BLOCK_AVX2);
-        job.buffer_bytes = alignUp64(depthwiseBlockedFloats(s) * sizeof(float));
-        if (job.buffer_bytes < alignUp64(depthwisePlaneFloats(s) * sizeof(float)))
-            job.buffer_bytes = alignUp64(depthwisePlaneFloats(s) * sizeof(float));
-        vbParallelFor(threads, blocks, depthwiseBlockTaskAvx2, &job);
+        vbParallelFor(threads, blocks,
+                      job.isa == VB_KERNEL_ISA_AVX512 ? depthwiseBlockTask : depthwiseBlockTaskAvx2,
+                      &job);
         return;
     }
 #endif

@@ -532,10 +532,16 @@ static MicroKernel pickKernel(VbSgemmLayout layout, int disable_simd)
     return NULL;
 }
 
-/* Returns the tile epilogue for ep with the tile's first bias at bias. */
-static TileEpilogue tileEpilogue(const VbSgemmEpilogue *ep, const float *bias, int use_simd)
+/* Fills *te from ep for a tile whose first row has bias (NULL: none) and
+ * returns te, or returns NULL when the tile gets no epilogue: before the
+ * last K block, or when ep adds neither bias nor activation. */
+static const TileEpilogue *tileEpilogue(TileEpilogue *te, const VbSgemmEpilogue *ep,
+                                        int last_block, const float *bias, int use_simd)
 {
-    TileEpilogue te = {bias, ep->act, ep->alpha, ep->beta, use_simd};
+    if (!last_block || ep == NULL || (ep->bias == NULL && ep->act == VB_ACT_NONE))
+        return NULL;
+    TileEpilogue filled = {bias, ep->act, ep->alpha, ep->beta, use_simd};
+    *te = filled;
     return te;
 }
 
@@ -600,11 +606,8 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
 
                 /* After the last K block: bias and activation in the micro-kernel. */
                 TileEpilogue te;
-                const TileEpilogue *tile_ep = NULL;
-                if (pc + kc == k && epilogue) {
-                    te = tileEpilogue(ep, bias ? bias + ic : NULL, use_simd);
-                    tile_ep = &te;
-                }
+                const TileEpilogue *tile_ep =
+                    tileEpilogue(&te, ep, pc + kc == k, bias ? bias + ic : NULL, use_simd);
                 if (kernel)
                     kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep);
                 else
@@ -789,11 +792,8 @@ static void rowsTile(void *arg, int64_t t, int worker)
             int mv = m - ic < mr ? m - ic : mr;
             float *cpanel = ctile + (size_t)ic * ldc;
             TileEpilogue te;
-            const TileEpilogue *tile_ep = NULL;
-            if (pc + kc == k && epilogue) {
-                te = tileEpilogue(ep, ep->bias ? ep->bias + ic : NULL, use_simd);
-                tile_ep = &te;
-            }
+            const TileEpilogue *tile_ep =
+                tileEpilogue(&te, ep, pc + kc == k, ep && ep->bias ? ep->bias + ic : NULL, use_simd);
             if (copy && packed_kernel)
                 packed_kernel(kc, apanel, panel, cpanel, ldc, mv, nv, pc > 0, tile_ep);
             else if (copy)
@@ -914,11 +914,9 @@ static void wideTile(void *arg, int64_t t, int worker)
             int mv = m - ic < mr ? m - ic : mr;
             float *spanel = stage + (size_t)ic * (size_t)nr;
             TileEpilogue te;
-            const TileEpilogue *tile_ep = NULL;
-            if (pc + kc == k && epilogue) {
-                te = tileEpilogue(ep, ep->bias ? ep->bias + ic : NULL, job->use_simd);
-                tile_ep = &te;
-            }
+            const TileEpilogue *tile_ep = tileEpilogue(&te, ep, pc + kc == k,
+                                                       ep && ep->bias ? ep->bias + ic : NULL,
+                                                       job->use_simd);
             if (!job->copy)
                 job->kernel(kc, apanel, rows, spanel, (size_t)nr, mv, nv, pc > 0, tile_ep);
             else if (job->packed_kernel)
