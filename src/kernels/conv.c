@@ -513,6 +513,25 @@ __attribute__((target("avx2"))) static void copyEvenAvx2(const float *from, floa
         to[q] = from[2 * q];
 }
 
+/* Writes one padded row of `width` floats, a multiple of 8: zeros, then
+ * src[lo .. hi) at row[lo .. hi), then zeros. Reads only src[lo .. hi).
+ * On rows this short, memset and memcpy calls cost more than the copy. */
+__attribute__((target("avx2"))) static void padRowAvx2(const float *src, int64_t lo, int64_t hi,
+                                                      int64_t width, float *row)
+{
+    __m256 zero = _mm256_setzero_ps();
+    for (int64_t j = 0; j < width; j += 8)
+        _mm256_storeu_ps(row + j, zero);
+    int64_t j = lo;
+    for (; j + 8 <= hi; j += 8)
+        _mm256_storeu_ps(row + j, _mm256_loadu_ps(src + j));
+    if (j < hi) {
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi - j)),
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        _mm256_maskstore_ps(row + j, m, _mm256_maskload_ps(src + j, m));
+    }
+}
+
 /* Copies the even values of from[0 .. 2*count) to to[0 .. count) with the
  * widest vectors isa allows. Reads nothing past from[2 * (count - 1)]. */
 static void copyEven(const float *from, float *to, int64_t count, VbKernelIsa isa)
@@ -768,6 +787,12 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
                 continue;
             }
             const float *srow = x + (size_t)(iy * w) + (px - left);
+#if defined(__x86_64__)
+            if (sx == 1 && isa != VB_KERNEL_ISA_PORTABLE && row_stride % 8 == 0) {
+                padRowAvx2(srow, jlo, jhi, row_stride, row);
+                continue;
+            }
+#endif
             for (int64_t j = 0; j < jlo; j++)
                 row[j] = 0.0f;
             if (sx == 1) {
@@ -958,23 +983,6 @@ static const DepthwiseFixed depthwiseFixedKernels[] = {
     {5, 2, DW_ROWS_5X5, depthwise5x5s2Avx512},
 };
 
-/* Returns the fixed-window kernel for g and sets *rows to the output rows
- * it computes per step, or returns NULL when none fits: square 3x3 or 5x5
- * windows, equal strides of 1 or 2, no dilation. */
-static DepthwiseFixedKernel depthwiseFixedKernel(const VbWindowGeometry *g, int64_t *rows)
-{
-    if (g->kernel[0] != g->kernel[1] || g->stride[0] != g->stride[1] || g->dilation[0] != 1 ||
-        g->dilation[1] != 1)
-        return NULL;
-    for (size_t i = 0; i < sizeof depthwiseFixedKernels / sizeof depthwiseFixedKernels[0]; i++) {
-        const DepthwiseFixed *f = &depthwiseFixedKernels[i];
-        if (f->kernel == g->kernel[0] && f->stride == g->stride[0]) {
-            *rows = f->rows;
-            return f->fn;
-        }
-    }
-    return NULL;
-}
 #endif
 
 #if defined(__x86_64__)
@@ -1020,6 +1028,142 @@ __attribute__((target("avx2,fma"))) static void depthwisePlaneAvx2(
 }
 #endif
 
+#if defined(__x86_64__)
+/* Computes one step of depthwiseFixedAvx2: output rows oy .. oy + R - 1
+ * by V vectors of 8 columns from ox, V being 1 or 2. Each output adds its
+ * taps in depthwisePlaneAvx2's order. Columns past ow are computed but not
+ * stored, and their loads stay inside row_stride (depthwiseRowStride). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void depthwiseFixedStepAvx2(
+    const float *xp, int64_t row_stride, size_t phase_stride, const float *taps, float bias,
+    float *y, int64_t oy, int64_t ox, int64_t ow, const int K, const int S, const int R,
+    const int V)
+{
+    __m256 acc[4][2];
+    #pragma GCC unroll 8
+    for (int j = 0; j < R; j++) {
+        acc[j][0] = _mm256_set1_ps(bias);
+        acc[j][1] = acc[j][0];
+    }
+
+    /* padded row r of the step lies in phase row r / S of phase r % S;
+     * output row j uses it as tap row ky = r - S*j */
+    #pragma GCC unroll 16
+    for (int r = 0; r < S * (R - 1) + K; r++) {
+        #pragma GCC unroll 8
+        for (int kx = 0; kx < K; kx++) {
+            const float *in = xp + (size_t)((r % S) * S + kx % S) * phase_stride +
+                              (oy + r / S) * row_stride + ox + kx / S;
+            __m256 v[2];
+            #pragma GCC unroll 2
+            for (int c = 0; c < V; c++)
+                v[c] = _mm256_loadu_ps(in + 8 * c);
+            #pragma GCC unroll 8
+            for (int j = 0; j < R; j++) {
+                int ky = r - S * j;
+                if (ky >= 0 && ky < K) {
+                    __m256 t = _mm256_broadcast_ss(taps + ky * K + kx);
+                    #pragma GCC unroll 2
+                    for (int c = 0; c < V; c++)
+                        acc[j][c] = _mm256_fmadd_ps(t, v[c], acc[j][c]);
+                }
+            }
+        }
+    }
+
+    /* whole vectors store plainly, the row's last columns through masks */
+    float *out = y + oy * ow + ox;
+    #pragma GCC unroll 2
+    for (int c = 0; c < V; c++) {
+        int64_t left = ow - ox - 8 * c;
+        if (left >= 8) {
+            #pragma GCC unroll 8
+            for (int j = 0; j < R; j++)
+                _mm256_storeu_ps(out + j * ow + 8 * c, acc[j][c]);
+        } else {
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            #pragma GCC unroll 8
+            for (int j = 0; j < R; j++)
+                _mm256_maskstore_ps(out + j * ow + 8 * c, m, acc[j][c]);
+        }
+    }
+}
+
+/* The AVX2 form of depthwiseFixedAvx512: R output rows by 16 columns per
+ * step, so 2R FMA chains overlap. Each input vector is loaded once per step
+ * at its column offset, and taps are broadcast from memory. A row's last 8
+ * or fewer columns take a step of one vector. oh must be a multiple of R. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void depthwiseFixedAvx2(
+    const float *xp, int64_t row_stride, size_t phase_stride, const float *taps, float bias,
+    float *y, int64_t oh, int64_t ow, const int K, const int S, const int R)
+{
+    for (int64_t oy = 0; oy < oh; oy += R) {
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            if (ow - ox > 8)
+                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, ox, ow, K,
+                                       S, R, 2);
+            else
+                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, ox, ow, K,
+                                       S, R, 1);
+        }
+    }
+}
+
+/* Defines NAME, the AVX2 fixed-window kernel for a K x K window at stride
+ * S, for depthwiseTask to pick. */
+#define VB_DEPTHWISE_FIXED_AVX2(NAME, K, S)                                                    \
+    __attribute__((target("avx2,fma"))) static void NAME(                                      \
+        const float *xp, int64_t row_stride, size_t phase_stride, const float *taps, float bias, \
+        float *y, int64_t oh, int64_t ow)                                                        \
+    {                                                                                            \
+        depthwiseFixedAvx2(xp, row_stride, phase_stride, taps, bias, y, oh, ow, K, S,           \
+                           DW_ROWS_AVX2);                                                        \
+    }
+
+/* Output rows per step of the AVX2 kernels: eight accumulators. */
+#define DW_ROWS_AVX2 4
+
+/* Stride 1 only: at stride 2 the kernels measured no faster than
+ * depthwisePlaneAvx2 on AMD Zen 3, because the split into phases costs most. */
+
+VB_DEPTHWISE_FIXED_AVX2(depthwise3x3s1Avx2, 3, 1)
+VB_DEPTHWISE_FIXED_AVX2(depthwise5x5s1Avx2, 5, 1)
+#undef VB_DEPTHWISE_FIXED_AVX2
+
+static const DepthwiseFixed depthwiseFixedKernelsAvx2[] = {
+    {3, 1, DW_ROWS_AVX2, depthwise3x3s1Avx2},
+    {5, 1, DW_ROWS_AVX2, depthwise5x5s1Avx2},
+};
+
+/* Returns the fixed-window kernel of isa for g and sets *rows to the output
+ * rows it computes per step. Returns NULL when none fits. AVX-512 has
+ * kernels for square 3x3 and 5x5 windows at strides 1 and 2 without
+ * dilation, and AVX2 for the stride-1 ones. */
+static DepthwiseFixedKernel depthwiseFixedKernel(const VbWindowGeometry *g, VbKernelIsa isa,
+                                                 int64_t *rows)
+{
+    const DepthwiseFixed *table = depthwiseFixedKernels;
+    size_t count = sizeof depthwiseFixedKernels / sizeof depthwiseFixedKernels[0];
+    if (isa == VB_KERNEL_ISA_AVX2) {
+        table = depthwiseFixedKernelsAvx2;
+        count = sizeof depthwiseFixedKernelsAvx2 / sizeof depthwiseFixedKernelsAvx2[0];
+    } else if (isa != VB_KERNEL_ISA_AVX512) {
+        return NULL;
+    }
+    if (g->kernel[0] != g->kernel[1] || g->stride[0] != g->stride[1] || g->dilation[0] != 1 ||
+        g->dilation[1] != 1)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        const DepthwiseFixed *f = &table[i];
+        if (f->kernel == g->kernel[0] && f->stride == g->stride[0]) {
+            *rows = f->rows;
+            return f->fn;
+        }
+    }
+    return NULL;
+}
+#endif
+
 /* Portable depthwise convolution of one split plane, same summation order. */
 static void depthwisePlanePortable(const float *xp, int64_t wph, const float *taps,
                                    const size_t *offsets, int64_t tap_count, float bias, float *y,
@@ -1038,6 +1182,11 @@ static void depthwisePlanePortable(const float *xp, int64_t wph, const float *ta
         }
     }
 }
+
+/* A general depthwise kernel for one split plane, as depthwisePlanePortable. */
+typedef void (*DepthwisePlaneKernel)(const float *xp, int64_t wph, const float *taps,
+                                     const size_t *offsets, int64_t tap_count, float bias,
+                                     float *y, int64_t oh, int64_t ow);
 
 /* Returns the row stride of a depthwise plane split into stride phases: a
  * multiple of 16 floats, with room for a whole vector past the last
@@ -1103,7 +1252,7 @@ typedef struct DepthwiseJob {
     VbKernelIsa isa;
     int use_simd;
 #if defined(__x86_64__)
-    DepthwiseFixedKernel fixed;  /* NULL: every row through depthwisePlaneAvx512 */
+    DepthwiseFixedKernel fixed;  /* NULL: every row through the general plane kernel */
     int64_t fixed_rows;          /* output rows per step of fixed */
 #endif
 } DepthwiseJob;
@@ -1122,26 +1271,23 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
     size_t phase_stride = (size_t)(job->hph * job->row_stride);
     splitPlane(job->x + (size_t)i * job->in_plane, g, job->hph, job->wph, job->row_stride,
                phase_stride, job->isa, buffer);
+    /* whole groups of rows through the fixed-window kernel, the rest
+     * through the general one of the isa */
+    DepthwisePlaneKernel plane = depthwisePlanePortable;
+    int64_t done = 0;
 #if defined(__x86_64__)
-    if (job->isa == VB_KERNEL_ISA_AVX512) {
-        /* whole groups of rows through the fixed-window kernel, the rest
-         * through the general one */
-        int64_t done = 0;
-        if (job->fixed != NULL) {
-            done = g->out[0] - g->out[0] % job->fixed_rows;
-            job->fixed(buffer, job->row_stride, phase_stride, taps, bias, yi, done, g->out[1]);
-        }
-        if (done < g->out[0])
-            depthwisePlaneAvx512(buffer + done * job->row_stride, job->row_stride, taps, job->offsets,
-                                 job->tap_count, bias, yi + done * g->out[1], g->out[0] - done,
-                                 g->out[1]);
-    } else if (job->isa == VB_KERNEL_ISA_AVX2) {
-        depthwisePlaneAvx2(buffer, job->row_stride, taps, job->offsets, job->tap_count, bias, yi,
-                           g->out[0], g->out[1]);
-    } else
+    if (job->isa == VB_KERNEL_ISA_AVX512)
+        plane = depthwisePlaneAvx512;
+    else if (job->isa == VB_KERNEL_ISA_AVX2)
+        plane = depthwisePlaneAvx2;
+    if (job->fixed != NULL) {
+        done = g->out[0] - g->out[0] % job->fixed_rows;
+        job->fixed(buffer, job->row_stride, phase_stride, taps, bias, yi, done, g->out[1]);
+    }
 #endif
-        depthwisePlanePortable(buffer, job->row_stride, taps, job->offsets, job->tap_count, bias, yi,
-                               g->out[0], g->out[1]);
+    if (done < g->out[0])
+        plane(buffer + done * job->row_stride, job->row_stride, taps, job->offsets, job->tap_count,
+              bias, yi + done * g->out[1], g->out[0] - done, g->out[1]);
     if (p->act != VB_ACT_NONE)
         vbActivationApply(yi, job->out_plane, 0.0f, p->act, p->alpha, p->beta, job->use_simd);
 }
@@ -1283,6 +1429,56 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
 /* Channels of one block of the AVX2 blocked depthwise path: one vector. */
 #define DW_BLOCK_AVX2 8
 
+/* Output pixels per step of the AVX2 blocked path: eight accumulators. */
+#define DW_PIXELS_AVX2 8
+
+/* Sums the taps of N neighbouring output pixels of a blocked depthwise row
+ * into out [N][8]. Pixel j's input window starts at base + j * step. Its
+ * taps lie row_floats apart by row and col_floats apart by column, with
+ * weights in tap_vectors [kh * kw][8]. Each pixel starts from bias and adds
+ * its taps in order. N is a constant from 1 to 8 in the callers, so the
+ * accumulators stay in registers. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void depthwisePixelsAvx2(
+    const float *base, size_t step, const float *tap_vectors, int64_t kh, int64_t kw,
+    size_t row_floats, size_t col_floats, __m256 bias, float *out, const int N)
+{
+    __m256 acc[DW_PIXELS_AVX2];
+    #pragma GCC unroll 8
+    for (int j = 0; j < N; j++)
+        acc[j] = bias;
+    for (int64_t ky = 0; ky < kh; ky++) {
+        const float *in = base + (size_t)ky * row_floats;
+        const float *tap = tap_vectors + (size_t)(ky * kw) * DW_BLOCK_AVX2;
+        for (int64_t kx = 0; kx < kw; kx++, in += col_floats, tap += DW_BLOCK_AVX2) {
+            __m256 t = _mm256_loadu_ps(tap);
+            #pragma GCC unroll 8
+            for (int j = 0; j < N; j++)
+                acc[j] = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + (size_t)j * step), acc[j]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int j = 0; j < N; j++)
+        _mm256_storeu_ps(out + j * DW_BLOCK_AVX2, acc[j]);
+}
+
+/* Runs depthwisePixelsAvx2 for n pixels, 1 <= n <= DW_PIXELS_AVX2. */
+__attribute__((target("avx2,fma"))) static void depthwiseBlockPixelsAvx2(
+    const float *base, size_t step, const float *tap_vectors, int64_t kh, int64_t kw,
+    size_t row_floats, size_t col_floats, __m256 bias, float *out, int n)
+{
+#define VB_PIXELS(N)                                                                        \
+    case N:                                                                                 \
+        depthwisePixelsAvx2(base, step, tap_vectors, kh, kw, row_floats, col_floats, bias, out, \
+                            N);                                                             \
+        break;
+    switch (n) {
+        VB_PIXELS(1) VB_PIXELS(2) VB_PIXELS(3) VB_PIXELS(4)
+        VB_PIXELS(5) VB_PIXELS(6) VB_PIXELS(7) VB_PIXELS(8)
+    default: break;
+    }
+#undef VB_PIXELS
+}
+
 /* The AVX2 form of depthwiseBlockTask: blocks of 8 channels, with the
  * same buffer layout but 8 floats per pixel, and the same summation order. */
 __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg, int64_t i,
@@ -1326,9 +1522,14 @@ __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg
                     v[c] = _mm256_maskload_ps(from, cols);
             }
             vbTranspose8(v);
+            /* A loop of fixed length with a test per store: GCC turned
+             * the loop to count into a slow memcpy call. */
             float *dst = buffer + (size_t)((iy + top) * wp + left + ix) * block;
-            for (int64_t k = 0; k < count; k++)
-                _mm256_storeu_ps(dst + k * block, v[k]);
+            #pragma GCC unroll 8
+            for (int k = 0; k < DW_BLOCK_AVX2; k++) {
+                if (k < count)
+                    _mm256_storeu_ps(dst + k * block, v[k]);
+            }
         }
     }
 
@@ -1341,37 +1542,12 @@ __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg
     /* Each output row: sum the taps per pixel, activate, transpose back. */
     size_t step = (size_t)sx * block;  /* floats between neighbouring output pixels' inputs */
     for (int64_t oy = 0; oy < oh; oy++) {
-        /* four pixels at a time, so four FMA chains overlap */
-        int64_t ox = 0;
-        for (; ox + 4 <= ow; ox += 4) {
+        /* up to eight pixels at a time, so eight FMA chains overlap */
+        for (int64_t ox = 0; ox < ow; ox += DW_PIXELS_AVX2) {
             const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * block;
-            __m256 acc0 = bias, acc1 = bias, acc2 = bias, acc3 = bias;
-            for (int64_t ky = 0; ky < kh; ky++) {
-                const float *in = base + (size_t)(ky * dy * wp) * block;
-                const float *tap = tap_vectors + (size_t)(ky * kw) * block;
-                for (int64_t kx = 0; kx < kw; kx++, in += dx * block, tap += block) {
-                    __m256 t = _mm256_loadu_ps(tap);
-                    acc0 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in), acc0);
-                    acc1 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + step), acc1);
-                    acc2 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + 2 * step), acc2);
-                    acc3 = _mm256_fmadd_ps(t, _mm256_loadu_ps(in + 3 * step), acc3);
-                }
-            }
-            _mm256_storeu_ps(row + ox * block, acc0);
-            _mm256_storeu_ps(row + (ox + 1) * block, acc1);
-            _mm256_storeu_ps(row + (ox + 2) * block, acc2);
-            _mm256_storeu_ps(row + (ox + 3) * block, acc3);
-        }
-        for (; ox < ow; ox++) {
-            const float *base = buffer + (size_t)((oy * sy) * wp + ox * sx) * block;
-            __m256 acc = bias;
-            for (int64_t ky = 0; ky < kh; ky++) {
-                const float *in = base + (size_t)(ky * dy * wp) * block;
-                const float *tap = tap_vectors + (size_t)(ky * kw) * block;
-                for (int64_t kx = 0; kx < kw; kx++, in += dx * block, tap += block)
-                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(tap), _mm256_loadu_ps(in), acc);
-            }
-            _mm256_storeu_ps(row + ox * block, acc);
+            int n = ow - ox < DW_PIXELS_AVX2 ? (int)(ow - ox) : DW_PIXELS_AVX2;
+            depthwiseBlockPixelsAvx2(base, step, tap_vectors, kh, kw, (size_t)(dy * wp) * block,
+                                     (size_t)dx * block, bias, row + ox * block, n);
         }
         if (p->act != VB_ACT_NONE)
             vbActivationApply(row, (size_t)ow * block, 0.0f, p->act, p->alpha, p->beta, 1);
@@ -1423,8 +1599,7 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     tapOffsets(g, job.hph, job.row_stride, 1, ctx->workspace);
     job.isa = vbKernelIsa(ctx->disable_simd);
 #if defined(__x86_64__)
-    if (job.isa == VB_KERNEL_ISA_AVX512)
-        job.fixed = depthwiseFixedKernel(g, &job.fixed_rows);
+    job.fixed = depthwiseFixedKernel(g, job.isa, &job.fixed_rows);
 #endif
     int threads = ctx->threads < 1 ? 1 : ctx->threads;
     int cores = vbCpuCount();

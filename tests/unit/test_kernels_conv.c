@@ -289,9 +289,31 @@ static void testDepthwisePlanes(void)
         {1, 2, 9, 81, 2, 3, 3, 2, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0},
         {1, 3, 8, 40, 3, 3, 5, 3, 1, 1, 1, 1, 1, 2, 1, 2, 0, 0},
         {1, 2, 9, 45, 2, 3, 3, 2, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0},
+        {1, 2, 8, 60, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
     };
     ShapeTable t = {"depthwise planes", shapes, sizeof shapes / sizeof shapes[0],
                     {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU}, 0, 1, 5};
+    runShapeTable(&t);
+}
+
+/* Depthwise shapes with output rows narrower than 32 columns, which take
+ * the blocked path. Some channel counts leave a partial block. The output
+ * widths leave 1 to 8 pixels in a row's last group of eight. */
+static void testDepthwiseBlocks(void)
+{
+    static const RefConv shapes[] = {
+        /* n  c   h   w   m  kh kw g   sh sw dh dw pt pl pb pr   out width */
+        {1, 11, 7, 7, 11, 5, 5, 11, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},    /* 7 */
+        {1, 20, 6, 14, 20, 3, 3, 20, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},   /* 14 */
+        {1, 9, 5, 24, 9, 5, 5, 9, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0},      /* 12 */
+        {2, 8, 4, 16, 8, 3, 3, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},      /* 16 */
+        {1, 3, 5, 20, 3, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},      /* 18 */
+        {1, 16, 3, 25, 16, 3, 3, 16, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},   /* 25 */
+        {1, 5, 4, 28, 5, 3, 3, 5, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0},      /* 27 */
+        {1, 7, 9, 21, 7, 5, 5, 7, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},      /* 21 */
+    };
+    ShapeTable t = {"depthwise blocks", shapes, sizeof shapes / sizeof shapes[0],
+                    {VB_ACT_SILU, VB_ACT_NONE, VB_ACT_RELU}, 0, 1, 7};
     runShapeTable(&t);
 }
 
@@ -445,6 +467,7 @@ static void testOtherLayouts(void)
         testWideRows();
         testWinograd();
         testDepthwisePlanes();
+        testDepthwiseBlocks();
     }
     vbSgemmSetIsa(VB_SGEMM_ISA_AUTO);
 }
@@ -460,6 +483,7 @@ int main(void)
     testWideRows();
     testWinograd();
     testDepthwisePlanes();
+    testDepthwiseBlocks();
     testSinglePixel();
     testSmallImageRowSplit();
     testOtherLayouts();
