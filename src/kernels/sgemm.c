@@ -248,28 +248,54 @@ __attribute__((target("avx512f"))) static void kernelAvx512(int kc, const float 
                               te->use_simd);
 }
 
-/* Returns 1 + exp(-v) for 8 floats, with exp(-v) = 2^t, t = -v log2(e) =
- * n + f, n an integer and |f| <= 1/2: 2^f from the degree-5 polynomial of
- * exp2Avx512 and 2^n built in the exponent field. v is clamped to
- * [-88, 87.3] first, which keeps n in [-126, 127]. A NaN v gives NaN. */
-__attribute__((target("avx2,fma"))) static __m256 onePlusExpNegAvx2(__m256 v)
+/* Sets out[i] = 1 + exp(-v[i]) for i < N, 8 floats each. exp(-v) = 2^t
+ * with t = -v log2(e) = n + f, n an integer and |f| <= 1/2. 2^f comes from
+ * the degree-5 polynomial of exp2Avx512, and 2^n is built in the exponent
+ * field. v is clamped to [-88, 87.3] first, which keeps n in [-126, 127].
+ * A NaN v gives NaN. Each step runs on all N vectors before the next, so
+ * N chains of dependent operations overlap. N is a constant up to 12. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void onePlusExpNegManyAvx2(
+    const __m256 *v, __m256 *out, const int N)
 {
     const __m256 minus_log2e = _mm256_set1_ps(-1.44269504088896341f);
-    v = _mm256_min_ps(_mm256_set1_ps(87.3f), _mm256_max_ps(_mm256_set1_ps(-88.0f), v));
-
     /* Adding 1.5 * 2^23 + 127 rounds t to an integer and leaves n + 127 in
      * the low mantissa bits, which the shift below moves to the exponent. */
-    __m256 magic = _mm256_set1_ps(12583039.0f);
-    __m256 shifted = _mm256_fmadd_ps(v, minus_log2e, magic);
-    __m256 f = _mm256_fmsub_ps(v, minus_log2e, _mm256_sub_ps(shifted, magic));
-    __m256 p = _mm256_set1_ps(1.327646780e-3f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.675540961e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550713465e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402212024e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931469440e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.000000119f));
-    __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(shifted), 23);
-    return _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+    const __m256 magic = _mm256_set1_ps(12583039.0f);
+    __m256 shifted[12], f[12], p[12];
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++) {
+        __m256 clamped = _mm256_min_ps(_mm256_set1_ps(87.3f), _mm256_max_ps(_mm256_set1_ps(-88.0f), v[i]));
+        shifted[i] = _mm256_fmadd_ps(clamped, minus_log2e, magic);
+        f[i] = _mm256_fmsub_ps(clamped, minus_log2e, _mm256_sub_ps(shifted[i], magic));
+    }
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        p[i] = _mm256_fmadd_ps(_mm256_set1_ps(1.327646780e-3f), f[i], _mm256_set1_ps(9.675540961e-3f));
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        p[i] = _mm256_fmadd_ps(p[i], f[i], _mm256_set1_ps(5.550713465e-2f));
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        p[i] = _mm256_fmadd_ps(p[i], f[i], _mm256_set1_ps(2.402212024e-1f));
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        p[i] = _mm256_fmadd_ps(p[i], f[i], _mm256_set1_ps(6.931469440e-1f));
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        p[i] = _mm256_fmadd_ps(p[i], f[i], _mm256_set1_ps(1.000000119f));
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++) {
+        __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(shifted[i]), 23);
+        out[i] = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(p[i], _mm256_castsi256_ps(bits)));
+    }
+}
+
+/* Returns 1 + exp(-v) for 8 floats (onePlusExpNegManyAvx2 for one vector). */
+__attribute__((target("avx2,fma"))) static __m256 onePlusExpNegAvx2(__m256 v)
+{
+    __m256 out;
+    onePlusExpNegManyAvx2(&v, &out, 1);
+    return out;
 }
 
 /* Returns 1 / (1 + exp(-v)) for 8 floats. A true division: on AMD Zen 3 it
@@ -284,6 +310,24 @@ __attribute__((target("avx2,fma"))) static __m256 sigmoidAvx2(__m256 v)
 __attribute__((target("avx2,fma"))) static __m256 siluAvx2(__m256 v)
 {
     return _mm256_div_ps(v, onePlusExpNegAvx2(v));
+}
+
+/* Replaces each *x[i], i < N, by its SiLU with the operations of
+ * siluAvx2, N chains side by side. One vector's SiLU is a chain of about
+ * twenty dependent operations. The out-of-order scheduler has room for
+ * only two or three such chains when they come one after another, as in a
+ * tile epilogue written one vector at a time. N is a constant up to 12. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void siluManyAvx2(
+    __m256 *const *x, const int N)
+{
+    __m256 v[12], den[12];
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        v[i] = *x[i];
+    onePlusExpNegManyAvx2(v, den, N);
+    #pragma GCC unroll 12
+    for (int i = 0; i < N; i++)
+        *x[i] = _mm256_div_ps(v[i], den[i]);
 }
 
 /* Declares the constants that VB_ACT_SWITCH_AVX2 uses, for an activation
@@ -375,7 +419,16 @@ __attribute__((target("avx2,fma"))) static __m256 siluAvx2(__m256 v)
         VB_ADD_ROW_AVX2(0) VB_ADD_ROW_AVX2(1) VB_ADD_ROW_AVX2(2)                   \
         VB_ADD_ROW_AVX2(3) VB_ADD_ROW_AVX2(4) VB_ADD_ROW_AVX2(5)                   \
     }                                                                              \
-    if (te != NULL) {                                                              \
+    if (te != NULL && te->act == VB_ACT_SILU) {                                    \
+        /* bias, then SiLU on four accumulators at a time */                       \
+        VB_EPILOGUE_AVX2(v)                                                        \
+        __m256 *rows01[4] = {&c00, &c01, &c10, &c11};                              \
+        __m256 *rows23[4] = {&c20, &c21, &c30, &c31};                              \
+        __m256 *rows45[4] = {&c40, &c41, &c50, &c51};                              \
+        siluManyAvx2(rows01, 4);                                                   \
+        siluManyAvx2(rows23, 4);                                                   \
+        siluManyAvx2(rows45, 4);                                                   \
+    } else if (te != NULL) {                                                       \
         VB_ACT_CONSTANTS_AVX2(te->alpha, te->beta)                                 \
         VB_ACT_SWITCH_AVX2(te->act, VB_EPILOGUE_AVX2)                              \
     }                                                                              \
@@ -1281,6 +1334,38 @@ __attribute__((target("avx512f"))) static void activateAvx512(float *base, size_
         }                                                                            \
     }
 
+/* The SiLU case of activateAvx2: 32 values at a time through siluManyAvx2,
+ * then single vectors, then a masked tail. The results equal siluAvx2's. */
+__attribute__((target("avx2,fma"))) static void siluRowsAvx2(float *base, size_t ldc, int rows,
+                                                            size_t n, const float *bias)
+{
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int r = 0; r < rows; r++) {
+        float *x = base + (size_t)r * ldc;
+        __m256 vbias = _mm256_set1_ps(bias != NULL ? bias[r] : 0.0f);
+        size_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            __m256 v0 = _mm256_add_ps(_mm256_loadu_ps(x + i), vbias);
+            __m256 v1 = _mm256_add_ps(_mm256_loadu_ps(x + i + 8), vbias);
+            __m256 v2 = _mm256_add_ps(_mm256_loadu_ps(x + i + 16), vbias);
+            __m256 v3 = _mm256_add_ps(_mm256_loadu_ps(x + i + 24), vbias);
+            __m256 *four[4] = {&v0, &v1, &v2, &v3};
+            siluManyAvx2(four, 4);
+            _mm256_storeu_ps(x + i, v0);
+            _mm256_storeu_ps(x + i + 8, v1);
+            _mm256_storeu_ps(x + i + 16, v2);
+            _mm256_storeu_ps(x + i + 24, v3);
+        }
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(x + i, siluAvx2(_mm256_add_ps(_mm256_loadu_ps(x + i), vbias)));
+        if (i < n) {
+            __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), lane);
+            __m256 v = _mm256_add_ps(_mm256_maskload_ps(x + i, tail), vbias);
+            _mm256_maskstore_ps(x + i, tail, siluAvx2(v));
+        }
+    }
+}
+
 /* The AVX2 path of vbActivationApplyRows, as activateAvx512 is for AVX-512
  * machines: the same results, NaN included, but for rounding in Sigmoid
  * and SiLU. */
@@ -1290,6 +1375,10 @@ __attribute__((target("avx2,fma"))) static void activateAvx2(float *base, size_t
                                                             float beta)
 {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    if (act == VB_ACT_SILU) {
+        siluRowsAvx2(base, ldc, rows, n, bias);
+        return;
+    }
     VB_ACT_CONSTANTS_AVX2(alpha, beta)
     VB_ACT_SWITCH_AVX2(act, VB_ACT_ROWS)
 }
