@@ -462,6 +462,122 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
     VB_FINISH_TILE_AVX2
 }
 
+/* Widest last panel that narrowAvx2 computes: up to 4 columns, where the
+ * 6x16 micro-kernel would leave three quarters of its lanes idle. */
+#define NARROW_MAX_NV 4
+
+/* Computes columns 0 .. N-1 of C for `rows` rows. A comes as packed row
+ * panels of 6 rows, a_stride floats apart, each kc steps of 6 floats. B is
+ * a packed panel b [kc][nr]. Vectors run along the rows: lane i of
+ * acc[q][j] is row 6q + i of column j. Up to PMAX row panels run at once,
+ * so PMAX * N FMA chains overlap. Each element's sums, the accumulate
+ * step and te match kernelAvx2's. PMAX and N are constants. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void narrowPanelsAvx2(
+    int kc, const float *a, size_t a_stride, const float *b, int nr, float *c, size_t ldc,
+    int rows, int accumulate, const TileEpilogue *te, const int PMAX, const int N)
+{
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i panel_lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(6), lane);
+    int panels = (rows + 5) / 6;
+    if (panels > PMAX)
+        panels = PMAX;
+    __m256 acc[8][NARROW_MAX_NV];
+    #pragma GCC unroll 8
+    for (int q = 0; q < PMAX; q++) {
+        #pragma GCC unroll 4
+        for (int j = 0; j < N; j++)
+            acc[q][j] = _mm256_setzero_ps();
+    }
+
+    /* acc[q][j] += A panel q [p][0..5] * B [p][j], one step of k at a time */
+    for (int p = 0; p < kc; p++) {
+        __m256 bv[NARROW_MAX_NV];
+        #pragma GCC unroll 4
+        for (int j = 0; j < N; j++)
+            bv[j] = _mm256_broadcast_ss(b + (size_t)p * (size_t)nr + j);
+        #pragma GCC unroll 8
+        for (int q = 0; q < PMAX; q++) {
+            if (q < panels) {
+                __m256 av = _mm256_maskload_ps(a + (size_t)q * a_stride + (size_t)p * 6, panel_lanes);
+                #pragma GCC unroll 4
+                for (int j = 0; j < N; j++)
+                    acc[q][j] = _mm256_fmadd_ps(av, bv[j], acc[q][j]);
+            }
+        }
+    }
+
+    /* Add C, apply te and store, one column of one panel at a time. */
+    VB_ACT_CONSTANTS_AVX2(te != NULL ? te->alpha : 0.0f, te != NULL ? te->beta : 0.0f)
+    for (int q = 0; q < panels; q++) {
+        int mv = rows - 6 * q < 6 ? rows - 6 * q : 6;
+        __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(mv), lane);
+        __m256 row_bias = _mm256_setzero_ps();
+        if (te != NULL && te->bias != NULL)
+            row_bias = _mm256_maskload_ps(te->bias + 6 * q, valid);
+        for (int j = 0; j < N; j++) {
+            float lanes[8];
+            float *out = c + (size_t)(6 * q) * ldc + j;
+            _mm256_storeu_ps(lanes, acc[q][j]);
+            if (accumulate) {
+                for (int i = 0; i < mv; i++)
+                    lanes[i] = lanes[i] + out[(size_t)i * ldc];
+            }
+            if (te != NULL) {
+                __m256 v = _mm256_add_ps(_mm256_loadu_ps(lanes), row_bias);
+#define VB_NARROW_APPLY(EXPR) _mm256_storeu_ps(lanes, (EXPR));
+                VB_ACT_SWITCH_AVX2(te->act, VB_NARROW_APPLY)
+#undef VB_NARROW_APPLY
+            }
+            for (int i = 0; i < mv; i++)
+                out[(size_t)i * ldc] = lanes[i];
+        }
+    }
+}
+
+/* Computes nv <= NARROW_MAX_NV columns of C for all m rows with
+ * narrowPanelsAvx2, its row panels grouped so that about eight to twelve
+ * accumulators run at once. a is the first row panel's step 0, a_stride
+ * the floats between row panels, and te's bias (if any) starts at row 0. */
+__attribute__((target("avx2,fma"))) static void narrowAvx2(int kc, const float *a, size_t a_stride,
+                                                          const float *b, int nr, float *c,
+                                                          size_t ldc, int m, int nv,
+                                                          int accumulate, const TileEpilogue *te)
+{
+    for (int r0 = 0; r0 < m;) {
+        TileEpilogue shifted;
+        const TileEpilogue *group_te = te;
+        if (te != NULL) {
+            shifted = *te;
+            if (te->bias != NULL)
+                shifted.bias = te->bias + r0;
+            group_te = &shifted;
+        }
+        const float *ag = a + (size_t)(r0 / 6) * a_stride;
+        float *cg = c + (size_t)r0 * ldc;
+        int rows = m - r0;
+        int pmax;
+        switch (nv) {
+        case 1:
+            narrowPanelsAvx2(kc, ag, a_stride, b, nr, cg, ldc, rows, accumulate, group_te, 8, 1);
+            pmax = 8;
+            break;
+        case 2:
+            narrowPanelsAvx2(kc, ag, a_stride, b, nr, cg, ldc, rows, accumulate, group_te, 6, 2);
+            pmax = 6;
+            break;
+        case 3:
+            narrowPanelsAvx2(kc, ag, a_stride, b, nr, cg, ldc, rows, accumulate, group_te, 4, 3);
+            pmax = 4;
+            break;
+        default:
+            narrowPanelsAvx2(kc, ag, a_stride, b, nr, cg, ldc, rows, accumulate, group_te, 3, 4);
+            pmax = 3;
+            break;
+        }
+        r0 += 6 * pmax;
+    }
+}
+
 /* Row-pointer variants: B step p is the nv contiguous floats at rows[p],
  * read straight from the caller's tensor instead of a packed panel. */
 typedef void (*RowsKernel)(int kc, const float *a, const float *const *rows, float *c, size_t ldc,
@@ -598,6 +714,10 @@ static const TileEpilogue *tileEpilogue(TileEpilogue *te, const VbSgemmEpilogue 
     return te;
 }
 
+/* Column panels of a tile up to which sgemmTile loops over A's row panels
+ * outside and B's column panels inside. */
+#define FEW_PANELS 4
+
 /* Arguments of one vbSgemm call for sgemmTile. */
 typedef struct SgemmJob {
     int m, n, k, mr, nr, tile_panels, use_simd;
@@ -648,10 +768,24 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
     for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
         int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
         pack_b(b_src, pc, kc, n0, nc, nr, bp);
-        for (int jr = 0; jr < nc; jr += nr) {
-            const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
-            int nv = nc - jr < nr ? nc - jr : nr;
-            for (int ic = 0; ic < m; ic += mr) {
+
+        /* A last panel of few columns goes to narrowAvx2 after the others. */
+        int last = (nc - 1) / nr * nr, narrow = 0;
+#if VB_X86
+        narrow = kernel == kernelAvx2 && nc - last <= NARROW_MAX_NV;
+#endif
+        int wide_nc = narrow ? last : nc;
+
+        /* With few panels, each row panel of A runs over all of them in
+         * turn, so A is read once per K block rather than once per panel:
+         * a late layer's weights are larger than the L2 cache. */
+        int panels = (wide_nc + nr - 1) / nr;
+        int row_outer = panels <= FEW_PANELS;
+        for (int outer = 0; outer < (row_outer ? m : wide_nc); outer += row_outer ? mr : nr) {
+            for (int inner = 0; inner < (row_outer ? wide_nc : m); inner += row_outer ? nr : mr) {
+                int ic = row_outer ? outer : inner, jr = row_outer ? inner : outer;
+                const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
+                int nv = nc - jr < nr ? nc - jr : nr;
                 const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
                                       (size_t)pc * (size_t)mr;
                 float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
@@ -667,6 +801,15 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
                     kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep, mr, nr);
             }
         }
+#if VB_X86
+        if (narrow) {
+            TileEpilogue te;
+            const TileEpilogue *narrow_ep = tileEpilogue(&te, ep, pc + kc == k, bias, use_simd);
+            narrowAvx2(kc, packed_a + (size_t)pc * (size_t)mr, (size_t)k * (size_t)mr,
+                       bp + (size_t)(last / nr) * (size_t)kc * (size_t)nr, nr,
+                       c + (size_t)(n0 + last), ldc, m, nc - last, pc > 0, narrow_ep);
+        }
+#endif
     }
     if (k == 0 && epilogue)
         vbActivationApplyRows(c + n0, ldc, m, (size_t)nc, bias, ep->act, ep->alpha, ep->beta,
