@@ -312,22 +312,25 @@ __attribute__((target("avx2,fma"))) static __m256 siluAvx2(__m256 v)
     return _mm256_div_ps(v, onePlusExpNegAvx2(v));
 }
 
-/* Replaces each *x[i], i < N, by its SiLU with the operations of
- * siluAvx2, N chains side by side. One vector's SiLU is a chain of about
- * twenty dependent operations. The out-of-order scheduler has room for
- * only two or three such chains when they come one after another, as in a
- * tile epilogue written one vector at a time. N is a constant up to 12. */
-__attribute__((target("avx2,fma"), always_inline)) static inline void siluManyAvx2(
-    __m256 *const *x, const int N)
+/* Four vectors for silu4Avx2, passed by value so that callers never take
+ * the address of an accumulator (which would keep it in memory). */
+typedef struct Vec4Avx2 {
+    __m256 v[4];
+} Vec4Avx2;
+
+/* Returns the SiLU of the four vectors of x, with the operations of
+ * siluAvx2 on four chains side by side. One vector's SiLU is a chain of
+ * about twenty dependent operations. The out-of-order scheduler has room
+ * for only two or three such chains when they come one after another, as
+ * in a tile epilogue written one vector at a time. */
+__attribute__((target("avx2,fma"), always_inline)) static inline Vec4Avx2 silu4Avx2(Vec4Avx2 x)
 {
-    __m256 v[12], den[12];
-    #pragma GCC unroll 12
-    for (int i = 0; i < N; i++)
-        v[i] = *x[i];
-    onePlusExpNegManyAvx2(v, den, N);
-    #pragma GCC unroll 12
-    for (int i = 0; i < N; i++)
-        *x[i] = _mm256_div_ps(v[i], den[i]);
+    Vec4Avx2 den;
+    onePlusExpNegManyAvx2(x.v, den.v, 4);
+    #pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+        x.v[i] = _mm256_div_ps(x.v[i], den.v[i]);
+    return x;
 }
 
 /* Declares the constants that VB_ACT_SWITCH_AVX2 uses, for an activation
@@ -422,12 +425,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void siluManyAv
     if (te != NULL && te->act == VB_ACT_SILU) {                                    \
         /* bias, then SiLU on four accumulators at a time */                       \
         VB_EPILOGUE_AVX2(v)                                                        \
-        __m256 *rows01[4] = {&c00, &c01, &c10, &c11};                              \
-        __m256 *rows23[4] = {&c20, &c21, &c30, &c31};                              \
-        __m256 *rows45[4] = {&c40, &c41, &c50, &c51};                              \
-        siluManyAvx2(rows01, 4);                                                   \
-        siluManyAvx2(rows23, 4);                                                   \
-        siluManyAvx2(rows45, 4);                                                   \
+        Vec4Avx2 rows01 = silu4Avx2((Vec4Avx2){{c00, c01, c10, c11}});            \
+        Vec4Avx2 rows23 = silu4Avx2((Vec4Avx2){{c20, c21, c30, c31}});            \
+        Vec4Avx2 rows45 = silu4Avx2((Vec4Avx2){{c40, c41, c50, c51}});            \
+        c00 = rows01.v[0], c01 = rows01.v[1], c10 = rows01.v[2], c11 = rows01.v[3]; \
+        c20 = rows23.v[0], c21 = rows23.v[1], c30 = rows23.v[2], c31 = rows23.v[3]; \
+        c40 = rows45.v[0], c41 = rows45.v[1], c50 = rows45.v[2], c51 = rows45.v[3]; \
     } else if (te != NULL) {                                                       \
         VB_ACT_CONSTANTS_AVX2(te->alpha, te->beta)                                 \
         VB_ACT_SWITCH_AVX2(te->act, VB_EPILOGUE_AVX2)                              \
@@ -506,14 +509,20 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void narrowPane
         }
     }
 
-    /* Add C, apply te and store, one column of one panel at a time. */
+    /* Add C, apply te and store, one column of one panel at a time. The
+     * loops have constant bounds, so acc keeps constant indices and stays
+     * in registers. */
     VB_ACT_CONSTANTS_AVX2(te != NULL ? te->alpha : 0.0f, te != NULL ? te->beta : 0.0f)
-    for (int q = 0; q < panels; q++) {
+    #pragma GCC unroll 8
+    for (int q = 0; q < PMAX; q++) {
+        if (q >= panels)
+            break;
         int mv = rows - 6 * q < 6 ? rows - 6 * q : 6;
         __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(mv), lane);
         __m256 row_bias = _mm256_setzero_ps();
         if (te != NULL && te->bias != NULL)
             row_bias = _mm256_maskload_ps(te->bias + 6 * q, valid);
+        #pragma GCC unroll 4
         for (int j = 0; j < N; j++) {
             float lanes[8];
             float *out = c + (size_t)(6 * q) * ldc + j;
@@ -733,6 +742,36 @@ typedef struct SgemmJob {
     void *workspace;
 } SgemmJob;
 
+/* One K block of a column tile in sgemmTile: the row block's packed A,
+ * bias and C, and the packed B block bp [panels][kc][nr] of columns
+ * n0 .. n0 + nc, for steps pc .. pc + kc of k. */
+typedef struct SgemmBlock {
+    const float *packed_a, *bp;
+    float *c;
+    const float *bias;
+    int m, nc, n0, pc, kc;
+} SgemmBlock;
+
+/* Runs the micro-kernel on rows ic .. ic + mr and block columns jr .. jr + nr
+ * of one K block, with bias and activation after the last block. */
+static void sgemmBlockTile(const SgemmJob *job, const SgemmBlock *blk, int ic, int jr)
+{
+    int k = job->k, mr = job->mr, nr = job->nr, kc = blk->kc, pc = blk->pc;
+    const float *bpanel = blk->bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
+    const float *apanel = blk->packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
+                          (size_t)pc * (size_t)mr;
+    float *ctile = blk->c + (size_t)ic * job->ldc + (size_t)(blk->n0 + jr);
+    int nv = blk->nc - jr < nr ? blk->nc - jr : nr;
+    int mv = blk->m - ic < mr ? blk->m - ic : mr;
+    TileEpilogue te;
+    const TileEpilogue *tile_ep = tileEpilogue(&te, job->ep, pc + kc == k,
+                                               blk->bias ? blk->bias + ic : NULL, job->use_simd);
+    if (job->kernel)
+        job->kernel(kc, apanel, bpanel, ctile, job->ldc, mv, nv, pc > 0, tile_ep);
+    else
+        kernelPortable(kc, apanel, bpanel, ctile, job->ldc, mv, nv, pc > 0, tile_ep, mr, nr);
+}
+
 /* Computes tile t of a vbSgemm call, one column tile of one row block of C,
  * using worker's scratch. */
 static void sgemmTile(void *arg, int64_t tile, int worker)
@@ -749,7 +788,6 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
     const void *b_src = job->b_src;
     float *c = job->c + (size_t)r0 * ldc;
     const VbSgemmEpilogue *ep = job->ep;
-    MicroKernel kernel = job->kernel;
     void *workspace = job->workspace;
     const float *bias = ep && ep->bias ? ep->bias + r0 : NULL;
 
@@ -772,34 +810,22 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
         /* A last panel of few columns goes to narrowAvx2 after the others. */
         int last = (nc - 1) / nr * nr, narrow = 0;
 #if VB_X86
-        narrow = kernel == kernelAvx2 && nc - last <= NARROW_MAX_NV;
+        narrow = job->kernel == kernelAvx2 && nc - last <= NARROW_MAX_NV;
 #endif
         int wide_nc = narrow ? last : nc;
 
         /* With few panels, each row panel of A runs over all of them in
          * turn, so A is read once per K block rather than once per panel:
          * a late layer's weights are larger than the L2 cache. */
-        int panels = (wide_nc + nr - 1) / nr;
-        int row_outer = panels <= FEW_PANELS;
-        for (int outer = 0; outer < (row_outer ? m : wide_nc); outer += row_outer ? mr : nr) {
-            for (int inner = 0; inner < (row_outer ? wide_nc : m); inner += row_outer ? nr : mr) {
-                int ic = row_outer ? outer : inner, jr = row_outer ? inner : outer;
-                const float *bpanel = bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
-                int nv = nc - jr < nr ? nc - jr : nr;
-                const float *apanel = packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
-                                      (size_t)pc * (size_t)mr;
-                float *ctile = c + (size_t)ic * ldc + (size_t)(n0 + jr);
-                int mv = m - ic < mr ? m - ic : mr;
-
-                /* After the last K block: bias and activation in the micro-kernel. */
-                TileEpilogue te;
-                const TileEpilogue *tile_ep =
-                    tileEpilogue(&te, ep, pc + kc == k, bias ? bias + ic : NULL, use_simd);
-                if (kernel)
-                    kernel(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep);
-                else
-                    kernelPortable(kc, apanel, bpanel, ctile, ldc, mv, nv, pc > 0, tile_ep, mr, nr);
-            }
+        SgemmBlock block = {packed_a, bp, c, bias, m, nc, n0, pc, kc};
+        if ((wide_nc + nr - 1) / nr <= FEW_PANELS) {
+            for (int ic = 0; ic < m; ic += mr)
+                for (int jr = 0; jr < wide_nc; jr += nr)
+                    sgemmBlockTile(job, &block, ic, jr);
+        } else {
+            for (int jr = 0; jr < wide_nc; jr += nr)
+                for (int ic = 0; ic < m; ic += mr)
+                    sgemmBlockTile(job, &block, ic, jr);
         }
 #if VB_X86
         if (narrow) {
@@ -1477,7 +1503,7 @@ __attribute__((target("avx512f"))) static void activateAvx512(float *base, size_
         }                                                                            \
     }
 
-/* The SiLU case of activateAvx2: 32 values at a time through siluManyAvx2,
+/* The SiLU case of activateAvx2: 32 values at a time through silu4Avx2,
  * then single vectors, then a masked tail. The results equal siluAvx2's. */
 __attribute__((target("avx2,fma"))) static void siluRowsAvx2(float *base, size_t ldc, int rows,
                                                             size_t n, const float *bias)
@@ -1488,16 +1514,14 @@ __attribute__((target("avx2,fma"))) static void siluRowsAvx2(float *base, size_t
         __m256 vbias = _mm256_set1_ps(bias != NULL ? bias[r] : 0.0f);
         size_t i = 0;
         for (; i + 32 <= n; i += 32) {
-            __m256 v0 = _mm256_add_ps(_mm256_loadu_ps(x + i), vbias);
-            __m256 v1 = _mm256_add_ps(_mm256_loadu_ps(x + i + 8), vbias);
-            __m256 v2 = _mm256_add_ps(_mm256_loadu_ps(x + i + 16), vbias);
-            __m256 v3 = _mm256_add_ps(_mm256_loadu_ps(x + i + 24), vbias);
-            __m256 *four[4] = {&v0, &v1, &v2, &v3};
-            siluManyAvx2(four, 4);
-            _mm256_storeu_ps(x + i, v0);
-            _mm256_storeu_ps(x + i + 8, v1);
-            _mm256_storeu_ps(x + i + 16, v2);
-            _mm256_storeu_ps(x + i + 24, v3);
+            Vec4Avx2 four;
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                four.v[j] = _mm256_add_ps(_mm256_loadu_ps(x + i + 8 * j), vbias);
+            four = silu4Avx2(four);
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                _mm256_storeu_ps(x + i + 8 * j, four.v[j]);
         }
         for (; i + 8 <= n; i += 8)
             _mm256_storeu_ps(x + i, siluAvx2(_mm256_add_ps(_mm256_loadu_ps(x + i), vbias)));
