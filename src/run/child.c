@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -468,6 +471,7 @@ vb_status vbRunChild(const VbRunBackend *backend, const VbRunModelSpec *spec,
 
     /* Flush so the child does not inherit and write out buffered output. */
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -476,6 +480,15 @@ vb_status vbRunChild(const VbRunBackend *backend, const VbRunModelSpec *spec,
                           spec->name, strerror(errno));
     }
     if (pid == 0) {
+#if defined(__linux__)
+        /* The model process dies with its parent, so a killed run or
+         * server worker leaves no inference running on. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(4);
+#else
+        (void)parent;
+#endif
         close(fds[0]);
         childMain(fds[1], backend, spec, options, dataset, images, load_only);
         _exit(4); /* not reached */

@@ -113,6 +113,37 @@ timeout)
     failures=$((failures + 1))
   fi
   ;;
+killed)
+  # A run killed with SIGKILL takes its model process with it.
+  make_tiny
+  VB_TEST_HANG_MODEL=slow "$VB_CLI" run --images "$work/images" --gt "$work/gt.csv" \
+    --warmup 0 --no-progress --timeout 60 --model "slow=$models/FastestDet.onnx" \
+    > "$work/stdout" 2> "$work/stderr" &
+  parent=$!
+  child=""
+  for _ in $(seq 100); do
+    child=$(pgrep -P "$parent" | head -n 1)
+    [ -n "$child" ] && break
+    sleep 0.1
+  done
+  if [ -z "$child" ]; then
+    echo "FAIL: the run started no model process within 10 s"
+    failures=$((failures + 1))
+  fi
+  kill -9 "$parent"
+  wait "$parent" 2> /dev/null
+  # A zombie waiting for its new parent to reap it has stopped running.
+  for _ in $(seq 50); do
+    state=$(awk '{print $3}' "/proc/$child/stat" 2> /dev/null)
+    [ -z "$state" ] || [ "$state" = Z ] && break
+    sleep 0.1
+  done
+  if [ -n "$child" ] && [ -n "$state" ] && [ "$state" != Z ]; then
+    echo "FAIL: model process $child still runs (state $state) after its run was killed"
+    kill -9 "$child"
+    failures=$((failures + 1))
+  fi
+  ;;
 bad_model)
   make_tiny
   echo "this is not an ONNX model" > "$work/text.onnx"
