@@ -320,9 +320,9 @@ typedef struct Vec4Avx2 {
 
 /* Returns the SiLU of the four vectors of x, with the operations of
  * siluAvx2 on four chains side by side. One vector's SiLU is a chain of
- * about twenty dependent operations. The out-of-order scheduler has room
- * for only two or three such chains when they come one after another, as
- * in a tile epilogue written one vector at a time. */
+ * about twenty dependent operations. Run one vector after another, as a
+ * tile epilogue was, the chains cost about twice their throughput bound on
+ * AMD Zen 3, because the out-of-order window overlapped only a few. */
 __attribute__((target("avx2,fma"), always_inline)) static inline Vec4Avx2 silu4Avx2(Vec4Avx2 x)
 {
     Vec4Avx2 den;
@@ -466,7 +466,7 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
 }
 
 /* Widest last panel that narrowAvx2 computes: up to 4 columns, where the
- * 6x16 micro-kernel would leave three quarters of its lanes idle. */
+ * 6x16 micro-kernel would leave at least three quarters of its lanes idle. */
 #define NARROW_MAX_NV 4
 
 /* Computes columns 0 .. N-1 of C for `rows` rows. A comes as packed row
@@ -815,8 +815,8 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
         int wide_nc = narrow ? last : nc;
 
         /* With few panels, each row panel of A runs over all of them in
-         * turn, so A is read once per K block rather than once per panel:
-         * a late layer's weights are larger than the L2 cache. */
+         * turn, so A is read once per K block rather than once per panel.
+         * A late layer's weights can be larger than the L2 cache. */
         SgemmBlock block = {packed_a, bp, c, bias, m, nc, n0, pc, kc};
         if ((wide_nc + nr - 1) / nr <= FEW_PANELS) {
             for (int ic = 0; ic < m; ic += mr)
