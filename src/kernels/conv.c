@@ -514,22 +514,41 @@ __attribute__((target("avx2"))) static void copyEvenAvx2(const float *from, floa
 }
 
 /* Writes one padded row of `width` floats, a multiple of 8: zeros, then
- * src[lo .. hi) at row[lo .. hi), then zeros. Reads only src[lo .. hi).
- * On rows this short, memset and memcpy calls cost more than the copy. */
+ * src[lo .. hi) at row[lo .. hi), then zeros. lo >= hi writes zeros only.
+ * Reads only src[lo .. hi). On rows this short, memset and memcpy calls
+ * cost more than the copy. */
 __attribute__((target("avx2"))) static void padRowAvx2(const float *src, int64_t lo, int64_t hi,
                                                       int64_t width, float *row)
 {
+    /* zero is hidden from GCC, which would otherwise turn the zero stores
+     * below into memset calls */
     __m256 zero = _mm256_setzero_ps();
-    for (int64_t j = 0; j < width; j += 8)
+    __asm__("" : "+x"(zero));
+    if (hi - lo < 8) {
+        /* short or empty: zeros everywhere, then the values through masks */
+        for (int64_t j = 0; j < width; j += 8)
+            _mm256_storeu_ps(row + j, zero);
+        if (lo < hi) {
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi - lo)),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            _mm256_maskstore_ps(row + lo, m, _mm256_maskload_ps(src + lo, m));
+        }
+        return;
+    }
+
+    /* zeros in the whole vectors that hold padding, before the values */
+    for (int64_t j = 0; j < lo; j += 8)
         _mm256_storeu_ps(row + j, zero);
+    for (int64_t j = hi / 8 * 8; j < width; j += 8)
+        _mm256_storeu_ps(row + j, zero);
+
+    /* the values, the last 8 stored again rather than masked: masked
+     * stores are slow on AMD Zen */
     int64_t j = lo;
     for (; j + 8 <= hi; j += 8)
         _mm256_storeu_ps(row + j, _mm256_loadu_ps(src + j));
-    if (j < hi) {
-        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi - j)),
-                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        _mm256_maskstore_ps(row + j, m, _mm256_maskload_ps(src + j, m));
-    }
+    if (j < hi)
+        _mm256_storeu_ps(row + hi - 8, _mm256_loadu_ps(src + hi - 8));
 }
 
 /* Copies the even values of from[0 .. 2*count) to to[0 .. count) with the
@@ -696,6 +715,59 @@ __attribute__((target("avx2"))) static int64_t deinterleaveAvx2(const float *fro
     }
     return q;
 }
+/* Stores zeros over row[from .. to), in whole vectors from `from`: the
+ * last may reach 7 floats past `to`, so the caller leaves room there. */
+__attribute__((target("avx2"))) static void zeroVectorsAvx2(float *row, int64_t from, int64_t to)
+{
+    /* zero is hidden from GCC, which would otherwise call memset */
+    __m256 zero = _mm256_setzero_ps();
+    __asm__("" : "+x"(zero));
+    for (int64_t j = from; j < to; j += 8)
+        _mm256_storeu_ps(row + j, zero);
+}
+
+/* Writes rows of the two column phases of one source row srow, or zeros
+ * in both where srow is NULL. Phase pe gets srow's even values at columns
+ * lo[pe] .. hi[pe], phase 1 - pe its odd ones, and zeros fill the rest up
+ * to `width`, a multiple of 8. pairs is the smaller of the two counts,
+ * which differ by at most one. */
+__attribute__((target("avx2"))) static void splitRowPairAvx2(const float *srow,
+                                                            const int64_t lo[2],
+                                                            const int64_t hi[2], int pe,
+                                                            int64_t pairs, int64_t width,
+                                                            float *row[2])
+{
+    if (srow == NULL) {
+        zeroVectorsAvx2(row[0], 0, width);
+        zeroVectorsAvx2(row[1], 0, width);
+        return;
+    }
+
+    /* zeros in the whole vectors that hold padding, before the values */
+    for (int px = 0; px < 2; px++) {
+        zeroVectorsAvx2(row[px], 0, lo[px]);
+        zeroVectorsAvx2(row[px], hi[px] / 8 * 8, width);
+    }
+
+    /* groups of 8 pairs, the last group ending at `pairs` even where it
+     * overlaps the one before: masked stores are slow on AMD Zen */
+    float *even = row[pe] + lo[pe], *odd = row[1 - pe] + lo[1 - pe];
+    int64_t done = 0;
+    if (pairs >= 8) {
+        for (int64_t q = 0; q < pairs; q += 8) {
+            int64_t at = q + 8 <= pairs ? q : pairs - 8;
+            __m256 e, o;
+            vbSplitPairsAvx2(srow + 2 * at, &e, &o);
+            _mm256_storeu_ps(even + at, e);
+            _mm256_storeu_ps(odd + at, o);
+        }
+        done = pairs;
+    }
+    for (int64_t e = done; e < hi[pe] - lo[pe]; e++)
+        even[e] = srow[2 * e];
+    for (int64_t o = done; o < hi[1 - pe] - lo[1 - pe]; o++)
+        odd[o] = srow[2 * o + 1];
+}
 #endif
 
 /* splitPlane for column stride 2: reads each source row once, in order,
@@ -728,6 +800,13 @@ static int splitPlaneStride2(const float *x, const VbWindowGeometry *g, int64_t 
             for (int px = 0; px < 2; px++)
                 row[px] = dst + (size_t)(py * 2 + px) * phase_stride + (size_t)(i * row_stride);
             int64_t iy = i * sy + py - top;
+#if defined(__x86_64__)
+            if (isa == VB_KERNEL_ISA_AVX2 && row_stride % 8 == 0) {
+                splitRowPairAvx2(iy < 0 || iy >= h ? NULL : x + (size_t)(iy * w), lo, hi, pe,
+                                 pairs, row_stride, row);
+                continue;
+            }
+#endif
             if (iy < 0 || iy >= h) {
                 memset(row[0], 0, sizeof(float) * (size_t)row_stride);
                 memset(row[1], 0, sizeof(float) * (size_t)row_stride);
@@ -782,17 +861,19 @@ static void splitPlane(const float *x, const VbWindowGeometry *g, int64_t hph, i
         for (int64_t i = 0; i < hph; i++) {
             float *row = plane + (size_t)(i * row_stride);
             int64_t iy = i * sy + py - top;
+#if defined(__x86_64__)
+            if (sx == 1 && isa != VB_KERNEL_ISA_PORTABLE && row_stride % 8 == 0) {
+                int64_t inside = iy >= 0 && iy < h;
+                padRowAvx2(x + (size_t)(inside ? iy * w : 0) + (px - left), jlo,
+                           inside ? jhi : jlo, row_stride, row);
+                continue;
+            }
+#endif
             if (iy < 0 || iy >= h || jhi <= jlo) {
                 memset(row, 0, sizeof(float) * (size_t)row_stride);
                 continue;
             }
             const float *srow = x + (size_t)(iy * w) + (px - left);
-#if defined(__x86_64__)
-            if (sx == 1 && isa != VB_KERNEL_ISA_PORTABLE && row_stride % 8 == 0) {
-                padRowAvx2(srow, jlo, jhi, row_stride, row);
-                continue;
-            }
-#endif
             for (int64_t j = 0; j < jlo; j++)
                 row[j] = 0.0f;
             if (sx == 1) {
@@ -1098,13 +1179,22 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void depthwiseF
     float *y, int64_t oh, int64_t ow, const int K, const int S, const int R)
 {
     for (int64_t oy = 0; oy < oh; oy += R) {
-        for (int64_t ox = 0; ox < ow; ox += 16) {
-            if (ow - ox > 8)
-                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, ox, ow, K,
+        /* A row's last step ends at ow where the row is wide enough,
+         * recomputing a few columns the same way: masked stores are slow
+         * on AMD Zen. */
+        for (int64_t ox = 0; ox < ow;) {
+            int64_t left = ow - ox;
+            if (left > 8) {
+                int64_t at = left < 16 && ow >= 16 ? ow - 16 : ox;
+                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, at, ow, K,
                                        S, R, 2);
-            else
-                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, ox, ow, K,
+                ox += 16;
+            } else {
+                int64_t at = left < 8 && ow >= 8 ? ow - 8 : ox;
+                depthwiseFixedStepAvx2(xp, row_stride, phase_stride, taps, bias, y, oy, at, ow, K,
                                        S, R, 1);
+                ox += 8;
+            }
         }
     }
 }
