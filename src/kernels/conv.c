@@ -542,8 +542,8 @@ __attribute__((target("avx2"))) static void padRowAvx2(const float *src, int64_t
     for (int64_t j = hi / 8 * 8; j < width; j += 8)
         _mm256_storeu_ps(row + j, zero);
 
-    /* the values, the last 8 stored again rather than masked: masked
-     * stores are slow on AMD Zen */
+    /* the values: the last 8 are stored again rather than through a mask,
+     * because masked stores measured slower on AMD Zen 3 */
     int64_t j = lo;
     for (; j + 8 <= hi; j += 8)
         _mm256_storeu_ps(row + j, _mm256_loadu_ps(src + j));
@@ -715,8 +715,8 @@ __attribute__((target("avx2"))) static int64_t deinterleaveAvx2(const float *fro
     }
     return q;
 }
-/* Stores zeros over row[from .. to), in whole vectors from `from`: the
- * last may reach 7 floats past `to`, so the caller leaves room there. */
+/* Stores zeros over row[from .. to) in whole vectors starting at from. The
+ * last vector may reach 7 floats past to, so the caller must leave room. */
 __attribute__((target("avx2"))) static void zeroVectorsAvx2(float *row, int64_t from, int64_t to)
 {
     /* zero is hidden from GCC, which would otherwise call memset */
@@ -749,8 +749,9 @@ __attribute__((target("avx2"))) static void splitRowPairAvx2(const float *srow,
         zeroVectorsAvx2(row[px], hi[px] / 8 * 8, width);
     }
 
-    /* groups of 8 pairs, the last group ending at `pairs` even where it
-     * overlaps the one before: masked stores are slow on AMD Zen */
+    /* groups of 8 pairs. The last group ends at `pairs` even where it
+     * overlaps the one before, because masked stores measured slower on
+     * AMD Zen 3. */
     float *even = row[pe] + lo[pe], *odd = row[1 - pe] + lo[1 - pe];
     int64_t done = 0;
     if (pairs >= 8) {
@@ -1179,9 +1180,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void depthwiseF
     float *y, int64_t oh, int64_t ow, const int K, const int S, const int R)
 {
     for (int64_t oy = 0; oy < oh; oy += R) {
-        /* A row's last step ends at ow where the row is wide enough,
-         * recomputing a few columns the same way: masked stores are slow
-         * on AMD Zen. */
+        /* A row's last step ends at ow where the row is wide enough, and
+         * recomputes a few columns the same way, because masked stores
+         * measured slower on AMD Zen 3. */
         for (int64_t ox = 0; ox < ow;) {
             int64_t left = ow - ox;
             if (left > 8) {

@@ -438,10 +438,15 @@ __attribute__((target("avx2,fma"), always_inline)) static inline Vec4Avx2 silu4A
     VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)                 \
     VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 
-/* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. */
-__attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
-                                                          float *c, size_t ldc, int mv, int nv,
-                                                          int accumulate, const TileEpilogue *te)
+/* The body of kernelAvx2 for tiles of up to R rows, R being 2, 4 or 6: the
+ * FMAs of rows R and later are left out, and their accumulators stay zero
+ * and are not stored. B's rows are b_step floats apart. With PACK set, each
+ * row of B is also stored to pack, 16 floats per step, so that the packed
+ * panel comes out of the first row panel's product. R and PACK are
+ * constants in the callers. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void kernelRowsAvx2(
+    int kc, const float *a, const float *b, size_t b_step, float *pack, float *c, size_t ldc,
+    int mv, int nv, int accumulate, const TileEpilogue *te, const int R, const int PACK)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -451,18 +456,58 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        if (PACK) {
+            _mm256_storeu_ps(pack, b0);
+            _mm256_storeu_ps(pack + 8, b1);
+            pack += 16;
+        }
         __m256 av;
-#define VB_ROW(r)                                   \
-    av = _mm256_broadcast_ss(a + r);                \
-    c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);     \
-    c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+#define VB_ROW(r)                                       \
+    if (r < R) {                                        \
+        av = _mm256_broadcast_ss(a + r);                \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);     \
+        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);     \
+    }
         VB_ROW(0) VB_ROW(1) VB_ROW(2) VB_ROW(3) VB_ROW(4) VB_ROW(5)
 #undef VB_ROW
         a += 6;
-        b += 16;
+        b += PACK ? b_step : 16;
     }
     VB_TILE_MASKS_AVX2
     VB_FINISH_TILE_AVX2
+}
+
+/* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. A tile of 4 rows or
+ * fewer, the last row panel of a matrix whose rows are not a multiple of
+ * 6 (16, 32 or 64 filters), skips the FMAs of the missing rows. */
+__attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
+                                                          float *c, size_t ldc, int mv, int nv,
+                                                          int accumulate, const TileEpilogue *te)
+{
+    if (mv > 4)
+        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 6, 0);
+    else if (mv > 2)
+        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 4, 0);
+    else
+        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 2, 0);
+}
+
+/* kernelAvx2 for a full panel (nv == 16) of B read in place, its rows
+ * b_stride floats apart, which also writes the packed panel [kc][16] to
+ * pack for the other row panels. The packing then costs only stores, which
+ * the FMA-bound loop has room for. */
+__attribute__((target("avx2,fma"))) static void kernelPackAvx2(int kc, const float *a,
+                                                              const float *b, size_t b_stride,
+                                                              float *pack, float *c, size_t ldc,
+                                                              int mv, int accumulate,
+                                                              const TileEpilogue *te)
+{
+    if (mv > 4)
+        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 6, 1);
+    else if (mv > 2)
+        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 4, 1);
+    else
+        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 2, 1);
 }
 
 /* Widest last panel that narrowAvx2 computes: up to 4 columns, where the
@@ -750,6 +795,7 @@ typedef struct SgemmBlock {
     float *c;
     const float *bias;
     int m, nc, n0, pc, kc;
+    const VbSgemmMatrix *in_place;  /* not NULL: full panels are packed by row panel 0 */
 } SgemmBlock;
 
 /* Runs the micro-kernel on rows ic .. ic + mr and block columns jr .. jr + nr
@@ -766,6 +812,16 @@ static void sgemmBlockTile(const SgemmJob *job, const SgemmBlock *blk, int ic, i
     TileEpilogue te;
     const TileEpilogue *tile_ep = tileEpilogue(&te, job->ep, pc + kc == k,
                                                blk->bias ? blk->bias + ic : NULL, job->use_simd);
+#if VB_X86
+    if (blk->in_place != NULL && ic == 0 && nv == nr) {
+        /* the first row panel packs this full panel as it reads it */
+        const VbSgemmMatrix *b = blk->in_place;
+        const float *from = b->data + (size_t)pc * b->row_stride + (size_t)(blk->n0 + jr);
+        kernelPackAvx2(kc, apanel, from, b->row_stride, (float *)bpanel, ctile, job->ldc, mv,
+                       pc > 0, tile_ep);
+        return;
+    }
+#endif
     if (job->kernel)
         job->kernel(kc, apanel, bpanel, ctile, job->ldc, mv, nv, pc > 0, tile_ep);
     else
@@ -805,10 +861,25 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
     /* C[m][n0..n0+nc) += A[m][pc..pc+kc) * Bp[kc][nc], one K block at a time. */
     for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
         int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
-        pack_b(b_src, pc, kc, n0, nc, nr, bp);
+        int last = (nc - 1) / nr * nr;
+
+        /* Pack B: a plain matrix's full panels are packed by the first row
+         * panel's kernel as it reads them (kernelPackAvx2), so only a
+         * partial last panel is packed here. */
+        const VbSgemmMatrix *in_place = NULL;
+#if VB_X86
+        if (job->kernel == kernelAvx2 && pack_b == vbSgemmPackMatrix &&
+            ((const VbSgemmMatrix *)b_src)->col_stride == 1)
+            in_place = b_src;
+#endif
+        if (in_place == NULL)
+            pack_b(b_src, pc, kc, n0, nc, nr, bp);
+        else if (nc - last < nr)
+            pack_b(b_src, pc, kc, n0 + last, nc - last, nr,
+                   bp + (size_t)(last / nr) * (size_t)kc * (size_t)nr);
 
         /* A last panel of few columns goes to narrowAvx2 after the others. */
-        int last = (nc - 1) / nr * nr, narrow = 0;
+        int narrow = 0;
 #if VB_X86
         narrow = job->kernel == kernelAvx2 && nc - last <= NARROW_MAX_NV;
 #endif
@@ -817,7 +888,7 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
         /* With few panels, each row panel of A runs over all of them in
          * turn, so A is read once per K block rather than once per panel.
          * A late layer's weights can be larger than the L2 cache. */
-        SgemmBlock block = {packed_a, bp, c, bias, m, nc, n0, pc, kc};
+        SgemmBlock block = {packed_a, bp, c, bias, m, nc, n0, pc, kc, in_place};
         if ((wide_nc + nr - 1) / nr <= FEW_PANELS) {
             for (int ic = 0; ic < m; ic += mr)
                 for (int jr = 0; jr < wide_nc; jr += nr)
