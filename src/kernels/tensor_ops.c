@@ -6,6 +6,7 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/parallel.h"
+#include "kernels/shuffle_avx2.h"
 #include "kernels/transpose16.h"
 
 /* Most outputs Split may have; a node with more is rejected at load. */
@@ -412,14 +413,30 @@ __attribute__((target("avx512f"))) static void copyBlock16Avx512(uint32_t *dst,
     for (int a = 0; a < 16; a++)
         _mm512_storeu_ps(dst + a * out_row_stride, v[a]);
 }
+
+/* Transposes one 8x8 block of 4-byte elements, as copyBlock16Avx512 does
+ * a 16x16 one. */
+__attribute__((target("avx2"))) static void copyBlock8Avx2(uint32_t *dst, const uint32_t *src,
+                                                           int64_t out_row_stride,
+                                                           int64_t in_col_stride)
+{
+    __m256 v[8];
+    for (int b = 0; b < 8; b++)
+        v[b] = _mm256_loadu_ps((const float *)(src + b * in_col_stride));
+    vbTranspose8(v);
+    for (int a = 0; a < 8; a++)
+        _mm256_storeu_ps((float *)(dst + a * out_row_stride), v[a]);
+}
 #endif
 
 /* Copies one TILE x TILE (or smaller) tile: rows a of the tile are output
  * dim j (input stride 1), columns b the last output dim (output stride 1).
  * use_avx512 moves the whole 16x16 blocks of 4-byte elements with
- * copyBlock16Avx512 and the rest element by element. */
+ * copyBlock16Avx512, or else use_avx2 the whole 8x8 blocks with
+ * copyBlock8Avx2, and the rest goes element by element. */
 static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_t cols,
-                     int64_t out_row_stride, int64_t in_col_stride, int use_avx512)
+                     int64_t out_row_stride, int64_t in_col_stride, int use_avx512,
+                     int use_avx2)
 {
     int64_t block_rows = 0, block_cols = 0;
 #if defined(__x86_64__)
@@ -432,9 +449,19 @@ static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_
                                   (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
                                   in_col_stride);
         }
+    } else if (es == 4 && use_avx2) {
+        block_rows = rows / 8 * 8;
+        block_cols = cols / 8 * 8;
+        for (int64_t a = 0; a < block_rows; a += 8) {
+            for (int64_t b = 0; b < block_cols; b += 8)
+                copyBlock8Avx2((uint32_t *)dst + a * out_row_stride + b,
+                               (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
+                               in_col_stride);
+        }
     }
 #else
     (void)use_avx512;
+    (void)use_avx2;
 #endif
 
     /* what the blocks left: columns past block_cols of their rows, then
@@ -462,7 +489,7 @@ typedef struct TiledJob {
     const char *src;
     size_t es;
     int64_t nj, nl, band, tiles_j, tiles_l;
-    int use_avx512;
+    int use_avx512, use_avx2;
 } TiledJob;
 
 /* Copies work items [begin, end): one outer position and one band of TILE
@@ -499,7 +526,8 @@ static void tiledTask(void *arg, size_t begin, size_t end)
                 int64_t sub = rows - r0 < TILE ? rows - r0 : TILE;
                 copyTile(dst + (size_t)(out_off + r0 * w->strides[0][j] + b0) * es,
                          src + (in_off + r0 + b0 * w->strides[1][last]) * (int64_t)es, es, sub,
-                         cols, w->strides[0][j], w->strides[1][last], job->use_avx512);
+                         cols, w->strides[0][j], w->strides[1][last], job->use_avx512,
+                         job->use_avx2);
             }
         }
     }
@@ -528,9 +556,10 @@ static void copyTiled(const VbKernelWalk *w, int j, char *dst, const char *src, 
     int64_t tiles_j = (nj + band - 1) / band, tiles_l = (nl + TILE - 1) / TILE;
     int64_t items = outer * tiles_j;
 
-    TiledJob job = {w, j, dst, src, es, nj, nl, band, tiles_j, tiles_l, 0};
+    TiledJob job = {w, j, dst, src, es, nj, nl, band, tiles_j, tiles_l, 0, 0};
 #if defined(__x86_64__)
     job.use_avx512 = use_simd && __builtin_cpu_supports("avx512f");
+    job.use_avx2 = use_simd && __builtin_cpu_supports("avx2");
 #else
     (void)use_simd;
 #endif

@@ -267,7 +267,8 @@ static void testTransposePerm(void)
 }
 
 /* Transpose of a YOLO head, [2, 85, 1000] with perm (0, 2, 1): whole
- * 16x16 blocks, partial tiles at both edges and several bands per image,
+ * 16x16 (AVX-512) or 8x8 (AVX2) blocks, partial tiles at both edges and
+ * several bands per image,
  * at 1 and 2 threads, for float and for int32. */
 static void testTransposeLarge(void)
 {
