@@ -243,6 +243,35 @@ static void testPowMixedTypes(void)
     opResultFree(&r);
 }
 
+/* Pow with a constant float exponent of 2 takes the squaring path: it
+ * must give powf's results, signed zeros, infinities and NaN included. A
+ * per-element exponent of 2 still goes through powf. */
+static void testPowSquare(void)
+{
+    float base[7] = {1.5f, -2.25f, -0.0f, 1e-20f, -INFINITY, NAN, 3e19f};
+    float two[1] = {2}, twos[7] = {2, 2, 2, 2, 2, 2, 2};
+    vb_tensor tb = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){7}, base);
+    vb_tensor tscalar = tensorOf(VB_DTYPE_FLOAT32, 0, NULL, two);
+    vb_tensor tfull = tensorOf(VB_DTYPE_FLOAT32, 1, (int64_t[]){7}, twos);
+    for (int variant = 0; variant < 2; variant++) {
+        const vb_tensor *in[] = {&tb, variant == 0 ? &tscalar : &tfull};
+        OpResult r = runOp("Pow", 15, NULL, 0, in, 2, 1);
+        CHECK_EQ_INT(r.status, VB_OK);
+        if (r.status != VB_OK)
+            continue;
+        const float *y = r.out[0].data;
+        for (int i = 0; i < 7; i++) {
+            float want = powf(base[i], 2.0f);
+            if (isnan(want))
+                CHECK_MSG(isnan(y[i]), "variant %d, element %d: %g is not NaN", variant, i, y[i]);
+            else
+                CHECK_MSG(y[i] == want && signbit(y[i]) == signbit(want),
+                          "variant %d, element %d: %g, expected %g", variant, i, y[i], want);
+        }
+        opResultFree(&r);
+    }
+}
+
 /* Activations against their formulas at a few points. */
 static void testActivations(void)
 {
@@ -496,6 +525,7 @@ int main(void)
     testWhereBroadcast();
     testVariadicOps();
     testPowMixedTypes();
+    testPowSquare();
     testActivations();
     testPReluPerChannel();
     testClipAttributesAndInputs();
