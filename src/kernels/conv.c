@@ -395,8 +395,9 @@ typedef struct ConvScaledInput {
 } ConvScaledInput;
 
 #if defined(__x86_64__)
-/* convPackScaled with AVX-512: whole vectors of each row, scaled, and a
- * masked vector for the rest of a panel, zeros included. */
+/* Packs a ConvScaledInput in vbSgemmPackMatrix's layout with AVX-512:
+ * whole vectors of each row, scaled, and a masked vector for the rest of a
+ * panel, zeros included. */
 __attribute__((target("avx512f"))) static void convPackScaledAvx512(const void *src, int k0,
                                                                     int kc, int n0, int nc,
                                                                     int nr, float *dst)
@@ -423,52 +424,7 @@ __attribute__((target("avx512f"))) static void convPackScaledAvx512(const void *
     }
 }
 
-/* convPackScaled with AVX2 for panels of a multiple of 8 floats: plain
- * loads for whole vectors, masked ones (zeros past the row) for the rest. */
-__attribute__((target("avx2"))) static void convPackScaledAvx2(const void *src, int k0, int kc,
-                                                               int n0, int nc, int nr, float *dst)
-{
-    const ConvScaledInput *b = src;
-    size_t panel_floats = (size_t)kc * (size_t)nr;
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int p = 0; p < kc; p++) {
-        const float *row = b->x + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
-        __m256 s = _mm256_set1_ps(b->scale[k0 + p]);
-        float *to = dst + (size_t)p * (size_t)nr;
-        for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
-            int width = nc - j0 < nr ? nc - j0 : nr;
-            for (int j = 0; j < nr; j += 8) {
-                __m256 v;
-                if (width - j >= 8)
-                    v = _mm256_loadu_ps(row + j0 + j);
-                else
-                    v = _mm256_maskload_ps(row + j0 + j,
-                                           _mm256_cmpgt_epi32(_mm256_set1_epi32(width - j), lane));
-                _mm256_storeu_ps(to + j, _mm256_mul_ps(v, s));
-            }
-        }
-    }
-}
 #endif
-
-/* Packer for ConvScaledInput, in vbSgemmPackMatrix's layout. */
-static void convPackScaled(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
-{
-    const ConvScaledInput *b = src;
-    size_t panel_floats = (size_t)kc * (size_t)nr;
-    for (int p = 0; p < kc; p++) {
-        const float *row = b->x + (size_t)(k0 + p) * b->row_stride + (size_t)n0;
-        float s = b->scale[k0 + p];
-        float *to = dst + (size_t)p * (size_t)nr;
-        for (int j0 = 0; j0 < nc; j0 += nr, to += panel_floats) {
-            int width = nc - j0 < nr ? nc - j0 : nr;
-            for (int j = 0; j < width; j++)
-                to[j] = row[j0 + j] * s;
-            for (int j = width; j < nr; j++)
-                to[j] = 0.0f;
-        }
-    }
-}
 
 /* B of a convolution read straight from one image group x [Cg][H][W]:
  * element (k, n) is tap k = (c*kh + ky)*kw + kx of output n = oy*OW + ox,
@@ -1825,16 +1781,21 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackIm2col, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else if (p->input_scale) {
-                ConvScaledInput src = {xg, (size_t)n, (const float *)in[3]->data};
-                VbSgemmPackB pack = convPackScaled;
+                /* X times the scale: packed on the way by the AVX2 kernel
+                 * (vbSgemm) or by the portable packer, or by the AVX-512 one */
+                const float *scale = in[3]->data;
+                VbSgemmMatrix matrix = {xg, (size_t)n, 1, scale};
+                const void *src = &matrix;
+                VbSgemmPackB pack = vbSgemmPackMatrix;
 #if defined(__x86_64__)
-                VbKernelIsa isa = vbKernelIsa(ctx->disable_simd);
-                if (isa == VB_KERNEL_ISA_AVX512 && vbSgemmLayout().nr % 16 == 0)
+                ConvScaledInput scaled = {xg, (size_t)n, scale};
+                if (vbKernelIsa(ctx->disable_simd) == VB_KERNEL_ISA_AVX512 &&
+                    vbSgemmLayout().nr % 16 == 0) {
+                    src = &scaled;
                     pack = convPackScaledAvx512;
-                else if (isa == VB_KERNEL_ISA_AVX2 && vbSgemmLayout().nr % 8 == 0)
-                    pack = convPackScaledAvx2;
+                }
 #endif
-                vbSgemm((int)s.group_out, n, (int)s.k, ag, pack, &src, yg, (size_t)n, &ep, ctx,
+                vbSgemm((int)s.group_out, n, (int)s.k, ag, pack, src, yg, (size_t)n, &ep, ctx,
                         ctx->workspace, plan.thread_bytes);
             } else if (s.pointwise && n == 1) {
                 /* one output pixel (squeeze-excitation layers): a matrix-vector
@@ -1848,7 +1809,7 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 vbActivationApply(yg, (size_t)s.group_out, 0.0f, p->act, p->alpha, p->beta,
                                   !ctx->disable_simd);
             } else if (s.pointwise) {
-                VbSgemmMatrix src = {xg, (size_t)n, 1};
+                VbSgemmMatrix src = {xg, (size_t)n, 1, NULL};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else {

@@ -282,7 +282,8 @@ static vb_status convTransposeRun(const void *params, const vb_tensor *const *in
         vbSgemmPackA((int)m, (int)c_in, w + grp * c_in * m, 1, (size_t)m, packed);
         for (int64_t b = 0; b < g.batch; b++) {
             /* B = X of this image and group: [c_in, in_h * in_w]. */
-            VbSgemmMatrix bsrc = {x + (b * g.in_channels + grp * c_in) * n, (size_t)n, 1};
+            VbSgemmMatrix bsrc = {x + (b * g.in_channels + grp * c_in) * n, (size_t)n, 1,
+                                  NULL};
             vbSgemm((int)m, (int)n, (int)c_in, packed, vbSgemmPackMatrix, &bsrc, cols, (size_t)n,
                     NULL, ctx, tiles, tile_bytes);
             col2im(&g, c_out, cols, y + (b * g.out_channels + grp * c_out) * out_plane,

@@ -228,7 +228,8 @@ static vb_status gemmRun(const void *params, const vb_tensor *const *in, int n_i
     float *packed = ctx->workspace;
     size_t a_rows = p->trans_a ? 1 : (size_t)s.k, a_cols = p->trans_a ? (size_t)s.m : 1;
     vbSgemmPackA((int)s.m, (int)s.k, a, a_rows, a_cols, packed);
-    VbSgemmMatrix bsrc = {b, p->trans_b ? 1 : (size_t)s.n, p->trans_b ? (size_t)s.k : 1};
+    VbSgemmMatrix bsrc = {b, p->trans_b ? 1 : (size_t)s.n, p->trans_b ? (size_t)s.k : 1,
+                          NULL};
     vbSgemm((int)s.m, (int)s.n, (int)s.k, packed, vbSgemmPackMatrix, &bsrc, y, (size_t)s.n, NULL,
             ctx, (char *)ctx->workspace + packed_bytes, ctx->workspace_bytes - packed_bytes);
 
@@ -377,7 +378,7 @@ static vb_status matMulRun(const void *params, const vb_tensor *const *in, int n
     /* One B: all of A's rows form one tall GEMM. */
     if (s.fold || s.batch_rank == 0) {
         vbSgemmPackA((int)rows, (int)s.k, a, (size_t)s.k, 1, packed);
-        VbSgemmMatrix bsrc = {b, (size_t)s.n, 1};
+        VbSgemmMatrix bsrc = {b, (size_t)s.n, 1, NULL};
         vbSgemm((int)rows, (int)s.n, (int)s.k, packed, vbSgemmPackMatrix, &bsrc, y, (size_t)s.n, &ep,
                 ctx, tiles, tile_bytes);
         return VB_OK;
@@ -392,7 +393,7 @@ static vb_status matMulRun(const void *params, const vb_tensor *const *in, int n
             bi += index[i] * s.b_step[i];
         }
         vbSgemmPackA((int)s.m, (int)s.k, a + (size_t)ai * a_matrix, (size_t)s.k, 1, packed);
-        VbSgemmMatrix bsrc = {b + (size_t)bi * b_matrix, (size_t)s.n, 1};
+        VbSgemmMatrix bsrc = {b + (size_t)bi * b_matrix, (size_t)s.n, 1, NULL};
         vbSgemm((int)s.m, (int)s.n, (int)s.k, packed, vbSgemmPackMatrix, &bsrc,
                 y + (size_t)t * y_matrix, (size_t)s.n, &ep, ctx, tiles, tile_bytes);
         for (int i = s.batch_rank - 1; i >= 0; i--) {

@@ -103,6 +103,22 @@ void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_st
 void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, float *dst)
 {
     const VbSgemmMatrix *b = src;
+    if (b->row_scale != NULL) {
+        /* scaled rows, panel by panel: a loop the compiler vectorizes */
+        for (int j0 = 0; j0 < nc; j0 += nr) {
+            int width = nc - j0 < nr ? nc - j0 : nr;
+            for (int p = 0; p < kc; p++, dst += nr) {
+                const float *row = b->data + (size_t)(k0 + p) * b->row_stride +
+                                   (size_t)(n0 + j0) * b->col_stride;
+                float scale = b->row_scale[k0 + p];
+                for (int j = 0; j < width; j++)
+                    dst[j] = row[(size_t)j * b->col_stride] * scale;
+                for (int j = width; j < nr; j++)
+                    dst[j] = 0.0f;
+            }
+        }
+        return;
+    }
     if (b->col_stride == 1) {
         /* Row by row, so the reads form one sequential stream: the
          * hardware prefetcher follows one stream, not one per panel. */
@@ -442,11 +458,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline Vec4Avx2 silu4A
  * FMAs of rows R and later are left out, and their accumulators stay zero
  * and are not stored. B's rows are b_step floats apart. With PACK set, each
  * row of B is also stored to pack, 16 floats per step, so that the packed
- * panel comes out of the first row panel's product. R and PACK are
- * constants in the callers. */
+ * panel comes out of the first row panel's product. With SCALE set too,
+ * row p is first multiplied by scale[p]. R, PACK and SCALE are constants
+ * in the callers. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void kernelRowsAvx2(
-    int kc, const float *a, const float *b, size_t b_step, float *pack, float *c, size_t ldc,
-    int mv, int nv, int accumulate, const TileEpilogue *te, const int R, const int PACK)
+    int kc, const float *a, const float *b, size_t b_step, const float *scale, float *pack,
+    float *c, size_t ldc, int mv, int nv, int accumulate, const TileEpilogue *te, const int R,
+    const int PACK, const int SCALE)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -456,6 +474,11 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void kernelRows
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        if (PACK && SCALE) {
+            __m256 row_scale = _mm256_broadcast_ss(scale + p);
+            b0 = _mm256_mul_ps(b0, row_scale);
+            b1 = _mm256_mul_ps(b1, row_scale);
+        }
         if (PACK) {
             _mm256_storeu_ps(pack, b0);
             _mm256_storeu_ps(pack + 8, b1);
@@ -485,29 +508,44 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
                                                           int accumulate, const TileEpilogue *te)
 {
     if (mv > 4)
-        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 6, 0);
+        kernelRowsAvx2(kc, a, b, 16, NULL, NULL, c, ldc, mv, nv, accumulate, te, 6, 0, 0);
     else if (mv > 2)
-        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 4, 0);
+        kernelRowsAvx2(kc, a, b, 16, NULL, NULL, c, ldc, mv, nv, accumulate, te, 4, 0, 0);
     else
-        kernelRowsAvx2(kc, a, b, 16, NULL, c, ldc, mv, nv, accumulate, te, 2, 0);
+        kernelRowsAvx2(kc, a, b, 16, NULL, NULL, c, ldc, mv, nv, accumulate, te, 2, 0, 0);
 }
 
 /* kernelAvx2 for a full panel (nv == 16) of B read in place, its rows
  * b_stride floats apart, which also writes the packed panel [kc][16] to
  * pack for the other row panels. The packing then costs only stores, which
- * the FMA-bound loop has room for. */
+ * the FMA-bound loop has room for. A scale that is not NULL multiplies row
+ * p by scale[p] first, as vbSgemmPackMatrix does. */
 __attribute__((target("avx2,fma"))) static void kernelPackAvx2(int kc, const float *a,
                                                               const float *b, size_t b_stride,
-                                                              float *pack, float *c, size_t ldc,
-                                                              int mv, int accumulate,
+                                                              const float *scale, float *pack,
+                                                              float *c, size_t ldc, int mv,
+                                                              int accumulate,
                                                               const TileEpilogue *te)
 {
+    int rows = 2;
     if (mv > 4)
-        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 6, 1);
+        rows = 6;
     else if (mv > 2)
-        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 4, 1);
-    else
-        kernelRowsAvx2(kc, a, b, b_stride, pack, c, ldc, mv, 16, accumulate, te, 2, 1);
+        rows = 4;
+    if (scale != NULL) {
+        if (rows == 6)
+            kernelRowsAvx2(kc, a, b, b_stride, scale, pack, c, ldc, mv, 16, accumulate, te, 6, 1, 1);
+        else if (rows == 4)
+            kernelRowsAvx2(kc, a, b, b_stride, scale, pack, c, ldc, mv, 16, accumulate, te, 4, 1, 1);
+        else
+            kernelRowsAvx2(kc, a, b, b_stride, scale, pack, c, ldc, mv, 16, accumulate, te, 2, 1, 1);
+    } else if (rows == 6) {
+        kernelRowsAvx2(kc, a, b, b_stride, NULL, pack, c, ldc, mv, 16, accumulate, te, 6, 1, 0);
+    } else if (rows == 4) {
+        kernelRowsAvx2(kc, a, b, b_stride, NULL, pack, c, ldc, mv, 16, accumulate, te, 4, 1, 0);
+    } else {
+        kernelRowsAvx2(kc, a, b, b_stride, NULL, pack, c, ldc, mv, 16, accumulate, te, 2, 1, 0);
+    }
 }
 
 /* Widest last panel that narrowAvx2 computes: up to 4 columns, where the
@@ -817,8 +855,9 @@ static void sgemmBlockTile(const SgemmJob *job, const SgemmBlock *blk, int ic, i
         /* the first row panel packs this full panel as it reads it */
         const VbSgemmMatrix *b = blk->in_place;
         const float *from = b->data + (size_t)pc * b->row_stride + (size_t)(blk->n0 + jr);
-        kernelPackAvx2(kc, apanel, from, b->row_stride, (float *)bpanel, ctile, job->ldc, mv,
-                       pc > 0, tile_ep);
+        const float *scale = b->row_scale != NULL ? b->row_scale + pc : NULL;
+        kernelPackAvx2(kc, apanel, from, b->row_stride, scale, (float *)bpanel, ctile, job->ldc,
+                       mv, pc > 0, tile_ep);
         return;
     }
 #endif

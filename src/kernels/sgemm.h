@@ -63,11 +63,13 @@ void vbSgemmPackA(int m, int k, const float *a, size_t row_stride, size_t col_st
 typedef void (*VbSgemmPackB)(const void *src, int k0, int kc, int n0, int nc, int nr,
                              float *dst);
 
-/* B stored as a plain matrix: element (k, n) is data[k * row_stride + n * col_stride]. */
+/* B stored as a plain matrix: element (k, n) is data[k * row_stride + n * col_stride],
+ * times row_scale[k] when row_scale is not NULL (one rounding, as a Mul). */
 typedef struct VbSgemmMatrix {
     const float *data;
     size_t row_stride;
     size_t col_stride;
+    const float *row_scale;
 } VbSgemmMatrix;
 
 /* Packer for VbSgemmMatrix sources. */

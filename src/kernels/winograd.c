@@ -419,7 +419,7 @@ static void blockTask(void *arg, int64_t b, int worker)
     VbOpRunContext serial = {1, job->disable_simd, NULL, 0};
     size_t per_point = vbSgemmPackedASize(s->out_channels, s->channels);
     for (int p = 0; p < WG_POINTS; p++) {
-        VbSgemmMatrix src = {v + (size_t)p * v_stride, (size_t)tb, 1};
+        VbSgemmMatrix src = {v + (size_t)p * v_stride, (size_t)tb, 1, NULL};
         vbSgemm(s->out_channels, count, s->channels, job->packed + (size_t)p * per_point,
                 vbSgemmPackMatrix, &src, o + (size_t)p * o_stride, (size_t)tb, NULL, &serial, gemm_ws,
                 part.gemm_bytes);

@@ -418,9 +418,12 @@ static void testSiluFusion(void)
     }
 }
 
-/* Builds a squeeze-excitation scale, y = Conv(x * Sigmoid(GlobalAveragePool(x))).
- * variant 0: Mul(x, s) and a 1x1 Conv with bias; 1: Mul(s, x) and no bias;
- * 2: a 3x3 Conv with pads, which takes no fused scale. */
+/* Builds a squeeze-excitation scale, y = Conv(x * Sigmoid(GlobalAveragePool(x))),
+ * on an 8x9 image: 72 columns, so several full panels and a partial one.
+ * Variant 0 has Mul(x, s) and a 1x1 Conv with 8 filters and bias. Its
+ * second row panel reads the panels that the first one packed. Variant 1
+ * has Mul(s, x) and no bias. Variant 2 has a 3x3 Conv with 2 filters and
+ * pads, which takes no fused scale. */
 static void buildChannelScale(TestModel *m, int variant)
 {
     static const char *const gap_in[] = {"x"}, *const gap_out[] = {"g"};
@@ -429,14 +432,17 @@ static void buildChannelScale(TestModel *m, int variant)
     static const char *const mul_out[] = {"m"};
     static const char *const conv_in_bias[] = {"m", "w", "b"}, *const conv_in[] = {"m", "w"};
     static const char *const conv_out[] = {"y"};
-    static const float w1[6] = {0.5f, -1.25f, 2.0f, 1.5f, 0.75f, -0.5f}, b[2] = {0.1f, -0.2f};
-    static float w3[54];
+    static float w1[24], w3[54], b[8];
     static const int64_t pads[4] = {1, 1, 1, 1};
     static VbOnnxAttr conv_attrs[1];
-    const int64_t xdims[] = {1, 3, 4, 5}, w1dims[] = {2, 3, 1, 1}, w3dims[] = {2, 3, 3, 3};
-    const int64_t bdims[] = {2};
+    const int64_t xdims[] = {1, 3, 8, 9}, w1dims[] = {8, 3, 1, 1}, w3dims[] = {2, 3, 3, 3};
+    const int64_t bdims1[] = {8}, bdims3[] = {2};
+    for (int i = 0; i < 24; i++)
+        w1[i] = 0.25f * (float)(i % 9) - 1.0f;
     for (int i = 0; i < 54; i++)
         w3[i] = 0.1f * (float)(i % 7) - 0.3f;
+    for (int i = 0; i < 8; i++)
+        b[i] = 0.1f * (float)i - 0.35f;
     conv_attrs[0] = (VbOnnxAttr){.name = "pads", .type = VB_ONNX_ATTR_INTS, .int_count = 4,
                                  .ints = pads};
     modelInit(m, 17);
@@ -450,7 +456,7 @@ static void buildChannelScale(TestModel *m, int variant)
         m->nodes[3].attrs = conv_attrs;
     }
     addInit(m, "w", VB_DTYPE_FLOAT32, 4, variant == 2 ? w3dims : w1dims, variant == 2 ? w3 : w1);
-    addInit(m, "b", VB_DTYPE_FLOAT32, 1, bdims, b);
+    addInit(m, "b", VB_DTYPE_FLOAT32, 1, variant == 2 ? bdims3 : bdims1, b);
     addInput(m, "x", 4, xdims);
     addOutput(m, "y");
 }
@@ -460,10 +466,10 @@ static void buildChannelScale(TestModel *m, int variant)
  * Mul stays. */
 static void testChannelScaleFusion(void)
 {
-    float x[60];
-    for (int i = 0; i < 60; i++)
+    float x[216];
+    for (int i = 0; i < 216; i++)
         x[i] = 0.37f * (float)(i % 11) - 1.3f;
-    const int64_t xdims[] = {1, 3, 4, 5};
+    const int64_t xdims[] = {1, 3, 8, 9};
     vb_tensor in = makeTensor(4, xdims, x);
     vb_error err = {0};
 
@@ -491,6 +497,7 @@ static void testChannelScaleFusion(void)
             CHECK_STR(profile.fused_input, "Mul");
 
         /* twice, so a second run reads the scale of its own run */
+        size_t count = variant == 2 ? 2 * 72 : 8 * 72;
         for (int run = 0; run < 2; run++) {
             x[0] = run == 0 ? -1.3f : 2.5f;
             CHECK_EQ_INT(vb_engine_run(fused, &in, 1, &err), VB_OK);
@@ -500,8 +507,8 @@ static void testChannelScaleFusion(void)
             CHECK(b != NULL);
             if (a == NULL || b == NULL)
                 continue;
-            CHECK_EQ_INT(vbTensorCount(a), 40);
-            CHECK_MSG(memcmp(a->data, b->data, sizeof(float) * 40) == 0,
+            CHECK_EQ_INT(vbTensorCount(a), (int64_t)count);
+            CHECK_MSG(memcmp(a->data, b->data, sizeof(float) * count) == 0,
                       "variant %d run %d: fused and separate Mul differ", variant, run);
         }
         vb_engine_free(fused);
