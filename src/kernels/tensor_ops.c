@@ -440,23 +440,24 @@ static void copyTile(char *dst, const char *src, size_t es, int64_t rows, int64_
 {
     int64_t block_rows = 0, block_cols = 0;
 #if defined(__x86_64__)
+    /* the block size and its register transpose, if any */
+    int64_t block = 0;
+    void (*copy_block)(uint32_t *, const uint32_t *, int64_t, int64_t) = NULL;
     if (es == 4 && use_avx512) {
-        block_rows = rows / 16 * 16;
-        block_cols = cols / 16 * 16;
-        for (int64_t a = 0; a < block_rows; a += 16) {
-            for (int64_t b = 0; b < block_cols; b += 16)
-                copyBlock16Avx512((uint32_t *)dst + a * out_row_stride + b,
-                                  (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
-                                  in_col_stride);
-        }
+        block = 16;
+        copy_block = copyBlock16Avx512;
     } else if (es == 4 && use_avx2) {
-        block_rows = rows / 8 * 8;
-        block_cols = cols / 8 * 8;
-        for (int64_t a = 0; a < block_rows; a += 8) {
-            for (int64_t b = 0; b < block_cols; b += 8)
-                copyBlock8Avx2((uint32_t *)dst + a * out_row_stride + b,
-                               (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
-                               in_col_stride);
+        block = 8;
+        copy_block = copyBlock8Avx2;
+    }
+    if (copy_block != NULL) {
+        block_rows = rows / block * block;
+        block_cols = cols / block * block;
+        for (int64_t a = 0; a < block_rows; a += block) {
+            for (int64_t b = 0; b < block_cols; b += block)
+                copy_block((uint32_t *)dst + a * out_row_stride + b,
+                           (const uint32_t *)src + a + b * in_col_stride, out_row_stride,
+                           in_col_stride);
         }
     }
 #else
