@@ -237,7 +237,8 @@ static void rowFloat32(const void *user, char *const *ptr, const int64_t *step, 
     case BIN_DIV: ROW_LOOP(float, float, float, x / y); break;
     case BIN_POW:
         /* a constant exponent of 2 (the YOLOv5 box decoding) as one
-         * multiplication, which vectorizes and rounds the square exactly */
+         * multiplication, which the compiler can vectorize and which rounds
+         * the square exactly */
         if (step[2] == 0 && *(const float *)ptr[2] == 2.0f)
             ROW_LOOP(float, float, float, ((void)y, x * x));
         else

@@ -469,6 +469,20 @@ __attribute__((target("avx2"))) static void copyEvenAvx2(const float *from, floa
         to[q] = from[2 * q];
 }
 
+/* Stores zeros over row[from .. to) in whole vectors starting at from. The
+ * last vector may reach 7 floats past to, so the caller must leave room. */
+__attribute__((target("avx2"), always_inline)) static inline void zeroVectorsAvx2(float *row,
+                                                                                  int64_t from,
+                                                                                  int64_t to)
+{
+    /* zero is hidden from GCC, which would otherwise turn the loop into a
+     * memset call: on short rows that call measured slower than the stores */
+    __m256 zero = _mm256_setzero_ps();
+    __asm__("" : "+x"(zero));
+    for (int64_t j = from; j < to; j += 8)
+        _mm256_storeu_ps(row + j, zero);
+}
+
 /* Writes one padded row of `width` floats, a multiple of 8: zeros, then
  * src[lo .. hi) at row[lo .. hi), then zeros. lo >= hi writes zeros only.
  * Reads only src[lo .. hi). On rows this short, memset and memcpy calls
@@ -476,14 +490,9 @@ __attribute__((target("avx2"))) static void copyEvenAvx2(const float *from, floa
 __attribute__((target("avx2"))) static void padRowAvx2(const float *src, int64_t lo, int64_t hi,
                                                       int64_t width, float *row)
 {
-    /* zero is hidden from GCC, which would otherwise turn the zero stores
-     * below into memset calls */
-    __m256 zero = _mm256_setzero_ps();
-    __asm__("" : "+x"(zero));
     if (hi - lo < 8) {
         /* short or empty: zeros everywhere, then the values through masks */
-        for (int64_t j = 0; j < width; j += 8)
-            _mm256_storeu_ps(row + j, zero);
+        zeroVectorsAvx2(row, 0, width);
         if (lo < hi) {
             __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi - lo)),
                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -493,10 +502,8 @@ __attribute__((target("avx2"))) static void padRowAvx2(const float *src, int64_t
     }
 
     /* zeros in the whole vectors that hold padding, before the values */
-    for (int64_t j = 0; j < lo; j += 8)
-        _mm256_storeu_ps(row + j, zero);
-    for (int64_t j = hi / 8 * 8; j < width; j += 8)
-        _mm256_storeu_ps(row + j, zero);
+    zeroVectorsAvx2(row, 0, lo);
+    zeroVectorsAvx2(row, hi / 8 * 8, width);
 
     /* the values: the last 8 are stored again rather than through a mask,
      * because masked stores measured slower on AMD Zen 3 */
@@ -670,16 +677,6 @@ __attribute__((target("avx2"))) static int64_t deinterleaveAvx2(const float *fro
         _mm256_storeu_ps(odd + q, o);
     }
     return q;
-}
-/* Stores zeros over row[from .. to) in whole vectors starting at from. The
- * last vector may reach 7 floats past to, so the caller must leave room. */
-__attribute__((target("avx2"))) static void zeroVectorsAvx2(float *row, int64_t from, int64_t to)
-{
-    /* zero is hidden from GCC, which would otherwise call memset */
-    __m256 zero = _mm256_setzero_ps();
-    __asm__("" : "+x"(zero));
-    for (int64_t j = from; j < to; j += 8)
-        _mm256_storeu_ps(row + j, zero);
 }
 
 /* Writes rows of the two column phases of one source row srow, or zeros
@@ -1781,8 +1778,9 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, convPackIm2col, &src, yg, (size_t)n,
                         &ep, ctx, ctx->workspace, plan.thread_bytes);
             } else if (p->input_scale) {
-                /* X times the scale: packed on the way by the AVX2 kernel
-                 * (vbSgemm) or by the portable packer, or by the AVX-512 one */
+                /* X times the scale. vbSgemmPackMatrix or the AVX2 kernel
+                 * that packs as it reads applies it, and AVX-512 has its own
+                 * packer. */
                 const float *scale = in[3]->data;
                 VbSgemmMatrix matrix = {xg, (size_t)n, 1, scale};
                 const void *src = &matrix;

@@ -104,7 +104,7 @@ void vbSgemmPackMatrix(const void *src, int k0, int kc, int n0, int nc, int nr, 
 {
     const VbSgemmMatrix *b = src;
     if (b->row_scale != NULL) {
-        /* scaled rows, panel by panel: a loop the compiler vectorizes */
+        /* scaled rows, panel by panel, each product rounded once as in a Mul */
         for (int j0 = 0; j0 < nc; j0 += nr) {
             int width = nc - j0 < nr ? nc - j0 : nr;
             for (int p = 0; p < kc; p++, dst += nr) {
@@ -454,7 +454,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline Vec4Avx2 silu4A
     VB_STORE_ROW_AVX2(0) VB_STORE_ROW_AVX2(1) VB_STORE_ROW_AVX2(2)                 \
     VB_STORE_ROW_AVX2(3) VB_STORE_ROW_AVX2(4) VB_STORE_ROW_AVX2(5)
 
-/* The body of kernelAvx2 for tiles of up to R rows, R being 2, 4 or 6: the
+/* Computes a kernelAvx2 tile of up to R rows, R being 2, 4 or 6. The
  * FMAs of rows R and later are left out, and their accumulators stay zero
  * and are not stored. B's rows are b_step floats apart. With PACK set, each
  * row of B is also stored to pack, 16 floats per step, so that the packed
@@ -500,8 +500,8 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void kernelRows
     VB_FINISH_TILE_AVX2
 }
 
-/* 6x16 AVX2+FMA micro-kernel: 12 ymm accumulators. A tile of 4 rows or
- * fewer, the last row panel of a matrix whose rows are not a multiple of
+/* Computes a 6x16 tile with AVX2 and FMA in 12 ymm accumulators. A tile
+ * of 4 rows or fewer, the last row panel of a matrix whose rows are not a multiple of
  * 6 (16, 32 or 64 filters), skips the FMAs of the missing rows. */
 __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *a, const float *b,
                                                           float *c, size_t ldc, int mv, int nv,
@@ -515,9 +515,9 @@ __attribute__((target("avx2,fma"))) static void kernelAvx2(int kc, const float *
         kernelRowsAvx2(kc, a, b, 16, NULL, NULL, c, ldc, mv, nv, accumulate, te, 2, 0, 0);
 }
 
-/* kernelAvx2 for a full panel (nv == 16) of B read in place, its rows
- * b_stride floats apart, which also writes the packed panel [kc][16] to
- * pack for the other row panels. The packing then costs only stores, which
+/* Computes a kernelAvx2 tile for a full panel (nv == 16) of B read in
+ * place, its rows b_stride floats apart, and writes the packed panel
+ * [kc][16] to pack for the other row panels. The packing then costs only stores, which
  * the FMA-bound loop has room for. A scale that is not NULL multiplies row
  * p by scale[p] first, as vbSgemmPackMatrix does. */
 __attribute__((target("avx2,fma"))) static void kernelPackAvx2(int kc, const float *a,
@@ -829,7 +829,8 @@ typedef struct SgemmJob {
  * bias and C, and the packed B block bp [panels][kc][nr] of columns
  * n0 .. n0 + nc, for steps pc .. pc + kc of k. */
 typedef struct SgemmBlock {
-    const float *packed_a, *bp;
+    const float *packed_a;
+    float *bp;  /* written by row panel 0 when in_place is set */
     float *c;
     const float *bias;
     int m, nc, n0, pc, kc;
@@ -841,7 +842,7 @@ typedef struct SgemmBlock {
 static void sgemmBlockTile(const SgemmJob *job, const SgemmBlock *blk, int ic, int jr)
 {
     int k = job->k, mr = job->mr, nr = job->nr, kc = blk->kc, pc = blk->pc;
-    const float *bpanel = blk->bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
+    float *bpanel = blk->bp + (size_t)(jr / nr) * (size_t)kc * (size_t)nr;
     const float *apanel = blk->packed_a + (size_t)(ic / mr) * (size_t)k * (size_t)mr +
                           (size_t)pc * (size_t)mr;
     float *ctile = blk->c + (size_t)ic * job->ldc + (size_t)(blk->n0 + jr);
@@ -856,7 +857,7 @@ static void sgemmBlockTile(const SgemmJob *job, const SgemmBlock *blk, int ic, i
         const VbSgemmMatrix *b = blk->in_place;
         const float *from = b->data + (size_t)pc * b->row_stride + (size_t)(blk->n0 + jr);
         const float *scale = b->row_scale != NULL ? b->row_scale + pc : NULL;
-        kernelPackAvx2(kc, apanel, from, b->row_stride, scale, (float *)bpanel, ctile, job->ldc,
+        kernelPackAvx2(kc, apanel, from, b->row_stride, scale, bpanel, ctile, job->ldc,
                        mv, pc > 0, tile_ep);
         return;
     }
