@@ -71,7 +71,8 @@ char *vbPathJoin(const char *dir, const char *name);
 /* Returns monotonic time in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t vbNowNs(void);
 
-/* Returns the number of online CPU cores, at least 1. */
+/* Returns the number of online CPU cores, at least 1, as read at the first
+ * call: later calls return the same value. */
 int vbCpuCount(void);
 
 /* Duplicates a string; NULL in, NULL out. */

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +147,24 @@ uint64_t vbNowNs(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The online core count, read once. glibc's sysconf opens and parses a
+ * sysfs file on every call, which cost several microseconds per
+ * convolution when kernels sized their workspace with it at each run.
+ * A fixed value also keeps run-time workspace sizes equal to those
+ * planned at load. 0: not read yet. */
+static _Atomic int cpuCount;
+
 int vbCpuCount(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int)n;
+    int n = atomic_load_explicit(&cpuCount, memory_order_relaxed);
+    if (n == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        if (online > INT_MAX)
+            online = INT_MAX;
+        n = online < 1 ? 1 : (int)online;
+        atomic_store_explicit(&cpuCount, n, memory_order_relaxed);
+    }
+    return n;
 }
 
 char *vbStrdup(const char *s)
