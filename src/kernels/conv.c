@@ -1695,6 +1695,57 @@ static void convSplitImage(const float *x, const ConvShape *s, float *dst, const
     vbParallelFor(threads, s->group_in, splitTask, &job);
 }
 
+/* Rows of a one-pixel pointwise Conv per task of convGemv: a multiple of
+ * four, the rows vbSgemvRows reads at once. */
+#define GEMV_TASK_ROWS 16
+/* Multiply-adds below which convGemv runs on the calling thread alone: a
+ * second thread costs more to start than it saves. */
+#define GEMV_MIN_PARALLEL 16384
+
+/* Arguments of one convGemv call for gemvRowsTask. */
+typedef struct GemvRowsJob {
+    const ConvParams *p;
+    const float *w, *x, *bias;
+    float *y;
+    int64_t k, rows;
+    int use_simd;
+} GemvRowsJob;
+
+/* Computes rows GEMV_TASK_ROWS * t onwards of a convGemv call, with bias
+ * and activation. */
+static void gemvRowsTask(void *arg, int64_t t, int worker)
+{
+    const GemvRowsJob *job = arg;
+    int64_t r0 = t * GEMV_TASK_ROWS;
+    int64_t rows = job->rows - r0 < GEMV_TASK_ROWS ? job->rows - r0 : GEMV_TASK_ROWS;
+    float *y = job->y + r0;
+    (void)worker;
+    vbSgemvRows(job->w + (size_t)r0 * (size_t)job->k, (size_t)job->k, job->x, job->k, rows, y,
+                job->use_simd);
+    if (job->bias != NULL) {
+        for (int64_t i = 0; i < rows; i++)
+            y[i] += job->bias[r0 + i];
+    }
+    vbActivationApply(y, (size_t)rows, 0.0f, job->p->act, job->p->alpha, job->p->beta,
+                      job->use_simd);
+}
+
+/* Computes y[rows] = act(w[rows][k] * x[k] + bias) for a Conv with one
+ * output pixel (a squeeze-excitation layer), on the weights as stored.
+ * bias may be NULL. Threads take blocks of GEMV_TASK_ROWS rows, and each
+ * row is computed the same way on any thread. Small products stay on one
+ * thread. */
+static void convGemv(const ConvParams *p, const float *w, int64_t k, int64_t rows, const float *x,
+                     const float *bias, float *y, const VbOpRunContext *ctx)
+{
+    GemvRowsJob job = {p, w, x, bias, y, k, rows, !ctx->disable_simd};
+    int64_t tasks = (rows + GEMV_TASK_ROWS - 1) / GEMV_TASK_ROWS;
+    int threads = ctx->threads < 1 ? 1 : ctx->threads;
+    if (rows * k < GEMV_MIN_PARALLEL)
+        threads = 1;
+    vbParallelFor(threads, tasks, gemvRowsTask, &job);
+}
+
 static vb_status convRun(const void *params, const vb_tensor *const *in, int n_in,
                          vb_tensor *const *out, int n_out, const VbOpRunContext *ctx,
                          vb_error *err)
@@ -1799,13 +1850,7 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
                 /* one output pixel (squeeze-excitation layers): a matrix-vector
                  * product on the weights as stored, then bias and activation */
                 const float *rows = w + (size_t)grp * (size_t)s.group_out * (size_t)s.k;
-                vbSgemvRows(rows, (size_t)s.k, xg, s.k, s.group_out, yg, !ctx->disable_simd);
-                if (ep.bias != NULL) {
-                    for (int64_t i = 0; i < s.group_out; i++)
-                        yg[i] += ep.bias[i];
-                }
-                vbActivationApply(yg, (size_t)s.group_out, 0.0f, p->act, p->alpha, p->beta,
-                                  !ctx->disable_simd);
+                convGemv(p, rows, s.k, s.group_out, xg, ep.bias, yg, ctx);
             } else if (s.pointwise) {
                 VbSgemmMatrix src = {xg, (size_t)n, 1, NULL};
                 vbSgemm((int)s.group_out, n, (int)s.k, ag, vbSgemmPackMatrix, &src, yg, (size_t)n,

@@ -319,8 +319,9 @@ static void testDepthwiseBlocks(void)
 
 /* Convolutions of small images with many filters, where two threads split
  * the rows of C: 1x1 with three K blocks, 1x1 on 14x14, and a strided 3x3
- * that packs B from the input. Two threads must give the same bits as
- * one. */
+ * that packs B from the input. The last case is a 1x1 image whose
+ * matrix-vector product is large enough for threads, with 50 rows: three
+ * blocks of 16 and one of 2. Two threads must give the same bits as one. */
 static void testSmallImageRowSplit(void)
 {
     static const RefConv shapes[] = {
@@ -328,6 +329,7 @@ static void testSmallImageRowSplit(void)
         {1, 300, 7, 7, 64, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
         {1, 40, 14, 14, 80, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
         {1, 96, 9, 9, 48, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+        {1, 600, 1, 1, 50, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         ConvCase cc;
