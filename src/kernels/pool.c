@@ -307,14 +307,103 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
     }
 }
 
-/* Lanes of the partial results in globalPoolPlane: a multiple of every SIMD
- * width, so the compiler can keep them in vector registers. */
-#define GLOBAL_POOL_LANES 16
+/* Lanes of the partial results in vbGlobalPoolPlane: four AVX2 vectors,
+ * so four chains of adds overlap. */
+#define GLOBAL_POOL_LANES 32
 
-/* Returns the max or the mean of x[0..n-1] (-FLT_MAX or 0 when n is 0). The
- * lanes combine in a fixed order, so the result does not depend on threads. */
-static float globalPoolPlane(const float *x, size_t n, int is_max)
+/* Adds (or takes the max of) x[0..n), n < GLOBAL_POOL_LANES, into lanes
+ * 0..n of acc, then folds the lanes in halves and returns the max or the
+ * mean of all total values. */
+static float globalPoolFinish(float *acc, const float *x, size_t n, size_t total, int is_max)
 {
+    for (size_t l = 0; l < n; l++) {
+        if (!is_max)
+            acc[l] += x[l];
+        else if (x[l] > acc[l])
+            acc[l] = x[l];
+    }
+    for (int width = GLOBAL_POOL_LANES / 2; width > 0; width /= 2) {
+        for (int l = 0; l < width; l++)
+            acc[l] = is_max ? (acc[l + width] > acc[l] ? acc[l + width] : acc[l])
+                            : acc[l] + acc[l + width];
+    }
+    return is_max || total == 0 ? acc[0] : acc[0] / (float)total;
+}
+
+#if defined(__x86_64__)
+/* Returns hi > lo ? hi : lo lane by lane (is_max), or lo + hi: one step of
+ * globalPoolFinish's folds on 8 lanes. */
+__attribute__((target("avx2"), always_inline)) static inline __m256 foldAvx2(__m256 lo, __m256 hi,
+                                                                           int is_max)
+{
+    return is_max ? _mm256_max_ps(hi, lo) : _mm256_add_ps(lo, hi);
+}
+
+/* foldAvx2 on 4 lanes. */
+__attribute__((target("avx2"), always_inline)) static inline __m128 fold128(__m128 lo, __m128 hi,
+                                                                           int is_max)
+{
+    return is_max ? _mm_max_ps(hi, lo) : _mm_add_ps(lo, hi);
+}
+
+/* vbGlobalPoolPlane with AVX2: the same lanes, tail and folds in
+ * registers, so the same bits. _mm256_max_ps(v, acc) is v > acc ? v : acc,
+ * as in the portable loop. A masked-off lane of the tail adds +0, which
+ * leaves a sum unchanged: a sum that starts at +0 never becomes -0. */
+__attribute__((target("avx2"))) static float globalPoolPlaneAvx2(const float *x, size_t n,
+                                                                 int is_max)
+{
+    __m256 a[4];
+    for (int k = 0; k < 4; k++)
+        a[k] = _mm256_set1_ps(is_max ? -FLT_MAX : 0.0f);
+    size_t j = 0;
+    if (is_max) {
+        for (; j + GLOBAL_POOL_LANES <= n; j += GLOBAL_POOL_LANES) {
+            a[0] = _mm256_max_ps(_mm256_loadu_ps(x + j), a[0]);
+            a[1] = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), a[1]);
+            a[2] = _mm256_max_ps(_mm256_loadu_ps(x + j + 16), a[2]);
+            a[3] = _mm256_max_ps(_mm256_loadu_ps(x + j + 24), a[3]);
+        }
+    } else {
+        for (; j + GLOBAL_POOL_LANES <= n; j += GLOBAL_POOL_LANES) {
+            a[0] = _mm256_add_ps(_mm256_loadu_ps(x + j), a[0]);
+            a[1] = _mm256_add_ps(_mm256_loadu_ps(x + j + 8), a[1]);
+            a[2] = _mm256_add_ps(_mm256_loadu_ps(x + j + 16), a[2]);
+            a[3] = _mm256_add_ps(_mm256_loadu_ps(x + j + 24), a[3]);
+        }
+    }
+
+    /* the tail: lane l of the 32 takes x[j + l] while j + l < n */
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int k = 0; k < 4 && j + (size_t)k * 8 < n; k++) {
+        int left = (int)(n - j) - k * 8;
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lane);
+        __m256 v = _mm256_maskload_ps(x + j + (size_t)k * 8, mask);
+        if (is_max)
+            a[k] = _mm256_blendv_ps(a[k], _mm256_max_ps(v, a[k]), _mm256_castsi256_ps(mask));
+        else
+            a[k] = _mm256_add_ps(v, a[k]);
+    }
+
+    /* fold 32 lanes to 1: halves of 16, 8, 4, 2 and 1 lanes */
+    __m256 r = foldAvx2(foldAvx2(a[0], a[2], is_max), foldAvx2(a[1], a[3], is_max), is_max);
+    __m128 q = fold128(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1), is_max);
+    q = fold128(q, _mm_movehl_ps(q, q), is_max);
+    q = fold128(q, _mm_shuffle_ps(q, q, 1), is_max);
+    float result = _mm_cvtss_f32(q);
+    return is_max || n == 0 ? result : result / (float)n;
+}
+#endif
+
+/* The lanes combine in a fixed order, so the result does not depend on
+ * threads. */
+float vbGlobalPoolPlane(const float *x, size_t n, int is_max, int use_simd)
+{
+#if defined(__x86_64__)
+    if (use_simd && __builtin_cpu_supports("avx2"))
+        return globalPoolPlaneAvx2(x, n, is_max);
+#endif
+    (void)use_simd;
     float acc[GLOBAL_POOL_LANES];
     for (int l = 0; l < GLOBAL_POOL_LANES; l++)
         acc[l] = is_max ? -FLT_MAX : 0.0f;
@@ -328,18 +417,7 @@ static float globalPoolPlane(const float *x, size_t n, int is_max)
                 acc[l] += x[j + l];
         }
     }
-    for (int l = 0; j < n; j++, l++) {
-        if (!is_max)
-            acc[l] += x[j];
-        else if (x[j] > acc[l])
-            acc[l] = x[j];
-    }
-    for (int width = GLOBAL_POOL_LANES / 2; width > 0; width /= 2) {
-        for (int l = 0; l < width; l++)
-            acc[l] = is_max ? (acc[l + width] > acc[l] ? acc[l + width] : acc[l])
-                            : acc[l] + acc[l + width];
-    }
-    return is_max || n == 0 ? acc[0] : acc[0] / (float)n;
+    return globalPoolFinish(acc, x + j, n - j, n, is_max);
 }
 
 /* Arguments of one poolRun call for poolTask and globalPoolTask. */
@@ -351,6 +429,7 @@ typedef struct PoolJob {
     size_t in_plane, out_plane;
     const int64_t *ranges;
     int use_avx512;
+    int use_simd;  /* global pools: vbGlobalPoolPlane may use AVX2 */
 } PoolJob;
 
 /* Pools planes [begin, end) to one value each. */
@@ -358,7 +437,8 @@ static void globalPoolTask(void *arg, size_t begin, size_t end)
 {
     const PoolJob *job = arg;
     for (size_t i = begin; i < end; i++)
-        job->y[i] = globalPoolPlane(job->x + i * job->in_plane, job->in_plane, job->p->is_max);
+        job->y[i] = vbGlobalPoolPlane(job->x + i * job->in_plane, job->in_plane, job->p->is_max,
+                                      job->use_simd);
 }
 
 /* Maximum number of row-maximum floats maxPlaneSeparable keeps on the stack. */
@@ -440,7 +520,7 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
         size_t plane = 1;
         for (int i = 2; i < x->rank; i++)
             plane *= (size_t)x->dims[i];
-        PoolJob job = {p, &g, xd, yd, plane, 0, NULL, 0};
+        PoolJob job = {p, &g, xd, yd, plane, 0, NULL, 0, !ctx->disable_simd};
         vbParallelRanges(threads, (size_t)planes, globalPoolTask, &job);
         return VB_OK;
     }
@@ -455,7 +535,7 @@ static vb_status poolRun(const void *params, const vb_tensor *const *in, int n_i
                            &ranges[2 * kx], &ranges[2 * kx + 1]);
 
     size_t in_plane = (size_t)(g.in[0] * g.in[1]), out_plane = (size_t)(g.out[0] * g.out[1]);
-    PoolJob job = {p, &g, xd, yd, in_plane, out_plane, ranges, 0};
+    PoolJob job = {p, &g, xd, yd, in_plane, out_plane, ranges, 0, !ctx->disable_simd};
 #if defined(__x86_64__)
     job.use_avx512 = !ctx->disable_simd && __builtin_cpu_supports("avx512f");
 #endif

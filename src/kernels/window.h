@@ -1,7 +1,8 @@
-/* Sliding-window attributes (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) shared by Conv and the pooling ops. */
+/* Sliding-window attributes (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) and the plane reduction shared by Conv and the pooling ops. */
 #ifndef VB_WINDOW_H
 #define VB_WINDOW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "onnx/onnx.h"
@@ -57,5 +58,12 @@ vb_status vbWindowResolve(const VbWindow *w, int spatial_rank, const int64_t *in
  * o * stride + offset lies in [0, in). */
 void vbWindowValidRange(int64_t out, int64_t in, int64_t stride, int64_t offset, int64_t *lo,
                         int64_t *hi);
+
+/* Returns the max (is_max) or the mean of x[0..n), as GlobalMaxPool and
+ * GlobalAveragePool compute each plane: -FLT_MAX or 0 when n is 0. The
+ * partial results combine in a fixed order, the same with use_simd (AVX2
+ * where the CPU has it) or without, so a Conv that pools its own output
+ * gets the same bits as the pooling node (pool.c). */
+float vbGlobalPoolPlane(const float *x, size_t n, int is_max, int use_simd);
 
 #endif /* VB_WINDOW_H */

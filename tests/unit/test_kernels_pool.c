@@ -1,5 +1,6 @@
 /* Tests MaxPool, AveragePool and the global pools against a naive reference, including ceil_mode and padding edge cases. */
 #include "kernels_ref.h"
+#include "kernels/window.h"
 
 static const char *const onnxCases[] = {
     "test_averagepool_1d_default",
@@ -224,6 +225,45 @@ static void testGlobal(void)
     }
 }
 
+/* vbGlobalPoolPlane gives the same bits with SIMD as without, for plane
+ * sizes around its 32 lanes and the 7x7 to 28x28 planes of late layers,
+ * with negative zeros, and for the max, NaNs in the plane. */
+static void testGlobalPlaneSimd(void)
+{
+    static const size_t sizes[] = {0, 1, 7, 31, 32, 33, 49, 63, 64, 65, 196, 784};
+    float x[784];
+    uint32_t state = 12345;
+    for (int i = 0; i < 784; i++) {
+        /* magnitudes from 0.5 to 1000, so the order of the sums shows in the bits */
+        state = state * 1664525u + 1013904223u;
+        x[i] = ((float)(state >> 8) / 16777216.0f - 0.5f) * (float)(1 + (i % 7) * 333);
+    }
+    x[5] = -0.0f;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        for (int is_max = 0; is_max <= 1; is_max++) {
+            float plain = vbGlobalPoolPlane(x, n, is_max, 0);
+            float simd = vbGlobalPoolPlane(x, n, is_max, 1);
+            CHECK_MSG(memcmp(&plain, &simd, sizeof plain) == 0, "n %zu, max %d: %.9g and %.9g", n,
+                      is_max, plain, simd);
+            double want = is_max ? -FLT_MAX : 0.0;
+            for (size_t j = 0; j < n; j++)
+                want = is_max ? fmax(want, x[j]) : want + x[j];
+            if (!is_max && n > 0)
+                want /= (double)n;
+            CHECK_NEAR(plain, want, 1e-5);
+        }
+    }
+
+    /* a NaN stays where the portable test v > acc keeps it out */
+    x[40] = NAN;
+    for (size_t n = 33; n <= 65; n += 16) {
+        float plain = vbGlobalPoolPlane(x, n, 1, 0), simd = vbGlobalPoolPlane(x, n, 1, 1);
+        CHECK_MSG(memcmp(&plain, &simd, sizeof plain) == 0, "NaN, n %zu: %.9g and %.9g", n, plain,
+                  simd);
+    }
+}
+
 static void testRejects(void)
 {
     float data[64] = {0};
@@ -266,6 +306,7 @@ int main(void)
     testCeilModeExample();
     testAutoPadSame();
     testGlobal();
+    testGlobalPlaneSimd();
     testRejects();
     TEST_END();
 }
