@@ -50,7 +50,8 @@ static void printInferUsage(FILE *out)
             "  --warmup W       untimed runs before the timed ones (default 1)\n"
             "  --json           print the timing as one JSON object\n"
             "  --profile        print time per node and per op type after the runs\n"
-            "  --no-fusion      run activations and channel scales as separate nodes\n"
+            "  --no-fusion      run activations, channel scales and global pools as\n"
+            "                   separate nodes\n"
             "                   (also VB_NO_FUSION=1)\n"
             "  --no-inplace     run every Concat as a copy instead of having its inputs\n"
             "                   written in place\n"
@@ -430,9 +431,10 @@ static void reportProfile(const vb_engine *engine, json_t *root)
             char shape[96];
             profileShape(p, shape, sizeof shape);
             json_array_append_new(
-                node_list, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:I, s:f, s:f}", "name", p->name,
-                                     "op_type", p->op_type, "fused", p->fused, "fused_input",
-                                     p->fused_input, "output", shape,
+                node_list, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:f, s:f}", "name",
+                                     p->name, "op_type", p->op_type, "fused", p->fused,
+                                     "fused_input", p->fused_input, "fused_output",
+                                     p->fused_output, "output", shape,
                                      "flops", (json_int_t)p->flops, "ms", nodes[i].ms, "percent",
                                      percentOf(nodes[i].ms, total)));
         }
@@ -449,11 +451,12 @@ static void reportProfile(const vb_engine *engine, json_t *root)
         printf("%10s %7s %8s  %-24s %-20s %s\n", "ms", "%", "GFLOP/s", "op", "output", "node");
         for (int i = 0; i < n; i++) {
             const VbNodeProfile *p = &nodes[i].profile;
-            char op[64], shape[96], rate[16] = "-";
-            /* the parts in run order: Mul+Conv+SiLU */
-            snprintf(op, sizeof op, "%s%s%s%s%s", p->fused_input ? p->fused_input : "",
+            char op[96], shape[96], rate[16] = "-";
+            /* the parts in run order: Mul+Conv+SiLU+GlobalAveragePool */
+            snprintf(op, sizeof op, "%s%s%s%s%s%s%s", p->fused_input ? p->fused_input : "",
                      p->fused_input ? "+" : "", p->op_type, p->fused ? "+" : "",
-                     p->fused ? p->fused : "");
+                     p->fused ? p->fused : "", p->fused_output ? "+" : "",
+                     p->fused_output ? p->fused_output : "");
             profileShape(p, shape, sizeof shape);
             if (p->flops > 0 && nodes[i].ms > 0)
                 snprintf(rate, sizeof rate, "%.1f", (double)p->flops / (nodes[i].ms * 1e6));

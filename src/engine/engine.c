@@ -471,6 +471,7 @@ int vbEngineNodeProfile(const vb_engine *engine, int i, VbNodeProfile *out)
     out->op_type = node->src->op_type;
     out->fused = node->fused;
     out->fused_input = node->fused_input;
+    out->fused_output = node->fused_output;
     out->total_ns = node->time_ns;
     out->flops = node->flops;
     out->output = node->out_count > 0 ? node->out_tensors[0] : NULL;

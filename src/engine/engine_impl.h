@@ -57,6 +57,8 @@ typedef struct VbNode {
                              or data is known only then) */
     const char *fused;    /* activation fused into this node's epilogue, or NULL */
     const char *fused_input;  /* op fused into this node's input ("Mul"), or NULL */
+    const char *fused_output; /* op whose output this node writes as well
+                                 ("GlobalAveragePool"), or NULL */
     uint64_t time_ns;     /* profile: total over the profiled runs */
 } VbNode;
 

@@ -47,6 +47,8 @@ typedef struct VbNodeProfile {
     const char *op_type;
     const char *fused;     /* activation fused into the node ("Relu", "SiLU", ...), or NULL */
     const char *fused_input;  /* op fused into the node's input ("Mul"), or NULL */
+    const char *fused_output; /* op whose output the node writes as well
+                                 ("GlobalAveragePool"), or NULL */
     uint64_t total_ns;
     uint64_t flops;        /* per run, from the op's estimate */
     const vb_tensor *output;  /* first output: its dims as of the last run */

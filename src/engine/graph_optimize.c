@@ -367,6 +367,48 @@ static void fuseChannelScale(vb_engine *engine, VbNode *mul)
     }
 }
 
+/* Fuses GlobalAveragePool(X) into the Conv that produces X when
+ * vbConvFusePool accepts it: the Conv also writes the pool's output, as
+ * its output 1, while each plane it computed is still in cache. X keeps
+ * its other readers (the Mul of a squeeze-excitation block). Runs after
+ * the other fusions, since a Conv with two outputs takes no activation. */
+static void fuseGlobalPool(vb_engine *engine, VbNode *pool)
+{
+    if (pool->in_count != 1 || pool->out_count != 1 || pool->dynamic || pool->in[0] < 0)
+        return;
+    int x = pool->in[0], y = pool->out[0];
+    const VbValue *xv = &engine->values[x];
+    if (xv->kind != VB_VALUE_COMPUTED || xv->dynamic || xv->producer < 0 ||
+        xv->t.dtype != VB_DTYPE_FLOAT32 || xv->t.rank != 4 ||
+        engine->values[y].kind != VB_VALUE_COMPUTED)
+        return;
+    int c = xv->producer;
+    VbNode *conv = &engine->nodes[c];
+    if (!conv->live || conv->folded || conv->dynamic || conv->op != vbOpsConv[0] ||
+        conv->out_count != 1 || conv->out[0] != x)
+        return;
+
+    /* Grow the output lists first: on failure nothing has changed. */
+    int *ids = realloc(conv->out, 2 * sizeof *ids);
+    if (ids == NULL)
+        return;
+    conv->out = ids;
+    vb_tensor **tensors = realloc(conv->out_tensors, 2 * sizeof *tensors);
+    if (tensors == NULL)
+        return;
+    conv->out_tensors = tensors;
+    if (!vbConvFusePool(conv->params, conv->in_tensors, conv->in_count))
+        return;
+
+    /* The Conv writes y; the pool node is dead. */
+    conv->out[1] = y;
+    conv->out_tensors[1] = &engine->values[y].t;
+    conv->out_count = 2;
+    conv->fused_output = pool->src->op_type;
+    engine->values[y].producer = c;
+    killNode(engine, pool);
+}
+
 /* Returns nonzero when a Concat node can run in place. Its output must be
  * computed at run time with every dimension before the axis equal to 1, so
  * each input is one contiguous slice of the output. Every input must be a
@@ -537,6 +579,13 @@ vb_status vbGraphOptimize(vb_engine *engine, vb_error *err)
             VbNode *node = &engine->nodes[engine->order[i]];
             if (node->live && isOp(node, "Mul"))
                 fuseChannelScale(engine, node);
+        }
+
+        /* Last, global pools into the Conv before them. */
+        for (int i = 0; i < engine->node_count; i++) {
+            VbNode *node = &engine->nodes[engine->order[i]];
+            if (node->live && isOp(node, "GlobalAveragePool"))
+                fuseGlobalPool(engine, node);
         }
     }
 

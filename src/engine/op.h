@@ -106,6 +106,13 @@ extern const VbOpDef *const vbOpsConvTranspose[];
  * Returns 1 and updates params when the Conv will multiply X by S itself,
  * reading S as input 3, and 0 when it cannot. */
 int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in);
+
+/* Lets the params of a node of vbOpsConv[0] take over a GlobalAveragePool
+ * of its output: the Conv then writes the pooled [N, M, 1, 1] tensor as
+ * output 1 as well. in and n_in are the node's inputs. Returns 1 and
+ * updates params when it will (depthwise convolutions of 4-D inputs), and
+ * 0 when it cannot. */
+int vbConvFusePool(void *params, const vb_tensor *const *in, int n_in);
 extern const VbOpDef *const vbOpsDetection[];
 extern const VbOpDef *const vbOpsControlFlow[];
 

@@ -25,6 +25,8 @@ typedef struct ConvParams {
     int winograd;               /* packed contains Winograd-transformed weights */
     int64_t packed_dims[4];     /* weight dims packed (M, C/group, kh, kw) */
     int input_scale;            /* input 3 is S [1, C, 1, 1]; X is multiplied by it (a fused Mul) */
+    int pool_output;            /* output 1 is [N, M, 1, 1], the mean of each output plane
+                                   (a fused GlobalAveragePool) */
 } ConvParams;
 
 /* Shapes of one Conv call, resolved from the inputs. */
@@ -288,6 +290,12 @@ static vb_status convInfer(const void *params, const vb_tensor *const *in, int n
     } else {
         y->dims[2] = s.g.out[1];
     }
+    if (p->pool_output && n_out > 1) {
+        int64_t dims[4] = {s.batch, s.out_channels, 1, 1};
+        out[1]->dtype = VB_DTYPE_FLOAT32;
+        out[1]->rank = 4;
+        memcpy(out[1]->dims, dims, sizeof dims);
+    }
 
     /* Workspace: per-core scratch of the chosen GEMM path, plus packed
      * weights when they were not packed at load. */
@@ -382,6 +390,22 @@ int vbConvFuseInputScale(void *params, const vb_tensor *const *in, int n_in)
         s.g.out[0] * s.g.out[1] < 2)
         return 0;
     p->input_scale = 1;
+    return 1;
+}
+
+/* Accepts a fused GlobalAveragePool of the output for a depthwise
+ * convolution with a 4-D input: every path computes whole output planes in
+ * one task, so each task pools its planes while they are in cache. */
+int vbConvFusePool(void *params, const vb_tensor *const *in, int n_in)
+{
+    ConvParams *p = params;
+    if (p->pool_output || n_in < 2 || in[0] == NULL || in[0]->rank != 4)
+        return 0;
+    ConvShape s;
+    vb_error err = {0};
+    if (convShape(p, in, n_in < 3 ? n_in : 3, &s, &err) != VB_OK || !s.depthwise)
+        return 0;
+    p->pool_output = 1;
     return 1;
 }
 
@@ -1290,6 +1314,7 @@ typedef struct DepthwiseJob {
     const ConvShape *s;
     const float *x, *w, *b;
     float *y;
+    float *pooled;  /* [N][C] means of the output planes, or NULL */
     const size_t *offsets;
     char *buffers;
     size_t buffer_bytes, in_plane, out_plane;
@@ -1335,7 +1360,22 @@ static void depthwiseTask(void *arg, int64_t i, int worker)
               bias, yi + done * g->out[1], g->out[0] - done, g->out[1]);
     if (p->act != VB_ACT_NONE)
         vbActivationApply(yi, job->out_plane, 0.0f, p->act, p->alpha, p->beta, job->use_simd);
+    if (job->pooled != NULL)
+        job->pooled[i] = vbGlobalPoolPlane(yi, job->out_plane, 0, job->use_simd);
 }
+
+#if defined(__x86_64__)
+/* Writes the means of output planes first .. first + count (numbered
+ * image * C + channel) to job->pooled, when the Conv pools its output. */
+static void depthwisePoolBlock(const DepthwiseJob *job, int64_t first, int count)
+{
+    if (job->pooled == NULL)
+        return;
+    for (int c = 0; c < count; c++)
+        job->pooled[first + c] = vbGlobalPoolPlane(job->y + (size_t)(first + c) * job->out_plane,
+                                                   job->out_plane, 0, job->use_simd);
+}
+#endif
 
 #if defined(__x86_64__)
 /* Zeroes the padding of a blocked depthwise buffer [Hp][Wp][block] for
@@ -1469,6 +1509,7 @@ __attribute__((target("avx512f"))) static void depthwiseBlockTask(void *arg, int
                                       v[c]);
         }
     }
+    depthwisePoolBlock(job, img * s->channels + c0, lanes);
 }
 
 /* Channels of one block of the AVX2 blocked depthwise path: one vector. */
@@ -1612,14 +1653,16 @@ __attribute__((target("avx2,fma"))) static void depthwiseBlockTaskAvx2(void *arg
             }
         }
     }
+    depthwisePoolBlock(job, img * s->channels + c0, lanes);
 }
 #endif
 
 /* Depthwise convolution: every (image, channel) plane is split into the
- * thread's buffer and convolved on its own, or with AVX-512 and narrow
- * outputs, blocks of 16 channels are convolved as vectors. */
+ * thread's buffer and convolved on its own, or for narrow outputs, blocks
+ * of 16 (AVX-512) or 8 (AVX2) channels are convolved as vectors. pooled,
+ * when not NULL, gets the mean of each output plane [N][C]. */
 static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *x, const float *w,
-                          const float *b, float *y, const VbOpRunContext *ctx)
+                          const float *b, float *y, float *pooled, const VbOpRunContext *ctx)
 {
     const VbWindowGeometry *g = &s->g;
     int64_t planes = s->batch * s->channels;
@@ -1631,6 +1674,7 @@ static void convDepthwise(const ConvParams *p, const ConvShape *s, const float *
     job.w = w;
     job.b = b;
     job.y = y;
+    job.pooled = pooled;
     job.offsets = ctx->workspace;
     job.tap_count = tap_count;
     job.use_simd = !ctx->disable_simd;
@@ -1766,7 +1810,8 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
             return vbErrorSet(err, VB_ERR_INTERNAL,
                               "Conv node '%s': workspace of %zu bytes is smaller than the %zu bytes infer reported",
                               p->window.node, ctx->workspace_bytes, depthwiseWorkspace(&s));
-        convDepthwise(p, &s, x, w, b, y, ctx);
+        float *pooled = p->pool_output && n_out > 1 ? out[1]->data : NULL;
+        convDepthwise(p, &s, x, w, b, y, pooled, ctx);
         return VB_OK;
     }
 

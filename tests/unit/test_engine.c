@@ -516,6 +516,111 @@ static void testChannelScaleFusion(void)
     }
 }
 
+/* Builds x [1, C, S, S] -> depthwise 3x3 Conv (pads 1) -> Relu -> d;
+ * GlobalAveragePool(d) -> Sigmoid -> s; Mul(d, s) -> m. The outputs are m,
+ * and g (the pool's output) as well when pool_out is set. */
+static void buildPoolAfterDepthwise(TestModel *m, int channels, int size, int pool_out)
+{
+    static const char *const conv_in[] = {"x", "w", "b"}, *const conv_out[] = {"c"};
+    static const char *const relu_in[] = {"c"}, *const relu_out[] = {"d"};
+    static const char *const gap_in[] = {"d"}, *const gap_out[] = {"g"};
+    static const char *const sig_in[] = {"g"}, *const sig_out[] = {"s"};
+    static const char *const mul_in[] = {"d", "s"}, *const mul_out[] = {"m"};
+    static float w[16 * 9], b[16];
+    static const int64_t pads[4] = {1, 1, 1, 1};
+    static int64_t group;
+    static VbOnnxAttr conv_attrs[2];
+    static int64_t xdims[4], wdims[4], bdims[1];
+    for (int i = 0; i < 16 * 9; i++)
+        w[i] = 0.13f * (float)(i % 7) - 0.31f;
+    for (int i = 0; i < 16; i++)
+        b[i] = 0.05f * (float)i - 0.2f;
+    group = channels;
+    conv_attrs[0] = (VbOnnxAttr){.name = "pads", .type = VB_ONNX_ATTR_INTS, .int_count = 4,
+                                 .ints = pads};
+    conv_attrs[1] = (VbOnnxAttr){.name = "group", .type = VB_ONNX_ATTR_INT, .i = group};
+    int64_t x4[4] = {1, channels, size, size}, w4[4] = {channels, 1, 3, 3};
+    memcpy(xdims, x4, sizeof x4);
+    memcpy(wdims, w4, sizeof w4);
+    bdims[0] = channels;
+    modelInit(m, 17);
+    addNode(m, "conv", "Conv", 3, conv_in, 1, conv_out);
+    m->nodes[0].attr_count = 2;
+    m->nodes[0].attrs = conv_attrs;
+    addNode(m, "relu", "Relu", 1, relu_in, 1, relu_out);
+    addNode(m, "gap", "GlobalAveragePool", 1, gap_in, 1, gap_out);
+    addNode(m, "sig", "Sigmoid", 1, sig_in, 1, sig_out);
+    addNode(m, "mul", "Mul", 2, mul_in, 1, mul_out);
+    addInit(m, "w", VB_DTYPE_FLOAT32, 4, wdims, w);
+    addInit(m, "b", VB_DTYPE_FLOAT32, 1, bdims, b);
+    addInput(m, "x", 4, xdims);
+    addOutput(m, "m");
+    if (pool_out)
+        addOutput(m, "g");
+}
+
+/* A GlobalAveragePool of a depthwise Conv's output runs inside the Conv
+ * and gives the same bits as the separate pool. The cases: 16 channels of
+ * 9x9 (the blocked path), 3 channels of 40x40 (one plane per task), and
+ * the pool's output as a graph output, at 1 and 2 threads. */
+static void testGlobalPoolFusion(void)
+{
+    static const int cases[3][4] = {
+        /* channels, size, pool output, threads */
+        {16, 9, 0, 1},
+        {3, 40, 0, 2},
+        {16, 9, 1, 2},
+    };
+    static float x[16 * 9 * 9 > 3 * 40 * 40 ? 16 * 9 * 9 : 3 * 40 * 40];
+    vb_error err = {0};
+    for (int k = 0; k < 3; k++) {
+        int channels = cases[k][0], size = cases[k][1], pool_out = cases[k][2];
+        size_t count = (size_t)channels * (size_t)size * (size_t)size;
+        for (size_t i = 0; i < count; i++)
+            x[i] = 0.37f * (float)(i % 11) - 1.3f + 0.001f * (float)(i % 97);
+        const int64_t xdims[] = {1, channels, size, size};
+        vb_tensor in = makeTensor(4, xdims, x);
+        TestModel m;
+        buildPoolAfterDepthwise(&m, channels, size, pool_out);
+        vb_engine_options options;
+        vb_engine_options_init(&options);
+        options.threads = cases[k][3];
+        options.profile = 1;
+        vb_engine *fused = createEngine(&m, &options, 0, VB_OK, &err);
+        vb_engine *plain = createEngine(&m, &options, 1, VB_OK, &err);
+        if (fused == NULL || plain == NULL) {
+            vb_engine_free(fused);
+            vb_engine_free(plain);
+            continue;
+        }
+
+        /* Conv+Relu+GlobalAveragePool, Sigmoid and Mul run */
+        CHECK_EQ_INT(vbEngineNodeCount(fused), 3);
+        CHECK_EQ_INT(vbEngineNodeCount(plain), 5);
+        VbNodeProfile profile;
+        CHECK(vbEngineNodeProfile(fused, 0, &profile));
+        CHECK_STR(profile.op_type, "Conv");
+        CHECK_STR(profile.fused, "Relu");
+        CHECK_STR(profile.fused_output, "GlobalAveragePool");
+
+        CHECK_EQ_INT(vb_engine_run(fused, &in, 1, &err), VB_OK);
+        CHECK_EQ_INT(vb_engine_run(plain, &in, 1, &err), VB_OK);
+        for (int o = 0; o <= pool_out; o++) {
+            const vb_tensor *a = vb_engine_output(fused, o), *b = vb_engine_output(plain, o);
+            CHECK(a != NULL);
+            CHECK(b != NULL);
+            if (a == NULL || b == NULL)
+                continue;
+            size_t n = o == 0 ? count : (size_t)channels;
+            CHECK_EQ_INT(vbTensorCount(a), (int64_t)n);
+            CHECK_MSG(memcmp(a->data, b->data, sizeof(float) * n) == 0,
+                      "case %d output %d: fused and separate pool differ", k, o);
+        }
+        vb_engine_free(fused);
+        vb_engine_free(plain);
+    }
+}
+
 static void testReluFusionAndGraphOutput(void)
 {
     /* Conv -> Relu fuses; when the Conv output is also a graph output it must not. */
@@ -802,6 +907,7 @@ int main(void)
     testInputShapes();
     testSiluFusion();
     testChannelScaleFusion();
+    testGlobalPoolFusion();
     testReluFusionAndGraphOutput();
     testActivationFusion();
     testClipRuntimeBoundNotFused();
