@@ -765,10 +765,26 @@ __attribute__((target("avx2,fma"))) static void rowsAvx2(int kc, const float *a,
 #undef VB_ADD_ROW_AVX2
 #endif
 
+/* Largest K block of vbSgemm: VB_SGEMM_KC and a half, so that K of 144
+ * (3x3 taps of 16 channels) runs as one block, not 128 + 16. */
+#define KC_MAX (VB_SGEMM_KC + VB_SGEMM_KC / 2)
+
+/* Returns the depth of vbSgemm's K blocks for k: the fewest blocks of at
+ * most KC_MAX, all of one depth but the last, which may be shorter. A short
+ * last block (K of 288 as 128 + 128 + 32) costs about as much tile
+ * overhead as a full one. */
+static int kBlock(int k)
+{
+    if (k <= KC_MAX)
+        return k;
+    int blocks = (k + KC_MAX - 1) / KC_MAX;
+    return (k + blocks - 1) / blocks;
+}
+
 size_t vbSgemmThreadWorkspace(int n, int k)
 {
     VbSgemmLayout layout = vbSgemmLayout();
-    size_t kc = k < VB_SGEMM_KC ? (size_t)k : VB_SGEMM_KC;
+    size_t kc = k > 0 ? (size_t)kBlock(k) : 0;
     size_t ncols = ((size_t)n + (size_t)layout.nr - 1) / (size_t)layout.nr * (size_t)layout.nr;
     if (ncols > VB_SGEMM_NC)
         ncols = VB_SGEMM_NC;
@@ -899,8 +915,9 @@ static void sgemmTile(void *arg, int64_t tile, int worker)
     }
 
     /* C[m][n0..n0+nc) += A[m][pc..pc+kc) * Bp[kc][nc], one K block at a time. */
-    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
-        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+    int depth = kBlock(k);
+    for (int pc = 0; pc < k; pc += depth) {
+        int kc = k - pc < depth ? k - pc : depth;
         int last = (nc - 1) / nr * nr;
 
         /* Pack B: a plain matrix's full panels are packed by the first row
@@ -1010,7 +1027,7 @@ void vbSgemm(int m, int n, int k, const float *packed_a, VbSgemmPackB pack_b, co
 size_t vbSgemmRowsThreadWorkspace(void)
 {
     VbSgemmLayout layout = vbSgemmLayout();
-    return VB_SGEMM_KC * sizeof(const float *) + VB_SGEMM_KC * (size_t)layout.nr * sizeof(float);
+    return KC_MAX * sizeof(const float *) + KC_MAX * (size_t)layout.nr * sizeof(float);
 }
 
 /* Picks the row-pointer micro-kernel for the current layout, or NULL when
@@ -1062,7 +1079,7 @@ static void rowsTile(void *arg, int64_t t, int worker)
 
     char *scratch = (char *)workspace + job->per_thread * (size_t)worker;
     const float **rows = (const float **)scratch;
-    float *panel = (float *)(scratch + VB_SGEMM_KC * sizeof(const float *));
+    float *panel = (float *)(scratch + KC_MAX * sizeof(const float *));
 
     /* The tile's columns n0..n0+nv of C, as pieces that each lie in one
      * run: piece i is piece_len[i] columns at x + piece_src[i]. */
@@ -1098,8 +1115,9 @@ static void rowsTile(void *arg, int64_t t, int worker)
     }
 
     /* C[m][tile] += A[m][pc..pc+kc) * B rows, one K block at a time. */
-    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
-        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+    int depth = kBlock(k);
+    for (int pc = 0; pc < k; pc += depth) {
+        int kc = k - pc < depth ? k - pc : depth;
         if (copy) {
             /* panel [kc][nr]: row p gathers the pieces of B row pc + p */
             float *dst = panel;
@@ -1181,8 +1199,8 @@ size_t vbSgemmWideThreadWorkspace(int m)
 {
     VbSgemmLayout layout = vbSgemmLayout();
     size_t rows = m < 1 ? 1 : (size_t)m;
-    return wideAlign(VB_SGEMM_KC * sizeof(const float *)) +
-           wideAlign(VB_SGEMM_KC * (size_t)layout.nr * sizeof(float)) +
+    return wideAlign(KC_MAX * sizeof(const float *)) +
+           wideAlign(KC_MAX * (size_t)layout.nr * sizeof(float)) +
            wideAlign(rows * (size_t)layout.nr * sizeof(float));
 }
 
@@ -1213,8 +1231,8 @@ static void wideTile(void *arg, int64_t t, int worker)
 
     char *scratch = (char *)job->workspace + job->per_thread * (size_t)worker;
     const float **rows = (const float **)scratch;
-    float *panel = (float *)(scratch + wideAlign(VB_SGEMM_KC * sizeof(const float *)));
-    float *stage = panel + VB_SGEMM_KC * (size_t)nr;
+    float *panel = (float *)(scratch + wideAlign(KC_MAX * sizeof(const float *)));
+    float *stage = panel + KC_MAX * (size_t)nr;
     int64_t n0 = t * nr;
     int nv = job->total - n0 < nr ? (int)(job->total - n0) : nr;
     int epilogue = ep && (ep->bias || ep->act != VB_ACT_NONE);
@@ -1223,8 +1241,9 @@ static void wideTile(void *arg, int64_t t, int worker)
         memset(stage, 0, sizeof(float) * (size_t)m * (size_t)nr);
 
     /* stage [m][nr] += A[m][pc..pc+kc) * B[pc..pc+kc)[n0..n0+nv), one K block at a time */
-    for (int pc = 0; pc < k; pc += VB_SGEMM_KC) {
-        int kc = k - pc < VB_SGEMM_KC ? k - pc : VB_SGEMM_KC;
+    int depth = kBlock(k);
+    for (int pc = 0; pc < k; pc += depth) {
+        int kc = k - pc < depth ? k - pc : depth;
         if (job->copy) {
             /* panel [kc][nr]: row p is nv contiguous floats of B row pc + p */
             float *dst = panel;
