@@ -1802,8 +1802,12 @@ static vb_status convRun(const void *params, const vb_tensor *const *in, int n_i
     const float *x = in[0]->data, *w = in[1]->data;
     const float *b = n_in > 2 && in[2] ? in[2]->data : NULL;
     float *y = out[0]->data;
-    if (s.batch == 0 || s.out_channels == 0 || s.g.out[0] * s.g.out[1] == 0)
+    if (s.batch == 0 || s.out_channels == 0 || s.g.out[0] * s.g.out[1] == 0) {
+        /* a fused pool of empty planes gives 0, as vbGlobalPoolPlane does */
+        if (p->pool_output && n_out > 1)
+            memset(out[1]->data, 0, sizeof(float) * (size_t)(s.batch * s.out_channels));
         return VB_OK;
+    }
 
     if (s.depthwise) {
         if (ctx->workspace == NULL || ctx->workspace_bytes < depthwiseWorkspace(&s))
