@@ -312,8 +312,8 @@ static void poolPlane(const float *x, float *y, const VbWindowGeometry *g, const
 #define GLOBAL_POOL_LANES 32
 
 /* Adds (or takes the max of) x[0..n), n < GLOBAL_POOL_LANES, into lanes
- * 0..n of acc, then folds the lanes in halves and returns the max or the
- * mean of all total values. */
+ * 0..n of acc, then folds the lanes in halves. Returns the max, or the sum
+ * divided by total, the plane's value count. */
 static float globalPoolFinish(float *acc, const float *x, size_t n, size_t total, int is_max)
 {
     for (size_t l = 0; l < n; l++) {
@@ -339,7 +339,7 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 foldAvx2(__m
     return is_max ? _mm256_max_ps(hi, lo) : _mm256_add_ps(lo, hi);
 }
 
-/* foldAvx2 on 4 lanes. */
+/* Returns foldAvx2's result for 4 lanes. */
 __attribute__((target("avx2"), always_inline)) static inline __m128 fold128(__m128 lo, __m128 hi,
                                                                            int is_max)
 {
